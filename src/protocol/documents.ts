@@ -1,0 +1,152 @@
+/**
+ * The four signed document kinds of DESIGN §2 and the small value types they are built from.
+ *
+ * Every payload has a zod schema (used by the Worker to validate what it is given, and by the SDK
+ * to validate what it receives) and a TypeScript type inferred from it. The JSON Schemas in
+ * `manifests/*.schema.json` describe the same shapes for other tools; a test keeps them in step.
+ */
+import semverValid from 'semver/functions/valid.js';
+import semverValidRange from 'semver/ranges/valid.js';
+import { z } from 'zod';
+
+/** JWS `typ` header of each document kind (RFC 8725 §3.11: one kind can never pass for another). */
+export const TYP = {
+  keys: 'updraft-keys+jwt',
+  release: 'updraft-release+jwt',
+  yank: 'updraft-yank+jwt',
+  channel: 'updraft-channel+jwt',
+} as const;
+export type DocumentKind = keyof typeof TYP;
+
+/** Platforms and architectures an artifact can target. `any` is an arch-independent artifact (a JS bundle). */
+export const PLATFORMS = ['linux', 'darwin', 'windows', 'android', 'ios', 'web'] as const;
+export const ARCHES = ['x64', 'arm64', 'ia32', 'arm', 'universal', 'any'] as const;
+export const ROLLOUT_STATES = ['active', 'paused', 'halted', 'complete'] as const;
+
+export const platformSchema = z.enum(PLATFORMS);
+export const archSchema = z.enum(ARCHES);
+export const rolloutStateSchema = z.enum(ROLLOUT_STATES);
+export type Platform = z.infer<typeof platformSchema>;
+export type Arch = z.infer<typeof archSchema>;
+export type RolloutState = z.infer<typeof rolloutStateSchema>;
+
+/** App and channel names: lowercase slugs, safe in URLs, KV keys and R2 paths. */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const nameSchema = z.string().regex(NAME_PATTERN, 'must be 1-63 of a-z, 0-9 and -, starting with a letter or digit');
+
+/** A client's random install ID (DESIGN §3): never personal data. */
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+export const clientIdSchema = z.string().regex(CLIENT_ID_PATTERN, 'must be 1-128 of A-Z a-z 0-9 . _ : -');
+
+/** A strict semantic version (`1.2.3`, `1.2.0-beta.1`), at most 64 characters. */
+export const versionSchema = z
+  .string()
+  .max(64)
+  .refine((v) => semverValid(v) === v, 'must be a semantic version such as 1.2.3');
+
+/** A semver range (`*`, `>=1.0.0 <2`), at most 256 characters. */
+export const rangeSchema = z
+  .string()
+  .max(256)
+  .refine((r) => semverValidRange(r) !== null, 'must be a semver range such as >=1.0.0');
+
+export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');
+export const saltSchema = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex digits');
+/** RFC 3339 UTC timestamp, e.g. 2026-11-21T18:00:00Z (fractional seconds allowed). */
+export const timestampSchema = z.iso.datetime();
+/** Basis points: 1 = 0.01 %, 10000 = everyone. */
+export const basisPointsSchema = z.number().int().min(0).max(10_000);
+
+/** A file name inside an artifact path: no separators, no dot-only names. */
+export const fileNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/, 'must be 1-128 of A-Z a-z 0-9 . _ + -, not starting with a dot');
+
+/** Public Ed25519 key as a JWK; `kid` is its RFC 7638 thumbprint. */
+export const publicJwkSchema = z.object({
+  kty: z.literal('OKP'),
+  crv: z.literal('Ed25519'),
+  x: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  kid: z.string().min(1).max(128),
+});
+export type PublicJwk = z.infer<typeof publicJwkSchema>;
+
+export const keysPayloadSchema = z.object({
+  version: z.number().int().min(1),
+  expires: timestampSchema,
+  root: z.array(publicJwkSchema).min(1),
+  release: z.array(publicJwkSchema).min(1),
+  online: z.array(publicJwkSchema).min(1),
+});
+export type KeysPayload = z.infer<typeof keysPayloadSchema>;
+
+export const artifactSchema = z.object({
+  platform: platformSchema,
+  arch: archSchema,
+  file: fileNameSchema,
+  sha256: sha256HexSchema,
+  size: z.number().int().min(0),
+  content_type: z.string().max(128).optional(),
+  os: rangeSchema.optional(),
+});
+export type Artifact = z.infer<typeof artifactSchema>;
+
+export const releasePayloadSchema = z.object({
+  app: nameSchema,
+  version: versionSchema,
+  published_at: timestampSchema,
+  notes: z.string().max(10_000),
+  mandatory: z.boolean(),
+  critical: z.boolean(),
+  requires: rangeSchema,
+  artifacts: z
+    .array(artifactSchema)
+    .min(1)
+    .max(64)
+    .refine(
+      (list) => new Set(list.map((a) => `${a.platform}-${a.arch}`)).size === list.length,
+      'at most one artifact per platform and arch',
+    ),
+});
+export type ReleasePayload = z.infer<typeof releasePayloadSchema>;
+
+export const yankPayloadSchema = z.object({
+  app: nameSchema,
+  version: versionSchema,
+  reason: z.string().min(1).max(1000),
+  rollback_to: versionSchema.nullable(),
+  yanked_at: timestampSchema,
+});
+export type YankPayload = z.infer<typeof yankPayloadSchema>;
+
+export const rolloutSchema = z.object({
+  percent_bp: basisPointsSchema,
+  salt: saltSchema,
+  state: rolloutStateSchema,
+});
+export type Rollout = z.infer<typeof rolloutSchema>;
+
+export const channelPayloadSchema = z.object({
+  app: nameSchema,
+  channel: nameSchema,
+  revision: z.number().int().min(1),
+  issued_at: timestampSchema,
+  expires: timestampSchema,
+  releases: z.array(z.object({ version: versionSchema, release_sha256: sha256HexSchema, rollout: rolloutSchema })),
+  yanked: z.array(
+    z.object({ version: versionSchema, yank_sha256: sha256HexSchema, rollback_to: versionSchema.nullable() }),
+  ),
+});
+export type ChannelPayload = z.infer<typeof channelPayloadSchema>;
+
+/** Payload schema and type of each document kind, for generic sign/verify helpers. */
+export const PAYLOAD_SCHEMAS = {
+  keys: keysPayloadSchema,
+  release: releasePayloadSchema,
+  yank: yankPayloadSchema,
+  channel: channelPayloadSchema,
+} as const;
+export type PayloadOf<K extends DocumentKind> = z.infer<(typeof PAYLOAD_SCHEMAS)[K]>;
+
+/** A snapshot may live at most this long after it is issued (DESIGN §2). */
+export const MAX_SNAPSHOT_LIFETIME_MS = 7 * 24 * 3600 * 1000;

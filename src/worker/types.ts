@@ -1,0 +1,18 @@
+import type { Role } from './auth-roles.ts';
+
+/** Who is calling an admin route, set by the auth middleware. */
+export interface Actor {
+  /** `bootstrap` for UPDRAFT_ADMIN_TOKEN, else `token:<id>:<name>`. */
+  name: string;
+  role: Role;
+}
+
+export interface Vars {
+  actor: Actor;
+}
+
+/** Hono generics for every sub-app: `new Hono<AppEnv>()`. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: Vars;
+}

@@ -1,0 +1,47 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+// A fresh online key per run: tests read it from env and publish its public half in the keys document.
+function onlineKeyJwk(): string {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  return JSON.stringify(privateKey.export({ format: 'jwk' }));
+}
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations('./migrations');
+  return {
+    test: {
+      projects: [
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: './wrangler.toml' },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  UPDRAFT_ADMIN_TOKEN: 'test-bootstrap-admin-token',
+                  UPDRAFT_ONLINE_KEY: onlineKeyJwk(),
+                },
+              },
+            }),
+          ],
+          test: {
+            name: 'workers',
+            include: ['test/worker/**/*.test.ts', 'test/protocol/**/*.test.ts'],
+            setupFiles: ['test/worker/apply-migrations.ts'],
+          },
+        },
+        {
+          test: {
+            name: 'node',
+            include: ['test/scripts/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+            environment: 'node',
+            testTimeout: 120_000,
+            hookTimeout: 120_000,
+          },
+        },
+      ],
+    },
+  };
+});
