@@ -1,3 +1,5 @@
 #!/usr/bin/env node
-const x: number = 1;
-console.log("hello", x, process.version);
+// The `updraft` release CLI (DESIGN.md §7). The parser and error handling live in lib/cli.ts.
+import { runCli } from './lib/cli.ts';
+
+process.exitCode = await runCli(process.argv.slice(2));

@@ -5,6 +5,7 @@
  * else the app's default channel.
  */
 import { z } from 'zod';
+import { isInside } from './bucket.ts';
 import {
   basisPointsSchema,
   clientIdSchema,
@@ -14,6 +15,7 @@ import {
   rangeSchema,
   saltSchema,
 } from './documents.ts';
+import { parseVersion, satisfies } from './versions.ts';
 
 /** One routing rule: every condition given must hold (AND); a rule with no conditions matches everyone. */
 export const channelRuleSchema = z.object({
@@ -27,7 +29,10 @@ export const channelRuleSchema = z.object({
     salt: saltSchema.optional(),
     platforms: z.array(platformSchema).max(16).optional(),
     /** ISO 3166-1 alpha-2 codes, as `request.cf.country` gives them. */
-    countries: z.array(z.string().regex(/^[A-Z]{2}$/)).max(300).optional(),
+    countries: z
+      .array(z.string().regex(/^[A-Z]{2}$/))
+      .max(300)
+      .optional(),
     /** A semver range the installed version must satisfy. */
     versions: rangeSchema.optional(),
   }),
@@ -58,10 +63,35 @@ export interface RoutingRequest {
 
 /**
  * Picks the channel for one client. Rules pointing at a channel the app does not have are skipped.
- * @returns the channel name; always one of `config.channels`.
+ * A requested channel that is private or unknown is ignored (private channels are reached through
+ * rules only), so the client lands on the default channel instead of getting an error.
+ * @returns the channel name; always one of `config.channels` (unless the app has none at all, when
+ *   it is `default_channel` and the caller's lookup of it fails).
  */
 export async function chooseChannel(config: AppConfig, request: RoutingRequest): Promise<string> {
-  void config;
-  void request;
-  throw new Error('not implemented');
+  const channels = new Map(config.channels.map((c) => [c.name, c]));
+  for (const rule of config.rules) {
+    if (channels.has(rule.channel) && (await ruleMatches(config.app, rule, request))) return rule.channel;
+  }
+  const requested = request.requested === undefined ? undefined : channels.get(request.requested);
+  if (requested?.public) return requested.name;
+  if (channels.has(config.default_channel)) return config.default_channel;
+  // A misconfigured app whose default channel is gone still serves its first channel.
+  return config.channels[0]?.name ?? config.default_channel;
+}
+
+/** Every condition given must hold; the cheap ones run first so the hash is computed only when needed. */
+async function ruleMatches(app: string, rule: ChannelRule, request: RoutingRequest): Promise<boolean> {
+  const { client_ids, percent_bp, salt, platforms, countries, versions } = rule.match;
+  if (client_ids && !client_ids.includes(request.clientId)) return false;
+  if (platforms && !platforms.includes(request.platform)) return false;
+  // An unknown country matches no country list: a geo-fenced rule must not catch everyone.
+  if (countries && (request.country === undefined || !countries.includes(request.country))) return false;
+  if (versions !== undefined) {
+    const installed = parseVersion(request.installed);
+    if (!installed || !satisfies(installed, versions)) return false;
+  }
+  if (percent_bp === undefined) return true;
+  // The server always stores a salt with a cohort; a rule written without one still gets a stable cohort.
+  return isInside(percent_bp, salt ?? `${app}:${rule.channel}`, request.clientId);
 }

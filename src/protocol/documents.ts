@@ -32,7 +32,9 @@ export type RolloutState = z.infer<typeof rolloutStateSchema>;
 
 /** App and channel names: lowercase slugs, safe in URLs, KV keys and R2 paths. */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
-export const nameSchema = z.string().regex(NAME_PATTERN, 'must be 1-63 of a-z, 0-9 and -, starting with a letter or digit');
+export const nameSchema = z
+  .string()
+  .regex(NAME_PATTERN, 'must be 1-63 of a-z, 0-9 and -, starting with a letter or digit');
 
 /** A client's random install ID (DESIGN §3): never personal data. */
 export const CLIENT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -60,7 +62,10 @@ export const basisPointsSchema = z.number().int().min(0).max(10_000);
 /** A file name inside an artifact path: no separators, no dot-only names. */
 export const fileNameSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/, 'must be 1-128 of A-Z a-z 0-9 . _ + -, not starting with a dot');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/,
+    'must be 1-128 of A-Z a-z 0-9 . _ + -, not starting with a dot',
+  );
 
 /** Public Ed25519 key as a JWK; `kid` is its RFC 7638 thumbprint. */
 export const publicJwkSchema = z.object({
@@ -132,7 +137,9 @@ export const channelPayloadSchema = z.object({
   revision: z.number().int().min(1),
   issued_at: timestampSchema,
   expires: timestampSchema,
-  releases: z.array(z.object({ version: versionSchema, release_sha256: sha256HexSchema, rollout: rolloutSchema })),
+  releases: z.array(
+    z.object({ version: versionSchema, release_sha256: sha256HexSchema, rollout: rolloutSchema }),
+  ),
   yanked: z.array(
     z.object({ version: versionSchema, yank_sha256: sha256HexSchema, rollback_to: versionSchema.nullable() }),
   ),

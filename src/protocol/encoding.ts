@@ -1,18 +1,35 @@
 /** Small byte helpers on WebCrypto, shared by the Worker, the CLI and the SDK. */
 
+const utf8 = new TextEncoder();
+
+// One lookup instead of toString(16) + padStart per byte: hashes are hexed on the hot path.
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /** SHA-256 of a string (UTF-8) or bytes, as lowercase hex. */
 export async function sha256Hex(data: string | Uint8Array): Promise<string> {
-  void data;
-  throw new Error('not implemented');
+  return toHex(await sha256(data));
+}
+
+/** SHA-256 of a string (UTF-8) or bytes. */
+export async function sha256(data: string | Uint8Array): Promise<Uint8Array> {
+  const bytes = typeof data === 'string' ? utf8.encode(data) : data;
+  // WebCrypto refuses views of a SharedArrayBuffer (and its types say so): copy those.
+  const input =
+    bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', input));
 }
 
 /** `bytes` cryptographically random bytes as lowercase hex (a 128-bit salt is `randomHex(16)`). */
 export function randomHex(bytes: number): string {
-  void bytes;
-  throw new Error('not implemented');
+  if (!Number.isInteger(bytes) || bytes < 0 || bytes > 65_536) {
+    throw new RangeError(`randomHex: bytes must be an integer from 0 to 65536, got ${bytes}`);
+  }
+  return toHex(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
+/** Bytes as lowercase hex. */
 export function toHex(bytes: Uint8Array): string {
-  void bytes;
-  throw new Error('not implemented');
+  let out = '';
+  for (const byte of bytes) out += HEX_BYTE[byte];
+  return out;
 }

@@ -1,5 +1,70 @@
-/** The cron handler (every minute). Owned by the control plane. */
+/**
+ * The cron handler (every minute). Re-signs every channel snapshot that expires within a day, so a
+ * snapshot is re-issued daily and never lapses (DESIGN §2), and finishes any projection a failed
+ * request left behind (a D1 revision KV has not seen yet). Staged rollout plans come later.
+ */
+import { ApiError } from './errors.ts';
+import { type ChannelRecord, listChannelsNeedingWork } from './storage/apps.ts';
+import { auditStatement } from './storage/audit.ts';
+import { projectChannels } from './storage/projection-writer.ts';
+import { bumpChannel, commit, isoSeconds, snapshotWindow } from './storage/revisions.ts';
+
+/** Re-sign snapshots this long before they expire. */
+export const RESIGN_WINDOW_MS = 24 * 3600 * 1000;
+/** Channels handled per run; the rest wait for the next minute. */
+const BATCH = 200;
+
+async function resign(env: Env, channel: ChannelRecord, now: Date): Promise<boolean> {
+  const next = snapshotWindow(now);
+  try {
+    await commit(
+      env.DB,
+      [
+        ...bumpChannel(env.DB, channel.app, channel.name, channel.revision, now),
+        auditStatement(
+          env.DB,
+          {
+            actor: 'scheduler',
+            action: 'channel.resign',
+            app: channel.app,
+            target: channel.name,
+            before: { revision: channel.revision, expires: channel.expires },
+            after: {
+              revision: channel.revision + 1,
+              expires: next.expires,
+              reason: 'snapshot expires within 24 h',
+            },
+          },
+          isoSeconds(now),
+        ),
+      ],
+      false,
+    );
+    return true;
+  } catch (error) {
+    // Someone else changed the channel meanwhile, which re-signed it: nothing left to do.
+    if (error instanceof ApiError && error.status === 409) return false;
+    throw error;
+  }
+}
+
 export async function runScheduled(env: Env, now: Date): Promise<void> {
-  void env;
-  void now;
+  const horizon = isoSeconds(new Date(now.getTime() + RESIGN_WINDOW_MS));
+  const due = await listChannelsNeedingWork(env.DB, horizon, BATCH);
+  const apps = new Map<string, Set<string>>();
+  for (const channel of due) {
+    try {
+      if (channel.expires < horizon) await resign(env, channel, now);
+    } catch (error) {
+      console.error(`scheduled: re-signing ${channel.app}/${channel.name} failed`, error);
+    }
+    apps.set(channel.app, (apps.get(channel.app) ?? new Set()).add(channel.name));
+  }
+  for (const [app, names] of apps) {
+    try {
+      await projectChannels(env, app, [...names]);
+    } catch (error) {
+      console.error(`scheduled: projecting ${app} failed`, error);
+    }
+  }
 }

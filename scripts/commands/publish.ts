@@ -1,0 +1,189 @@
+/**
+ * `updraft publish <app> <version> --artifact <platform>-<arch>=<path>...`: hashes and uploads each
+ * artifact, signs the release manifest with the release key and registers it. Re-running after a
+ * failure is safe: the server answers 200 to an upload of identical bytes.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import semverValidRange from 'semver/ranges/valid.js';
+import type { Artifact, ReleasePayload } from '../../src/protocol/documents.ts';
+import { signDocument } from '../../src/protocol/jws.ts';
+import { type ApiClient, seg } from '../lib/api.ts';
+import type { ReleaseView } from '../lib/api-types.ts';
+import { arg, type Command, flag, list, str, type Values } from '../lib/command.ts';
+import { messageOf, UserError } from '../lib/errors.ts';
+import { isCode, readPrivateKey } from '../lib/keys-folder.ts';
+import { type ArtifactSpec, parseArtifactSpec, parseName, parseVersion, rfc3339 } from '../lib/parse.ts';
+import { type Reporter, silentReporter } from '../lib/progress.ts';
+import { formatBytes, formatTable } from '../lib/table.ts';
+import { guessContentType, hashFile, uploadFile } from '../lib/upload.ts';
+
+export interface PublishOptions {
+  client: ApiClient;
+  keysDir: string;
+  app: string;
+  version: string;
+  artifacts: readonly ArtifactSpec[];
+  notes?: string;
+  mandatory?: boolean;
+  critical?: boolean;
+  /** Semver range of installed versions that may install this release directly (default `*`). */
+  requires?: string;
+  reporter?: Reporter;
+  now?: Date;
+}
+
+export interface PublishResult {
+  app: string;
+  version: string;
+  release_sha256: string;
+  artifacts: Artifact[];
+}
+
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
+
+export async function publish(opts: PublishOptions): Promise<PublishResult> {
+  const app = parseName(opts.app, 'app name');
+  const version = parseVersion(opts.version);
+  const requires = opts.requires ?? '*';
+  if (semverValidRange(requires) === null)
+    throw new UserError(`--requires must be a semver range such as >=1.0.0, got "${requires}"`);
+  const notes = opts.notes ?? '';
+  if (notes.length > 10_000)
+    throw new UserError(`release notes are ${notes.length} characters; at most 10000`);
+  if (opts.artifacts.length === 0)
+    throw new UserError('give at least one --artifact <platform>-<arch>=<path>');
+  const targets = opts.artifacts.map((a) => `${a.platform}-${a.arch}`);
+  const twice = targets.find((t, i) => targets.indexOf(t) !== i);
+  if (twice) throw new UserError(`two artifacts for ${twice}; one per platform and arch`);
+  const reporter = opts.reporter ?? silentReporter;
+
+  const files = await Promise.all(
+    opts.artifacts.map(async (spec) => ({ spec, ...(await inspect(spec.path)) })),
+  );
+  const releaseKey = await readPrivateKey(opts.keysDir, 'release');
+  const existing = await opts.client.find<ReleaseView>(`/v1/admin/apps/${seg(app)}/releases/${seg(version)}`);
+  if (existing)
+    throw new UserError(
+      `${app} ${version} is already published (releases are immutable; publish a new version)`,
+    );
+
+  const artifacts: Artifact[] = [];
+  for (const { spec, size, file } of files) {
+    const sha256 = await hashFile(spec.path, size, reporter, `${spec.platform}-${spec.arch}/${file}`);
+    const contentType = guessContentType(file);
+    await uploadFile(
+      opts.client,
+      { app, version, platform: spec.platform, arch: spec.arch, file },
+      { path: spec.path, size, sha256, contentType },
+      reporter,
+    );
+    artifacts.push({
+      platform: spec.platform,
+      arch: spec.arch,
+      file,
+      sha256,
+      size,
+      content_type: contentType,
+    });
+  }
+
+  const payload: ReleasePayload = {
+    app,
+    version,
+    published_at: rfc3339(opts.now ?? new Date()),
+    notes,
+    mandatory: opts.mandatory ?? false,
+    critical: opts.critical ?? false,
+    requires,
+    artifacts,
+  };
+  const manifest = await signDocument('release', payload, releaseKey);
+  const answer = await opts.client.post<{ app: string; version: string; release_sha256: string }>(
+    `/v1/admin/apps/${seg(app)}/releases`,
+    { manifest },
+  );
+  return { ...answer, artifacts };
+}
+
+async function inspect(path: string): Promise<{ size: number; file: string }> {
+  const file = basename(path);
+  if (!FILE_NAME.test(file)) {
+    throw new UserError(
+      `artifact file name "${file}" must be 1-128 of A-Z a-z 0-9 . _ + -, not starting with a dot`,
+    );
+  }
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new UserError(`not a file: ${path}`);
+    return { size: info.size, file };
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) throw new UserError(`file not found: ${path}`);
+    if (isCode(error, 'EACCES')) throw new UserError(`cannot read ${path}: permission denied`);
+    throw error;
+  }
+}
+
+async function readNotes(values: Values): Promise<string | undefined> {
+  const notes = str(values, 'notes');
+  const notesFile = str(values, 'notes-file');
+  if (notes !== undefined && notesFile !== undefined)
+    throw new UserError('give --notes or --notes-file, not both');
+  if (notesFile === undefined) return notes;
+  try {
+    return await readFile(notesFile, 'utf8');
+  } catch (error) {
+    throw new UserError(
+      `cannot read --notes-file ${notesFile}: ${isCode(error, 'ENOENT') ? 'file not found' : messageOf(error)}`,
+    );
+  }
+}
+
+export const command: Command = {
+  name: 'publish',
+  summary: 'upload artifacts, sign the release manifest and register it',
+  args: ['<app>', '<version>'],
+  usage:
+    '<app> <version> --artifact <platform>-<arch>=<path>... [--notes <text>] [--mandatory] [--critical] [--requires <range>]',
+  options: {
+    artifact: { type: 'string', multiple: true },
+    notes: { type: 'string' },
+    'notes-file': { type: 'string' },
+    mandatory: { type: 'boolean' },
+    critical: { type: 'boolean' },
+    requires: { type: 'string' },
+  },
+  help: [
+    '--artifact <platform>-<arch>=<path>  a file to ship (repeatable), e.g. linux-x64=dist/app.tar.gz',
+    '--notes <text>        release notes',
+    '--notes-file <path>   release notes from a file',
+    '--mandatory           clients must install it (also when they skip over it)',
+    '--critical            a security fix: may skip a staged plan',
+    '--requires <range>    installed versions allowed to update to it directly (default *)',
+  ],
+  async run(inv) {
+    const result = await publish({
+      client: inv.client(),
+      keysDir: inv.config.keysDir,
+      app: arg(inv.positionals, 0),
+      version: arg(inv.positionals, 1),
+      artifacts: list(inv.values, 'artifact').map(parseArtifactSpec),
+      notes: await readNotes(inv.values),
+      mandatory: flag(inv.values, 'mandatory'),
+      critical: flag(inv.values, 'critical'),
+      requires: str(inv.values, 'requires'),
+      reporter: inv.reporter,
+    });
+    if (inv.config.json) return inv.printJson(result);
+    inv.print(
+      [
+        `Published ${result.app} ${result.version} (release sha256 ${result.release_sha256}).`,
+        formatTable(
+          ['target', 'file', 'size', 'sha256'],
+          result.artifacts.map((a) => [`${a.platform}-${a.arch}`, a.file, formatBytes(a.size), a.sha256]),
+        ),
+        `Roll it out with: updraft promote ${result.app} ${result.version} --channel <channel> --percent <n>`,
+      ].join('\n'),
+    );
+  },
+};

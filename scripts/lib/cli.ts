@@ -1,0 +1,204 @@
+/**
+ * The thin argument parser: finds the command words, parses the rest with node:util parseArgs
+ * (strict), checks positionals, resolves the configuration and hands over to the command.
+ * `runCli` returns the exit code: 0 done, 1 a user mistake (one line), 2 a bug (with its stack).
+ */
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { COMMANDS, type CommandEntry, GROUPS } from '../commands/index.ts';
+import { ApiClient } from './api.ts';
+import { type Command, type Invocation, usageOf } from './command.ts';
+import { resolveConfig } from './config.ts';
+import { UserError } from './errors.ts';
+import { type Reporter, stderrReporter } from './progress.ts';
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  reporter: Reporter;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+const GLOBAL_OPTIONS = {
+  server: { type: 'string' },
+  token: { type: 'string' },
+  keys: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsOptionsConfig;
+const GLOBAL_WITH_VALUE = new Set(['--server', '--token', '--keys']);
+
+const GLOBAL_HELP = [
+  '--server <url>   admin API base URL (env UPDRAFT_SERVER, default http://127.0.0.1:8787)',
+  '--token <token>  admin token (env UPDRAFT_TOKEN; on a loopback server, UPDRAFT_ADMIN_TOKEN from .dev.vars)',
+  '--keys <dir>     private keys folder (env UPDRAFT_KEYS, default ./.updraft/keys)',
+  '--json           print the API JSON instead of tables',
+  '--help, -h       show help',
+];
+
+export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  try {
+    await dispatch(argv, io);
+    return 0;
+  } catch (error) {
+    if (error instanceof UserError) {
+      io.stderr(`updraft: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      return 1;
+    }
+    const detail = error instanceof Error ? (error.stack ?? String(error)) : String(error);
+    io.stderr(`updraft: unexpected error (this is a bug):\n${detail}\n`);
+    return 2;
+  }
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    reporter: stderrReporter(),
+    env: process.env,
+    cwd: process.cwd(),
+  };
+}
+
+async function dispatch(argv: readonly string[], io: CliIo): Promise<void> {
+  const { words, rest } = splitCommandWords(argv);
+  const wantsHelp = argv.includes('--help') || argv.includes('-h');
+  if (words.length === 0 || (words.length === 1 && words[0] === 'help')) {
+    if (words.length === 0 && !wantsHelp && argv.length > 0) {
+      throw new UserError(`no command given (run \`updraft --help\`)`);
+    }
+    io.stdout(globalHelp());
+    return;
+  }
+  const name = words.join(' ');
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
+    const group = words[0] ?? '';
+    if (GROUPS.has(group)) {
+      const subs = COMMANDS.filter((c) => c.name.startsWith(`${group} `)).map((c) =>
+        c.name.slice(group.length + 1),
+      );
+      if (words.length === 1 && wantsHelp) return io.stdout(globalHelp(group));
+      if (words.length === 1) throw new UserError(`"${group}" needs a subcommand: ${subs.join(', ')}`);
+      throw new UserError(`unknown command "${name}" (${group} subcommands: ${subs.join(', ')})`);
+    }
+    throw new UserError(`unknown command "${name}" (run \`updraft --help\` for the list)`);
+  }
+  const command = await entry.load();
+  const parsed = parseCommandArgs(command, rest);
+  if (parsed.values.help === true) return io.stdout(commandHelp(command));
+
+  const config = resolveConfig({
+    server: typeof parsed.values.server === 'string' ? parsed.values.server : undefined,
+    token: typeof parsed.values.token === 'string' ? parsed.values.token : undefined,
+    keys: typeof parsed.values.keys === 'string' ? parsed.values.keys : undefined,
+    json: parsed.values.json === true,
+    env: io.env,
+    cwd: io.cwd,
+  });
+  let client: ApiClient | undefined;
+  const invocation: Invocation = {
+    values: parsed.values,
+    positionals: parsed.positionals,
+    config,
+    client: () => {
+      client ??= new ApiClient(config);
+      return client;
+    },
+    reporter: io.reporter,
+    print: (text) => io.stdout(text.endsWith('\n') ? text : `${text}\n`),
+    printJson: (value) => io.stdout(`${JSON.stringify(value, null, 2)}\n`),
+  };
+  await command.run(invocation);
+}
+
+/** Takes the command word (and subcommand word for groups) out of argv, skipping global options. */
+export function splitCommandWords(argv: readonly string[]): { words: string[]; rest: string[] } {
+  const words: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i] ?? '';
+    const wantMore = words.length === 0 || (words.length === 1 && GROUPS.has(words[0] ?? ''));
+    if (token === '--' || !wantMore) {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (token.startsWith('-')) {
+      rest.push(token);
+      if (GLOBAL_WITH_VALUE.has(token) && i + 1 < argv.length) rest.push(argv[++i] ?? '');
+      continue;
+    }
+    words.push(token);
+  }
+  return { words, rest };
+}
+
+function parseCommandArgs(command: Command, args: string[]) {
+  let parsed: ReturnType<
+    typeof parseArgs<{ options: ParseArgsOptionsConfig; allowPositionals: true; strict: true }>
+  >;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { ...GLOBAL_OPTIONS, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new UserError(`${parseErrorText(error)} (see \`updraft ${command.name} --help\`)`);
+  }
+  if (parsed.values.help === true) return parsed;
+  const required = command.args.filter((a) => a.startsWith('<'));
+  if (parsed.positionals.length < required.length) {
+    const missing = required[parsed.positionals.length] ?? '';
+    throw new UserError(`missing ${missing} (usage: ${usageOf(command)})`);
+  }
+  if (parsed.positionals.length > command.args.length) {
+    const extra = parsed.positionals[command.args.length] ?? '';
+    throw new UserError(`unexpected argument "${extra}" (usage: ${usageOf(command)})`);
+  }
+  return parsed;
+}
+
+/** node:util's messages, shortened to the part a user needs. */
+function parseErrorText(error: unknown): string {
+  const code = error instanceof Error && 'code' in error ? error.code : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  const option = /'(-[^' ]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+    return message.includes('argument missing')
+      ? `option ${option} needs a value`
+      : `option ${option} does not take a value`;
+  }
+  return message.split('\n')[0] ?? message;
+}
+
+function globalHelp(group?: string): string {
+  const entries: readonly CommandEntry[] = group
+    ? COMMANDS.filter((c) => c.name.startsWith(`${group} `))
+    : COMMANDS;
+  const width = Math.max(...entries.map((c) => c.name.length));
+  return [
+    'updraft: publish, roll out and yank signed releases on an Updraft server',
+    '',
+    `Usage: updraft ${group ?? '<command>'} ${group ? '<subcommand> ' : ''}[arguments] [options]`,
+    '',
+    'Commands:',
+    ...entries.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Global options:',
+    ...GLOBAL_HELP.map((line) => `  ${line}`),
+    '',
+    'Run `updraft <command> --help` for the options of one command.',
+    '',
+  ].join('\n');
+}
+
+function commandHelp(command: Command): string {
+  const lines = [`${command.summary}`, '', `Usage: ${usageOf(command)}`, ''];
+  if (command.help.length > 0) lines.push('Options:', ...command.help.map((l) => `  ${l}`), '');
+  lines.push('Global options:', ...GLOBAL_HELP.map((l) => `  ${l}`), '');
+  return lines.join('\n');
+}

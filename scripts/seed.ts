@@ -1,0 +1,141 @@
+/**
+ * Seeds a local server with the demo app through the CLI's own command functions, once and
+ * idempotently: whatever already exists (checked through the admin API) is left alone.
+ *
+ *   keys document 1 (from the keys folder) · app `demo` with public channels stable (default) and beta
+ *   1.0.0 at 100 % on stable · 1.1.0 at 25 % on stable · 1.2.0-beta.1 at 100 % on beta
+ * Each release ships a few KB of deterministic bytes for linux, darwin and windows on x64 and arm64.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bucket, inRollout } from '../src/protocol/bucket.ts';
+import type { Arch, Platform } from '../src/protocol/documents.ts';
+import { appCreate } from './commands/app-create.ts';
+import { keysRegister } from './commands/keys-register.ts';
+import { promote } from './commands/promote.ts';
+import { publish } from './commands/publish.ts';
+import { status } from './commands/status.ts';
+import type { ApiClient } from './lib/api.ts';
+import type { AppView, ReleaseView } from './lib/api-types.ts';
+import type { ArtifactSpec } from './lib/parse.ts';
+
+export const DEMO_APP = 'demo';
+const TARGETS: readonly [Platform, Arch][] = [
+  ['linux', 'x64'],
+  ['linux', 'arm64'],
+  ['darwin', 'x64'],
+  ['darwin', 'arm64'],
+  ['windows', 'x64'],
+  ['windows', 'arm64'],
+];
+export const DEMO_RELEASES = [
+  { version: '1.0.0', channel: 'stable', percentBp: 10_000, notes: 'First release.' },
+  { version: '1.1.0', channel: 'stable', percentBp: 2_500, notes: 'Faster start-up; staged to 25 %.' },
+  { version: '1.2.0-beta.1', channel: 'beta', percentBp: 10_000, notes: 'Beta of the next release.' },
+] as const;
+
+export interface SeedOptions {
+  client: ApiClient;
+  keysDir: string;
+  log?: (line: string) => void;
+}
+
+/** Seeds what is missing; returns one line per thing it did. */
+export async function seed(opts: SeedOptions): Promise<string[]> {
+  const { client } = opts;
+  const done: string[] = [];
+  const note = (line: string) => {
+    done.push(line);
+    opts.log?.(line);
+  };
+
+  const keys = await keysRegister({ client, keysDir: opts.keysDir });
+  if (keys.registered.length > 0) note(`registered keys document ${keys.registered.join(', ')}`);
+
+  const app = await client.find<AppView>(`/v1/admin/apps/${DEMO_APP}`);
+  if (!app) {
+    await appCreate({
+      client,
+      app: DEMO_APP,
+      defaultChannel: 'stable',
+      channels: [
+        { name: 'stable', public: true },
+        { name: 'beta', public: true },
+      ],
+    });
+    note(`created app ${DEMO_APP} with channels stable (default) and beta`);
+  } else if (!app.channels.some((c) => c.name === 'beta')) {
+    await client.request('PUT', `/v1/admin/apps/${DEMO_APP}/channels/beta`, { json: { public: true } });
+    note('created channel beta');
+  }
+
+  const { releases } = await client.get<{ releases: ReleaseView[] }>(`/v1/admin/apps/${DEMO_APP}/releases`);
+  for (const release of DEMO_RELEASES) {
+    if (releases.some((r) => r.version === release.version)) continue;
+    await publishDemoRelease(opts, release.version, release.notes);
+    note(`published ${DEMO_APP} ${release.version} (${TARGETS.length} artifacts)`);
+  }
+
+  const current = await status({ client, app: DEMO_APP });
+  for (const release of DEMO_RELEASES) {
+    const channel = current.channels.find((c) => c.name === release.channel);
+    if (channel?.rollouts.some((r) => r.version === release.version)) continue;
+    await promote({
+      client,
+      app: DEMO_APP,
+      version: release.version,
+      channel: release.channel,
+      percentBp: release.percentBp,
+    });
+    note(`promoted ${release.version} to ${release.percentBp / 100} % of ${release.channel}`);
+  }
+  return done;
+}
+
+async function publishDemoRelease(opts: SeedOptions, version: string, notes: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'updraft-seed-'));
+  try {
+    const artifacts: ArtifactSpec[] = [];
+    for (const [platform, arch] of TARGETS) {
+      const ext = platform === 'linux' ? 'tar.gz' : 'zip';
+      const path = join(dir, `${DEMO_APP}-${version}-${platform}-${arch}.${ext}`);
+      await writeFile(
+        path,
+        demoBytes(`${DEMO_APP}/${version}/${platform}-${arch}`, 4096 + artifacts.length * 512),
+      );
+      artifacts.push({ platform, arch, path });
+    }
+    await publish({ client: opts.client, keysDir: opts.keysDir, app: DEMO_APP, version, artifacts, notes });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** `size` deterministic bytes derived from `label` (SHA-256 in counter mode): same seed, same hashes. */
+export function demoBytes(label: string, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let offset = 0, block = 0; offset < size; offset += 32, block++) {
+    const digest = createHash('sha256').update(`${label}:${block}`).digest();
+    out.set(digest.subarray(0, Math.min(32, size - offset)), offset);
+  }
+  return out;
+}
+
+/** Two client IDs for a rollout: one inside it (gets the update) and one outside (gets none). */
+export async function pickExampleClients(
+  salt: string,
+  percentBp: number,
+): Promise<{ inside: string; outside: string }> {
+  let inside: string | undefined;
+  let outside: string | undefined;
+  for (let i = 1; (inside === undefined || outside === undefined) && i < 100_000; i++) {
+    const id = `demo-client-${i}`;
+    if (inRollout(percentBp, await bucket(salt, id))) inside ??= id;
+    else outside ??= id;
+  }
+  if (inside === undefined || outside === undefined)
+    throw new Error(`no example clients for ${percentBp} bp`);
+  return { inside, outside };
+}

@@ -1,0 +1,74 @@
+/**
+ * The Worker's HTTP surface: one Hono app, a sub-app per resource, and the single error shape of
+ * DESIGN §4 for every failure, including unknown routes (404) and wrong methods (405).
+ */
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { allowedMethods } from './allowed-methods.ts';
+import { errorResponse, handleError } from './error-handling.ts';
+import { admin } from './routes/admin/index.ts';
+import { artifacts } from './routes/artifacts.ts';
+import { check } from './routes/check.ts';
+import { health } from './routes/health.ts';
+import { keys } from './routes/keys.ts';
+import type { AppEnv } from './types.ts';
+
+export const app = new Hono<AppEnv>();
+
+// Nothing this Worker serves is a page: forbid everything a browser could do with a response, so
+// even an artifact uploaded as text/html cannot run script on this origin.
+const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy':
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; sandbox",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Strict-Transport-Security': 'max-age=63072000; includeSubDomains',
+};
+
+app.use('*', async (c, next) => {
+  await next();
+  try {
+    setAll(c.res.headers, SECURITY_HEADERS);
+  } catch {
+    // A response passed through from fetch() has immutable headers: copy it rather than fail.
+    c.res = new Response(c.res.body, c.res);
+    setAll(c.res.headers, SECURITY_HEADERS);
+  }
+});
+
+// Client endpoints are public and read-only, and the SDK runs in browsers: allow any origin, without
+// credentials, and let scripts read the caching and range headers.
+const publicCors = cors({
+  origin: '*',
+  allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
+  allowHeaders: ['Content-Type', 'If-None-Match', 'Range'],
+  exposeHeaders: ['ETag', 'Content-Length', 'Content-Range', 'Accept-Ranges'],
+  maxAge: 86_400,
+});
+app.use('/v1/apps/*', publicCors);
+app.use('/v1/keys', publicCors);
+app.use('/v1/keys/*', publicCors);
+
+app.route('/v1/admin', admin);
+app.route('/v1/apps', check);
+app.route('/v1/apps', artifacts);
+app.route('/v1/keys', keys);
+app.route('/', health);
+
+app.notFound((c) => {
+  const allowed = allowedMethods(app.routes, c.req.path);
+  const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
+  if (allowed.length > 0 && !allowed.includes(method)) {
+    const allow = allowed.join(', ');
+    return errorResponse(405, 'method_not_allowed', `${c.req.method} is not allowed here; use ${allow}`, {
+      Allow: allow,
+    });
+  }
+  return errorResponse(404, 'not_found', 'no such route');
+});
+
+app.onError(handleError);
+
+function setAll(headers: Headers, values: Record<string, string>): void {
+  for (const [name, value] of Object.entries(values)) headers.set(name, value);
+}

@@ -1,0 +1,52 @@
+/**
+ * Admin authentication (DESIGN §4): `Authorization: Bearer <token>`. The bootstrap token is the
+ * Worker secret UPDRAFT_ADMIN_TOKEN, compared in constant time; every other token is looked up by
+ * its SHA-256 in D1 and must be neither revoked nor expired.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { sha256, sha256Hex } from '../protocol/encoding.ts';
+import { type Role, roleAllows } from './auth-roles.ts';
+import { ApiError } from './errors.ts';
+import { findTokenByHash } from './storage/tokens.ts';
+import type { Actor, AppEnv } from './types.ts';
+
+/** Issued tokens: `updr_` and 32 random bytes in base64url. */
+export const TOKEN_PATTERN = /^updr_[A-Za-z0-9_-]{43}$/;
+const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
+
+/** Equal strings, in time independent of where they differ: both sides are hashed to 32 bytes first. */
+async function constantTimeEqual(a: string, b: string): Promise<boolean> {
+  const [ha, hb] = await Promise.all([sha256(a), sha256(b)]);
+  return crypto.subtle.timingSafeEqual(ha, hb);
+}
+
+/** The caller behind a bearer token, or an ApiError 401. */
+export async function authenticate(env: Env, header: string | undefined, now: Date): Promise<Actor> {
+  const token = header?.trim().match(BEARER)?.[1];
+  if (!token) throw new ApiError(401, 'missing_token', 'send Authorization: Bearer <token>');
+  const bootstrap = env.UPDRAFT_ADMIN_TOKEN;
+  if (bootstrap && (await constantTimeEqual(token, bootstrap))) return { name: 'bootstrap', role: 'admin' };
+  if (TOKEN_PATTERN.test(token)) {
+    const record = await findTokenByHash(env.DB, await sha256Hex(token));
+    const live =
+      record !== null &&
+      record.revoked_at === null &&
+      (record.expires_at === null || Date.parse(record.expires_at) > now.getTime());
+    if (live) return { name: `token:${record.id}:${record.name}`, role: record.role };
+  }
+  throw new ApiError(401, 'invalid_token', 'the token is unknown, revoked or expired');
+}
+
+/** Middleware: the caller must hold `role` (or a role that includes it); sets `actor`. */
+export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    // Admin answers are per-caller and may carry secrets: never cache them, errors included.
+    c.header('Cache-Control', 'no-store');
+    const actor = await authenticate(c.env, c.req.header('Authorization'), new Date());
+    if (!roleAllows(actor.role, role)) {
+      throw new ApiError(403, 'forbidden', `this route needs the ${role} role; the token has ${actor.role}`);
+    }
+    c.set('actor', actor);
+    await next();
+  };
+}

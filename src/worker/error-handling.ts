@@ -1,0 +1,68 @@
+/**
+ * DESIGN §4's single error shape for every failure: `ApiError` as thrown, Hono's own exceptions
+ * mapped to stable codes, and anything else logged and answered with a generic 500.
+ */
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ApiError, errorBody } from './errors.ts';
+
+/** A JSON error response. Errors are never cached: the next request may well succeed. */
+export function errorResponse(
+  status: ContentfulStatusCode,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
+  return Response.json(errorBody(code, message), {
+    status,
+    headers: { ...headers, 'Cache-Control': 'no-store' },
+  });
+}
+
+/** `app.onError`. */
+export function handleError(err: Error, c: Context): Response {
+  if (err instanceof ApiError) return errorResponse(err.status, err.code, err.message);
+  if (err instanceof HTTPException && err.status < 500) {
+    const { code, message } = describeHttpException(err);
+    return errorResponse(err.status, code, message, passThroughHeaders(err.res));
+  }
+  // The stack goes to the logs, never to the caller.
+  console.error(`${c.req.method} ${c.req.path} failed:`, err);
+  const status = err instanceof HTTPException ? err.status : 500;
+  return errorResponse(status, 'internal_error', 'internal error');
+}
+
+const HTTP_CODES: Partial<Record<number, [code: string, message: string]>> = {
+  400: ['bad_request', 'bad request'],
+  401: ['unauthorized', 'authentication required'],
+  403: ['forbidden', 'not allowed'],
+  404: ['not_found', 'not found'],
+  405: ['method_not_allowed', 'method not allowed'],
+  411: ['length_required', 'Content-Length is required'],
+  413: ['too_large', 'request body is too large'],
+  415: ['unsupported_media_type', 'unsupported content type'],
+  416: ['range_not_satisfiable', 'range not satisfiable'],
+  429: ['too_many_requests', 'too many requests'],
+};
+
+/** Hono's own exceptions (validators, body limits, auth helpers) in DESIGN's shape. */
+function describeHttpException(err: HTTPException): { code: string; message: string } {
+  // Hono's JSON validator throws exactly this when the body does not parse.
+  if (err.status === 400 && err.message.startsWith('Malformed JSON')) {
+    return { code: 'malformed_json', message: 'request body is not valid JSON' };
+  }
+  const [code, fallback] = HTTP_CODES[err.status] ?? [`http_${err.status}`, 'request failed'];
+  // Hono's messages are safe to show; bodyLimit's "Payload Too Large" lives in its response, not here.
+  return { code, message: err.message || fallback };
+}
+
+/** Headers an exception's own response carries that still matter to the caller. */
+function passThroughHeaders(res: Response | undefined): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of ['WWW-Authenticate', 'Retry-After', 'Allow']) {
+    const value = res?.headers.get(name);
+    if (value) kept[name] = value;
+  }
+  return kept;
+}

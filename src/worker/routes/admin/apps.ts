@@ -1,0 +1,153 @@
+/** Apps, their channels and channel rules (docs/api.md § Apps, channels, rules). */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { newSalt } from '../../../protocol/bucket.ts';
+import { channelInfoSchema, channelRuleSchema } from '../../../protocol/channels.ts';
+import { nameSchema } from '../../../protocol/documents.ts';
+import { requireRole } from '../../auth.ts';
+import { badRequest, conflict } from '../../errors.ts';
+import {
+  getApp,
+  insertApp,
+  insertChannel,
+  listApps,
+  setChannelPublic,
+  setRules,
+} from '../../storage/apps.ts';
+import { assertCanSign, projectApp, projectChannels } from '../../storage/projection-writer.ts';
+import { bumpApp, checkExpected, commit, isUniqueViolation } from '../../storage/revisions.ts';
+import type { AppEnv } from '../../types.ts';
+import { validate } from '../../validate.ts';
+import { appParams, audit, channelParams, expectedRevision, jsonLimit, requireApp } from './common.ts';
+import { appView } from './views.ts';
+
+const createApp = z
+  .object({
+    name: nameSchema,
+    default_channel: nameSchema,
+    channels: z.array(channelInfoSchema).min(1).max(100).optional(),
+  })
+  .transform((body) => ({
+    ...body,
+    channels: body.channels ?? [{ name: body.default_channel, public: true }],
+  }))
+  .refine((body) => body.channels.some((ch) => ch.name === body.default_channel), {
+    message: 'must contain the default channel',
+    path: ['channels'],
+  })
+  .refine((body) => new Set(body.channels.map((ch) => ch.name)).size === body.channels.length, {
+    message: 'channel names must be unique',
+    path: ['channels'],
+  });
+
+const putChannel = z.object({ public: z.boolean(), expected_revision: expectedRevision });
+const putRules = z.object({
+  rules: z.array(channelRuleSchema).max(100),
+  expected_revision: expectedRevision,
+});
+
+export const apps = new Hono<AppEnv>();
+
+apps.post('/apps', requireRole('admin'), jsonLimit, validate('json', createApp), async (c) => {
+  const body = c.req.valid('json');
+  assertCanSign(c.env);
+  const now = new Date();
+  const appExists = () => conflict('app_exists', `an app named ${body.name} already exists`);
+  if (await getApp(c.env.DB, body.name)) throw appExists();
+  try {
+    await c.env.DB.batch([
+      ...insertApp(c.env.DB, body, now),
+      audit(c, now, { action: 'app.create', app: body.name, target: null, before: null, after: body }),
+    ]);
+  } catch (error) {
+    throw isUniqueViolation(error) ? appExists() : error;
+  }
+  await projectChannels(c.env, body.name);
+  await projectApp(c.env, body.name);
+  return c.json(appView(await requireApp(c.env.DB, body.name)), 201);
+});
+
+apps.get('/apps', requireRole('analyst'), async (c) => {
+  return c.json({ apps: (await listApps(c.env.DB)).map(appView) });
+});
+
+apps.get('/apps/:app', requireRole('analyst'), validate('param', appParams), async (c) => {
+  return c.json(appView(await requireApp(c.env.DB, c.req.valid('param').app)));
+});
+
+apps.put(
+  '/apps/:app/channels/:channel',
+  requireRole('admin'),
+  jsonLimit,
+  validate('param', channelParams),
+  validate('json', putChannel),
+  async (c) => {
+    const { app, channel } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const record = await requireApp(c.env.DB, app);
+    checkExpected(body.expected_revision, record.revision, 'app');
+    const existing = record.channels.find((ch) => ch.name === channel);
+    if (existing?.public === body.public) return c.json(appView(record), 200);
+    assertCanSign(c.env);
+    const now = new Date();
+    const after = { name: channel, public: body.public };
+    await commit(
+      c.env.DB,
+      [
+        ...bumpApp(c.env.DB, app, record.revision, now),
+        existing
+          ? setChannelPublic(c.env.DB, app, channel, body.public)
+          : insertChannel(c.env.DB, app, after, now),
+        audit(c, now, {
+          action: existing ? 'channel.update' : 'channel.create',
+          app,
+          target: channel,
+          before: existing ? { name: channel, public: existing.public } : null,
+          after,
+        }),
+      ],
+      body.expected_revision !== undefined,
+    );
+    if (!existing) await projectChannels(c.env, app, [channel]);
+    await projectApp(c.env, app);
+    return c.json(appView(await requireApp(c.env.DB, app)), existing ? 200 : 201);
+  },
+);
+
+apps.put(
+  '/apps/:app/rules',
+  requireRole('admin'),
+  jsonLimit,
+  validate('param', appParams),
+  validate('json', putRules),
+  async (c) => {
+    const { app } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const record = await requireApp(c.env.DB, app);
+    checkExpected(body.expected_revision, record.revision, 'app');
+    const names = new Set(record.channels.map((ch) => ch.name));
+    const rules = body.rules.map((rule, i) => {
+      if (!names.has(rule.channel)) {
+        throw badRequest(
+          'unknown_channel',
+          `rules.${i}.channel: app ${app} has no channel named ${rule.channel}`,
+        );
+      }
+      // A cohort needs a salt; a fresh one samples a new set of clients, like a rollout does.
+      const needsSalt = rule.match.percent_bp !== undefined && rule.match.salt === undefined;
+      return needsSalt ? { ...rule, match: { ...rule.match, salt: newSalt() } } : rule;
+    });
+    const now = new Date();
+    await commit(
+      c.env.DB,
+      [
+        ...bumpApp(c.env.DB, app, record.revision, now),
+        setRules(c.env.DB, app, rules),
+        audit(c, now, { action: 'rules.update', app, target: null, before: record.rules, after: rules }),
+      ],
+      body.expected_revision !== undefined,
+    );
+    await projectApp(c.env, app);
+    return c.json(appView(await requireApp(c.env.DB, app)));
+  },
+);

@@ -1,0 +1,20 @@
+/** The audit log (docs/api.md § Status and audit): newest first, paged by an id cursor. */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { nameSchema } from '../../../protocol/documents.ts';
+import { requireRole } from '../../auth.ts';
+import { listAudit } from '../../storage/audit.ts';
+import type { AppEnv } from '../../types.ts';
+import { validate } from '../../validate.ts';
+
+const auditQuery = z.object({
+  app: nameSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  before: z.coerce.number().int().min(1).optional(),
+});
+
+export const auditLog = new Hono<AppEnv>();
+
+auditLog.get('/audit', requireRole('analyst'), validate('query', auditQuery), async (c) => {
+  return c.json(await listAudit(c.env.DB, c.req.valid('query')));
+});

@@ -1,0 +1,151 @@
+/**
+ * Multipart uploads for artifacts over 95 MiB (docs/api.md § Uploads). R2 cannot check a whole-object
+ * SHA-256 across parts, so `complete` streams the finished object back through a digest and deletes it
+ * on a mismatch; release registration re-hashes multipart objects too (releases.ts), so the moment
+ * between completion and that check can never be exploited.
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { sha256HexSchema } from '../../../protocol/documents.ts';
+import { requireRole } from '../../auth.ts';
+import { badRequest, conflict, notFound } from '../../errors.ts';
+import { hashObject } from '../../storage/objects.ts';
+import type { AppEnv } from '../../types.ts';
+import { validate } from '../../validate.ts';
+import {
+  artifactContentType,
+  artifactParams,
+  audit,
+  contentLength,
+  jsonLimit,
+  MAX_SINGLE_PUT,
+  requireApp,
+} from './common.ts';
+import { keyOf, sameOrConflict } from './uploads.ts';
+
+const MAX_PARTS = 10_000;
+const createBody = z.object({
+  sha256: sha256HexSchema,
+  size: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_PARTS * MAX_SINGLE_PUT),
+  content_type: z.string().max(128).optional(),
+});
+const uploadQuery = z.object({ upload_id: z.string().min(1).max(1024) });
+const partQuery = uploadQuery.extend({ part: z.coerce.number().int().min(1).max(MAX_PARTS) });
+const completeBody = z.object({
+  parts: z
+    .array(z.object({ part: z.number().int().min(1).max(MAX_PARTS), etag: z.string().min(1).max(256) }))
+    .min(1)
+    .max(MAX_PARTS),
+});
+
+/** R2 answers an unknown or finished upload id with error 10024 (NoSuchUpload). */
+async function onUpload<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof Error && /\(10024\)|NoSuchUpload|upload does not exist/i.test(error.message)) {
+      throw notFound('unknown_upload', 'no multipart upload with that upload_id for this path');
+    }
+    throw error;
+  }
+}
+
+const PATH = '/apps/:app/multipart/:version/:target/:file';
+
+export const multipart = new Hono<AppEnv>();
+
+multipart.post(
+  PATH,
+  requireRole('publisher'),
+  jsonLimit,
+  validate('param', artifactParams),
+  validate('json', createBody),
+  async (c) => {
+    const params = c.req.valid('param');
+    const { sha256, size, content_type } = c.req.valid('json');
+    await requireApp(c.env.DB, params.app);
+    const key = keyOf(params);
+    const existing = await c.env.BUCKET.head(key);
+    if (existing) return c.json(sameOrConflict(existing, sha256, size), 200);
+    const upload = await c.env.BUCKET.createMultipartUpload(key, {
+      httpMetadata: { contentType: artifactContentType(content_type) },
+      customMetadata: { sha256, size: String(size), multipart: '1' },
+    });
+    return c.json({ upload_id: upload.uploadId, key }, 201);
+  },
+);
+
+multipart.put(
+  PATH,
+  requireRole('publisher'),
+  validate('param', artifactParams),
+  validate('query', partQuery),
+  async (c) => {
+    const params = c.req.valid('param');
+    const { upload_id, part } = c.req.valid('query');
+    const size = contentLength(c.req.header('Content-Length'), MAX_SINGLE_PUT);
+    const body = c.req.raw.body;
+    if (!body || size === 0) throw badRequest('empty_part', 'a part must not be empty');
+    const upload = c.env.BUCKET.resumeMultipartUpload(keyOf(params), upload_id);
+    const uploaded = await onUpload(() =>
+      upload.uploadPart(part, body.pipeThrough(new FixedLengthStream(size))),
+    );
+    return c.json({ part: uploaded.partNumber, etag: uploaded.etag });
+  },
+);
+
+multipart.post(
+  `${PATH}/complete`,
+  requireRole('publisher'),
+  jsonLimit,
+  validate('param', artifactParams),
+  validate('query', uploadQuery),
+  validate('json', completeBody),
+  async (c) => {
+    const params = c.req.valid('param');
+    const { upload_id } = c.req.valid('query');
+    const { parts } = c.req.valid('json');
+    const key = keyOf(params);
+    if (await c.env.BUCKET.head(key)) {
+      throw conflict('artifact_exists', `${key} already exists; nothing in R2 is overwritten`);
+    }
+    const upload = c.env.BUCKET.resumeMultipartUpload(key, upload_id);
+    const object = await onUpload(() =>
+      upload.complete(parts.map((p) => ({ partNumber: p.part, etag: p.etag }))),
+    );
+    const claimed = object.customMetadata;
+    const actual = await hashObject(c.env.BUCKET, key);
+    if (!actual || actual.sha256 !== claimed?.sha256 || String(actual.size) !== claimed.size) {
+      await c.env.BUCKET.delete(key);
+      throw badRequest(
+        'sha256_mismatch',
+        'the assembled object does not have the declared SHA-256 and size; deleted',
+      );
+    }
+    const result = { key, size: actual.size, sha256: actual.sha256 };
+    await audit(c, new Date(), {
+      action: 'artifact.upload',
+      app: params.app,
+      target: key,
+      before: null,
+      after: { ...result, multipart: true },
+    }).run();
+    return c.json(result, 201);
+  },
+);
+
+multipart.delete(
+  PATH,
+  requireRole('publisher'),
+  validate('param', artifactParams),
+  validate('query', uploadQuery),
+  async (c) => {
+    const { upload_id } = c.req.valid('query');
+    await onUpload(() => c.env.BUCKET.resumeMultipartUpload(keyOf(c.req.valid('param')), upload_id).abort());
+    return c.json({ upload_id, aborted: true });
+  },
+);

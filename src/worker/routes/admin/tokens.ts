@@ -1,0 +1,87 @@
+/**
+ * Identity and API tokens (docs/api.md § Identity, § Tokens). A token is shown once, at creation;
+ * D1 keeps only its SHA-256, so a leaked database leaks no usable token.
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { timestampSchema } from '../../../protocol/documents.ts';
+import { randomHex, sha256Hex } from '../../../protocol/encoding.ts';
+import { requireRole } from '../../auth.ts';
+import { ROLES } from '../../auth-roles.ts';
+import { badRequest, notFound } from '../../errors.ts';
+import { isoSeconds } from '../../storage/revisions.ts';
+import { getToken, insertToken, listTokens, revokeToken, type TokenRecord } from '../../storage/tokens.ts';
+import type { AppEnv } from '../../types.ts';
+import { validate } from '../../validate.ts';
+import { audit, jsonLimit } from './common.ts';
+
+const createBody = z.object({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9 ._@:-]{0,63}$/, 'must be 1-64 of letters, digits, space . _ @ : -'),
+  role: z.enum(ROLES),
+  expires_at: timestampSchema.optional(),
+});
+const idParams = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/, 'must be a token id (16 hex digits)') });
+
+/** `updr_` and 32 random bytes in base64url (43 characters, no padding). */
+function newToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  const base64 = btoa(String.fromCharCode(...bytes));
+  return `updr_${base64.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')}`;
+}
+
+export const tokens = new Hono<AppEnv>();
+
+tokens.get('/whoami', requireRole('analyst'), (c) => {
+  const { name, role } = c.get('actor');
+  return c.json({ actor: name, role });
+});
+
+tokens.post('/tokens', requireRole('admin'), jsonLimit, validate('json', createBody), async (c) => {
+  const body = c.req.valid('json');
+  const now = new Date();
+  if (body.expires_at !== undefined && Date.parse(body.expires_at) <= now.getTime()) {
+    throw badRequest('invalid_json', 'expires_at: must be in the future');
+  }
+  const token = newToken();
+  const record: TokenRecord = {
+    id: randomHex(8),
+    name: body.name,
+    role: body.role,
+    created_at: isoSeconds(now),
+    created_by: c.get('actor').name,
+    expires_at: body.expires_at ?? null,
+    revoked_at: null,
+  };
+  const { revoked_at: _, created_by: __, ...shown } = record;
+  await c.env.DB.batch([
+    insertToken(c.env.DB, record, await sha256Hex(token)),
+    audit(c, now, { action: 'token.create', app: null, target: record.id, before: null, after: shown }),
+  ]);
+  return c.json({ ...shown, token }, 201);
+});
+
+tokens.get('/tokens', requireRole('admin'), async (c) => {
+  return c.json({ tokens: await listTokens(c.env.DB) });
+});
+
+tokens.delete('/tokens/:id', requireRole('admin'), validate('param', idParams), async (c) => {
+  const { id } = c.req.valid('param');
+  const before = await getToken(c.env.DB, id);
+  if (!before) throw notFound('unknown_token', `no token with id ${id}`);
+  if (before.revoked_at !== null) return c.json({ id, revoked_at: before.revoked_at });
+  const now = new Date();
+  const revoked_at = isoSeconds(now);
+  await c.env.DB.batch([
+    revokeToken(c.env.DB, id, revoked_at),
+    audit(c, now, {
+      action: 'token.revoke',
+      app: null,
+      target: id,
+      before,
+      after: { ...before, revoked_at },
+    }),
+  ]);
+  return c.json({ id, revoked_at });
+});

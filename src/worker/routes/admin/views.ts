@@ -1,0 +1,57 @@
+/** The JSON shapes of docs/api.md (AppView, ChannelView, ReleaseView), built from storage records. */
+import type { AppRecord } from '../../storage/apps.ts';
+import { type ChannelState, readChannelState } from '../../storage/channel-state.ts';
+import type { ReleaseRecord } from '../../storage/releases.ts';
+
+export function appView(app: AppRecord) {
+  return {
+    name: app.name,
+    default_channel: app.default_channel,
+    revision: app.revision,
+    created_at: app.created_at,
+    channels: app.channels.map((ch) => ({ name: ch.name, public: ch.public, revision: ch.revision })),
+    rules: app.rules,
+  };
+}
+
+export function channelView(state: ChannelState) {
+  const { channel } = state;
+  return {
+    name: channel.name,
+    public: channel.public,
+    revision: channel.revision,
+    issued_at: channel.issued_at,
+    expires: channel.expires,
+    rollouts: state.rollouts.map((r) => ({
+      version: r.version,
+      percent_bp: r.percent_bp,
+      state: r.state,
+      salt: r.salt,
+      created_at: r.created_at,
+      updated_at: r.updated_at,
+    })),
+    yanked: state.yanks.map((y) => ({ version: y.version, rollback_to: y.rollback_to, reason: y.reason })),
+  };
+}
+export type ChannelView = ReturnType<typeof channelView>;
+
+/** The ChannelView of a channel as D1 holds it now. */
+export async function loadChannelView(db: D1Database, app: string, channel: string): Promise<ChannelView> {
+  const state = await readChannelState(db, app, channel);
+  if (!state) throw new Error(`channel ${app}/${channel} vanished`);
+  return channelView(state);
+}
+
+export function releaseView(release: ReleaseRecord) {
+  return {
+    version: release.version,
+    published_at: release.published_at,
+    mandatory: release.mandatory,
+    critical: release.critical,
+    requires: release.requires,
+    notes: release.notes,
+    release_sha256: release.release_sha256,
+    yanked: release.yanked,
+    artifacts: release.artifacts,
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * `GET|HEAD /v1/apps/{app}/artifacts/{version}/{platform}-{arch}/{file}`: artifact bytes from R2,
+ * with validators and single byte ranges so interrupted downloads resume (docs/api.md).
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { ARCHES, fileNameSchema, nameSchema, PLATFORMS, versionSchema } from '../../protocol/documents.ts';
+import { errorBody, notFound } from '../errors.ts';
+import { etagMatches, parseRange, resolveRange } from '../http-caching.ts';
+import { type ArtifactPath, getArtifact, headArtifact } from '../storage/data-plane.ts';
+import type { AppEnv } from '../types.ts';
+import { validate } from '../validate.ts';
+
+const TARGET = new RegExp(`^(${PLATFORMS.join('|')})-(${ARCHES.join('|')})$`);
+
+const paramsSchema = z.object({
+  app: nameSchema,
+  version: versionSchema,
+  target: z.string().regex(TARGET, `must be <platform>-<arch>, e.g. linux-x64`),
+  file: fileNameSchema,
+});
+
+// Every artifact path names immutable bytes: nothing in R2 is ever overwritten (DESIGN §1).
+const CACHE_CONTROL = 'public, max-age=31536000, immutable';
+
+export const artifacts = new Hono<AppEnv>();
+
+artifacts.get('/:app/artifacts/:version/:target/:file', validate('param', paramsSchema), async (c) => {
+  const { app, version, target, file } = c.req.valid('param');
+  const [platform = '', arch = ''] = target.split('-');
+  const path: ArtifactPath = { app, version, platform, arch, file };
+  const missing = () => notFound('not_found', `no artifact ${file} for ${target} in ${app} ${version}`);
+
+  const ifNoneMatch = c.req.header('If-None-Match');
+  let range = parseRange(c.req.header('Range'));
+  const isHead = c.req.method === 'HEAD';
+
+  // The common case, a plain download, costs one R2 call; conditional, ranged and HEAD requests
+  // look at the metadata first.
+  if (!isHead && !ifNoneMatch && (range === undefined || range === 'multiple')) {
+    const object = await getArtifact(c.env.BUCKET, path);
+    if (!object) throw missing();
+    return new Response(object.body, { status: 200, headers: headersFor(object, file, object.size) });
+  }
+
+  const meta = await headArtifact(c.env.BUCKET, path);
+  if (!meta) throw missing();
+  if (etagMatches(ifNoneMatch, meta.httpEtag)) {
+    return new Response(null, {
+      status: 304,
+      headers: { ETag: meta.httpEtag, 'Cache-Control': CACHE_CONTROL },
+    });
+  }
+  // If-Range names the representation the client already has part of; any other one gets it whole.
+  const ifRange = c.req.header('If-Range');
+  if (ifRange !== undefined && ifRange !== meta.httpEtag) range = undefined;
+
+  const selected = range && range !== 'multiple' ? resolveRange(range, meta.size) : undefined;
+  if (selected === null) {
+    return Response.json(errorBody('range_not_satisfiable', `the artifact has ${meta.size} bytes`), {
+      status: 416,
+      headers: { 'Content-Range': `bytes */${meta.size}`, 'Cache-Control': 'no-store' },
+    });
+  }
+
+  const headers = headersFor(meta, file, selected ? selected.length : meta.size);
+  const status = selected ? 206 : 200;
+  if (selected) {
+    headers.set(
+      'Content-Range',
+      `bytes ${selected.offset}-${selected.offset + selected.length - 1}/${meta.size}`,
+    );
+  }
+  if (isHead) return new Response(null, { status, headers });
+
+  const object = await getArtifact(c.env.BUCKET, path, selected);
+  if (!object) throw missing();
+  return new Response(object.body, { status, headers });
+});
+
+function headersFor(object: R2Object, file: string, length: number): Headers {
+  return new Headers({
+    'Content-Type': object.httpMetadata?.contentType ?? 'application/octet-stream',
+    'Content-Length': String(length),
+    // Downloads, never pages: a browser must not render an artifact even if its type says HTML.
+    'Content-Disposition': `attachment; filename="${file}"`,
+    ETag: object.httpEtag,
+    'Last-Modified': object.uploaded.toUTCString(),
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': CACHE_CONTROL,
+  });
+}

@@ -1,0 +1,156 @@
+/**
+ * Writes the projection the data plane reads (projection.ts) from D1, the source of truth.
+ *
+ * A channel's snapshot is a pure function of its D1 rows at one revision: the revision and the
+ * validity window are set in the same statement that bumps them (revisions.ts) and Ed25519 signing
+ * is deterministic, so two writers projecting the same revision produce the same bytes. A writer
+ * never replaces a KV value of a newer revision, and after writing it re-reads D1: if a change
+ * landed meanwhile it projects again, so the last writer always leaves KV at the newest revision.
+ * Should a writer die half-way, `projected_revision` stays behind and the scheduler finishes the job.
+ */
+import type { AppConfig } from '../../protocol/channels.ts';
+import { type ChannelPayload, channelPayloadSchema } from '../../protocol/documents.ts';
+import { decodeDocument, type PrivateJwk, signDocument } from '../../protocol/jws.ts';
+import { parsePrivateJwk } from '../../protocol/keys.ts';
+import { type AppRecord, channelRevisions, getApp, markProjected } from './apps.ts';
+import { type ChannelState, readChannelStates } from './channel-state.ts';
+import { putDocument } from './objects.ts';
+import {
+  appKey,
+  type ChannelProjection,
+  channelKey,
+  KEYS_KEY,
+  type KeysProjection,
+  keysDocKey,
+  snapshotDocKey,
+} from './projection.ts';
+
+/** Rounds of "project, then re-read D1" before leaving the rest to the scheduler. */
+const MAX_ROUNDS = 3;
+
+let cachedKey: { text: string; key: PrivateJwk } | undefined;
+
+/** The online signing key from `UPDRAFT_ONLINE_KEY`, parsed once per isolate. Throws when it is unusable. */
+export function onlineKey(env: Env): PrivateJwk {
+  if (cachedKey?.text !== env.UPDRAFT_ONLINE_KEY) {
+    cachedKey = { text: env.UPDRAFT_ONLINE_KEY, key: parsePrivateJwk(env.UPDRAFT_ONLINE_KEY) };
+  }
+  return cachedKey.key;
+}
+
+/**
+ * Fails (500) before a change is committed when snapshots could not be signed after it, so a broken
+ * `UPDRAFT_ONLINE_KEY` never leaves D1 ahead of KV.
+ */
+export function assertCanSign(env: Env): void {
+  onlineKey(env);
+}
+
+/** The `updraft-channel+jwt` payload of one channel state (DESIGN §2). */
+export function snapshotPayload(state: ChannelState): ChannelPayload {
+  const { channel } = state;
+  return {
+    app: channel.app,
+    channel: channel.name,
+    revision: channel.revision,
+    issued_at: channel.issued_at,
+    expires: channel.expires,
+    releases: state.rollouts.map((r) => ({
+      version: r.version,
+      release_sha256: r.release_sha256,
+      rollout: { percent_bp: r.percent_bp, salt: r.salt, state: r.state },
+    })),
+    yanked: state.yanks.map((y) => ({
+      version: y.version,
+      yank_sha256: y.yank_sha256,
+      rollback_to: y.rollback_to,
+    })),
+  };
+}
+
+/** Signs a channel state and gathers every document its snapshot references. */
+export async function buildChannelProjection(
+  state: ChannelState,
+  key: PrivateJwk,
+): Promise<ChannelProjection> {
+  const snapshot = await signDocument('channel', snapshotPayload(state), key);
+  const releases: Record<string, string> = {};
+  const yanks: Record<string, string> = {};
+  for (const r of state.rollouts) releases[r.version] = r.manifest_jws;
+  for (const y of state.yanks) {
+    yanks[y.version] = y.yank_jws;
+    if (y.rollback_to && y.rollback_jws) releases[y.rollback_to] = y.rollback_jws;
+  }
+  return { snapshot, releases, yanks };
+}
+
+function snapshotRevision(jws: string): number {
+  try {
+    const parsed = channelPayloadSchema.safeParse(decodeDocument(jws).payload);
+    return parsed.success ? parsed.data.revision : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function writeChannel(env: Env, state: ChannelState, key: PrivateJwk): Promise<void> {
+  const { app, name, revision } = state.channel;
+  const projection = await buildChannelProjection(state, key);
+  const archived = await putDocument(env.BUCKET, snapshotDocKey(app, name, revision), projection.snapshot);
+  if (!archived) {
+    // Same revision, same rows, but other bytes: only a rotated online key does that. R2 keeps the first.
+    console.warn(`snapshot ${app}/${name}@${revision} is already archived with other bytes`);
+  }
+  const kvKey = channelKey(app, name);
+  const existing = await env.STATE.get<ChannelProjection>(kvKey, 'json');
+  if (existing && snapshotRevision(existing.snapshot) > revision) return;
+  await env.STATE.put(kvKey, JSON.stringify(projection));
+}
+
+/**
+ * Projects the channels `names` of `app` (all of them when omitted) at their current D1 revision.
+ * Call after every committed change that touches them.
+ */
+export async function projectChannels(env: Env, app: string, names?: readonly string[]): Promise<void> {
+  const key = onlineKey(env);
+  let pending = names;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const states = await readChannelStates(env.DB, app, pending);
+    if (states.length === 0) return;
+    for (const state of states) await writeChannel(env, state, key);
+    await env.DB.batch(states.map((s) => markProjected(env.DB, app, s.channel.name, s.channel.revision)));
+    const now = await channelRevisions(env.DB, app);
+    const moved = states.filter((s) => (now.get(s.channel.name) ?? 0) > s.channel.revision);
+    if (moved.length === 0) return;
+    pending = moved.map((s) => s.channel.name);
+  }
+}
+
+export function appConfig(record: AppRecord): AppConfig {
+  return {
+    app: record.name,
+    default_channel: record.default_channel,
+    channels: record.channels.map((ch) => ({ name: ch.name, public: ch.public })),
+    rules: record.rules,
+  };
+}
+
+/** Writes `app:<app>` from D1, re-reading until no app-level change raced the write. */
+export async function projectApp(env: Env, app: string): Promise<void> {
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const record = await getApp(env.DB, app);
+    if (!record) return;
+    await env.STATE.put(appKey(app), JSON.stringify(appConfig(record)));
+    const after = await getApp(env.DB, app);
+    if (!after || after.revision === record.revision) return;
+  }
+}
+
+/** Archives a keys document in R2 and makes it `keys:current`, unless a newer one is there. */
+export async function projectKeys(env: Env, version: number, jws: string): Promise<void> {
+  await putDocument(env.BUCKET, keysDocKey(version), jws);
+  const existing = await env.STATE.get<KeysProjection>(KEYS_KEY, 'json');
+  if (existing && existing.version > version) return;
+  const value: KeysProjection = { version, jws };
+  await env.STATE.put(KEYS_KEY, JSON.stringify(value));
+}
