@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { keysInit } from './commands/keys-init.ts';
 import { ApiClient } from './lib/api.ts';
+import { DEFAULT_SERVER } from './lib/config.ts';
 import { updateDevVars } from './lib/dev-vars.ts';
 import { messageOf, UserError } from './lib/errors.ts';
 import { keyPath, readPrivateKey } from './lib/keys-folder.ts';
@@ -119,13 +120,15 @@ async function printWelcome(client: ApiClient): Promise<void> {
       `  curl '${server}/v1/apps/${DEMO_APP}/check?client_id=${inside}&version=1.1.0&platform=darwin&arch=arm64&channel=beta'    # beta: 1.2.0-beta.1`,
     );
   }
+  // The CLI's default server is 127.0.0.1:8787; on another port the commands must name it.
+  const cli = server === DEFAULT_SERVER ? 'npx updraft' : `UPDRAFT_SERVER=${server} npx updraft`;
   lines.push(
     '',
-    'The CLI uses this server and the token in .dev.vars by default:',
-    `  npx updraft status ${DEMO_APP}`,
-    `  npx updraft promote ${DEMO_APP} 1.1.0 --channel stable --percent 50`,
-    `  npx updraft history ${DEMO_APP}`,
-    `  npx updraft yank ${DEMO_APP} 1.1.0 --reason "crash on start"`,
+    'The CLI uses the token in .dev.vars for a loopback server:',
+    `  ${cli} status ${DEMO_APP}`,
+    `  ${cli} promote ${DEMO_APP} 1.1.0 --channel stable --percent 50`,
+    `  ${cli} history ${DEMO_APP}`,
+    `  ${cli} yank ${DEMO_APP} 1.1.0 --reason "crash on start"`,
     '',
     'Ctrl-C stops the server.',
     '',
