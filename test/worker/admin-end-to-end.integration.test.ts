@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { CheckResponse } from '../../src/protocol/api.ts';
 import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
 import { admin, call, createApp, promote, publish, signYank } from './fixtures.ts';
 
-interface CheckBody {
-  status: string;
-  version?: string;
-  mandatory?: boolean;
-  artifact?: { url: string; sha256: string; size: number };
-}
-
-async function check(app: string, version: string): Promise<CheckBody> {
+async function check(app: string, version: string): Promise<CheckResponse> {
   clearStateCache();
   const res = await call(
     `/v1/apps/${app}/check?client_id=client-1&version=${version}&platform=linux&arch=x64`,

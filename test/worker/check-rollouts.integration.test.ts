@@ -1,20 +1,16 @@
 /** Rollouts, yanks, halts and channel routing as clients see them through the check endpoint. */
 import { describe, expect, it } from 'vitest';
+import type { CheckResponse } from '../../src/protocol/api.ts';
 import { bucket } from '../../src/protocol/bucket.ts';
 import type { Rollout } from '../../src/protocol/documents.ts';
 import { fetchWorker, release, seedApp, seedChannel, uniqueApp, yank } from './seed-projection.ts';
 
-interface CheckBody {
-  status: 'update' | 'rollback' | 'none';
-  channel: string;
-  version?: string;
-  mandatory?: boolean;
-  yanked?: boolean;
-  artifact?: { url: string };
-  signed: { snapshot: string; release?: string; yank?: string };
-}
-
-async function check(app: string, clientId: string, version: string, channel?: string): Promise<CheckBody> {
+async function check(
+  app: string,
+  clientId: string,
+  version: string,
+  channel?: string,
+): Promise<CheckResponse> {
   const query = new URLSearchParams({ client_id: clientId, version, platform: 'linux', arch: 'x64' });
   if (channel) query.set('channel', channel);
   const response = await fetchWorker(`/v1/apps/${app}/check?${query}`);

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { CheckResponse } from '../../src/protocol/api.ts';
 import { decodeDocument } from '../../src/protocol/jws.ts';
 import { errorOf, fetchWorker, ORIGIN, release, seedApp, seedChannel, uniqueApp } from './seed-projection.ts';
-
-interface CheckBody {
-  status: 'update' | 'rollback' | 'none';
-  channel: string;
-  version?: string;
-  mandatory?: boolean;
-  yanked?: boolean;
-  artifact?: { url: string; sha256: string; size: number };
-  signed: { snapshot: string; release?: string; yank?: string };
-}
 
 function checkPath(app: string, params: Record<string, string>): string {
   const query = new URLSearchParams({
@@ -23,7 +14,7 @@ function checkPath(app: string, params: Record<string, string>): string {
   return `/v1/apps/${app}/check?${query}`;
 }
 
-async function checkOk(app: string, params: Record<string, string> = {}): Promise<CheckBody> {
+async function checkOk(app: string, params: Record<string, string> = {}): Promise<CheckResponse> {
   const response = await fetchWorker(checkPath(app, params));
   expect(response.status).toBe(200);
   return response.json();
@@ -47,7 +38,7 @@ describe('GET /v1/apps/{app}/check', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('Cache-Control')).toBe('private, no-cache');
     expect(response.headers.get('Content-Type')).toMatch(/^application\/json/);
-    const body: CheckBody = await response.json();
+    const body: CheckResponse = await response.json();
     expect(body).toEqual({
       status: 'update',
       channel: 'stable',

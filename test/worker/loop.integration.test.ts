@@ -4,6 +4,7 @@
  * documents a client verifies on the way.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { CheckResponse } from '../../src/protocol/api.ts';
 import { bucket } from '../../src/protocol/bucket.ts';
 import type { PublicJwk } from '../../src/protocol/documents.ts';
 import { sha256Hex } from '../../src/protocol/encoding.ts';
@@ -25,16 +26,6 @@ import {
   uploadArtifact,
 } from './fixtures.ts';
 
-interface CheckBody {
-  status: 'update' | 'rollback' | 'none';
-  channel: string;
-  version?: string;
-  mandatory?: boolean;
-  yanked?: boolean;
-  artifact?: { url: string; sha256: string; size: number };
-  signed: { snapshot: string; release?: string; yank?: string };
-}
-
 interface StatusBody {
   app: string;
   default_channel: string;
@@ -49,16 +40,16 @@ async function check(
   clientId: string,
   version: string,
   target: { platform: string; arch: string } = { platform: 'linux', arch: 'x64' },
-): Promise<CheckBody> {
+): Promise<CheckResponse> {
   const query = new URLSearchParams({ client_id: clientId, version, ...target });
   const response = await call(`/v1/apps/${app}/check?${query}`, { token: null });
   expect(response.status).toBe(200);
-  return response.json<CheckBody>();
+  return response.json<CheckResponse>();
 }
 
 /** Asks every id, `CONCURRENCY` at a time; returns the answers in the order of `ids`. */
-async function checkAll(app: string, ids: string[], version: string): Promise<CheckBody[]> {
-  const answers: CheckBody[] = [];
+async function checkAll(app: string, ids: string[], version: string): Promise<CheckResponse[]> {
+  const answers: CheckResponse[] = [];
   for (let i = 0; i < ids.length; i += CONCURRENCY) {
     const chunk = ids.slice(i, i + CONCURRENCY);
     answers.push(...(await Promise.all(chunk.map((id) => check(app, id, version)))));

@@ -4,6 +4,7 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
+import type { CheckResponse } from '../../protocol/api.ts';
 import { type AppConfig, chooseChannel } from '../../protocol/channels.ts';
 import { type Decision, decide } from '../../protocol/decision.ts';
 import {
@@ -87,21 +88,11 @@ check.get(
   },
 );
 
-interface CheckAnswer {
-  status: 'update' | 'rollback' | 'none';
-  channel: string;
-  version?: string;
-  mandatory?: boolean;
-  yanked?: boolean;
-  artifact?: { url: string; sha256: string; size: number };
-  signed: { snapshot: string; release?: string; yank?: string };
-}
-
 /** The response body: the decision with the signed documents a client needs to verify it. */
 function toAnswer(
   decision: Decision,
   at: { origin: string; app: string; channel: string; state: CachedChannel; installed: string },
-): CheckAnswer {
+): CheckResponse {
   const { origin, app, channel, state } = at;
   if (decision.status === 'none') {
     const yank = state.yankJws.get(at.installed);

@@ -1,0 +1,16 @@
+/**
+ * Response shapes of the public HTTP API that the Worker produces and clients (the CLI, the SDK,
+ * tests) consume. Types only: the Worker builds them, clients verify the signed parts themselves.
+ */
+
+/** `GET /v1/apps/{app}/check` (DESIGN §4). */
+export interface CheckResponse {
+  status: 'update' | 'rollback' | 'none';
+  channel: string;
+  version?: string;
+  mandatory?: boolean;
+  yanked?: boolean;
+  artifact?: { url: string; sha256: string; size: number };
+  /** Compact JWS documents: the channel snapshot, and the release manifest and yank statement in play. */
+  signed: { snapshot: string; release?: string; yank?: string };
+}
