@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
@@ -23,6 +24,8 @@ export default defineConfig(async () => {
               miniflare: {
                 bindings: {
                   TEST_MIGRATIONS: migrations,
+                  // test/worker/analytics-sql.integration.test.ts runs the SQL blocks of docs/analytics.md.
+                  ANALYTICS_DOC: readFileSync('docs/analytics.md', 'utf8'),
                   ...secrets,
                 },
               },
@@ -37,10 +40,20 @@ export default defineConfig(async () => {
         {
           test: {
             name: 'node',
-            include: ['test/scripts/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+            include: ['test/scripts/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/dashboard/**/*.test.ts'],
             environment: 'node',
             testTimeout: 120_000,
             hookTimeout: 120_000,
+          },
+        },
+        {
+          // The dashboard in Chromium against `wrangler dev`: `npm run test:browser`, not part of `npm test`.
+          test: {
+            name: 'browser',
+            include: ['test/browser/**/*.test.ts'],
+            environment: 'node',
+            testTimeout: 120_000,
+            hookTimeout: 300_000,
           },
         },
       ],

@@ -124,8 +124,12 @@ async function printWelcome(client: ApiClient): Promise<void> {
   const cli = server === DEFAULT_SERVER ? 'npx updraft' : `UPDRAFT_SERVER=${server} npx updraft`;
   lines.push(
     '',
+    `Dashboard: ${server}/dashboard/ (sign in with UPDRAFT_ADMIN_TOKEN from .dev.vars, or an analyst token`,
+    `  from \`${cli} token create --name me --role analyst\`); the seeded telemetry shows within seconds.`,
+    '',
     'The CLI uses the token in .dev.vars for a loopback server:',
     `  ${cli} status ${DEMO_APP}`,
+    `  ${cli} stats ${DEMO_APP} 1.1.0`,
     `  ${cli} promote ${DEMO_APP} 1.1.0 --channel stable --percent 50`,
     `  ${cli} history ${DEMO_APP}`,
     `  ${cli} yank ${DEMO_APP} 1.1.0 --reason "crash on start"`,

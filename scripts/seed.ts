@@ -5,6 +5,7 @@
  *   keys document 1 (from the keys folder) · app `demo` with public channels stable (default) and beta
  *   1.0.0 at 100 % on stable · 1.1.0 at 25 % on stable · 1.2.0-beta.1 at 100 % on beta
  * Each release ships a few KB of deterministic bytes for linux, darwin and windows on x64 and arm64.
+ * Then a few days of client telemetry for those releases (scripts/seed-telemetry.ts), once.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -20,6 +21,7 @@ import { status } from './commands/status.ts';
 import type { ApiClient } from './lib/api.ts';
 import type { AppView, ReleaseView } from './lib/api-types.ts';
 import type { ArtifactSpec } from './lib/parse.ts';
+import { seedTelemetry } from './seed-telemetry.ts';
 
 export const DEMO_APP = 'demo';
 const TARGETS: readonly [Platform, Arch][] = [
@@ -40,6 +42,10 @@ export interface SeedOptions {
   client: ApiClient;
   keysDir: string;
   log?: (line: string) => void;
+  /** Post the demo telemetry too (default true). */
+  telemetry?: boolean;
+  /** The clock the telemetry's times are relative to (default now). */
+  now?: Date;
 }
 
 /** Seeds what is missing; returns one line per thing it did. */
@@ -90,6 +96,11 @@ export async function seed(opts: SeedOptions): Promise<string[]> {
       percentBp: release.percentBp,
     });
     note(`promoted ${release.version} to ${release.percentBp / 100} % of ${release.channel}`);
+  }
+
+  if (opts.telemetry !== false) {
+    const events = await seedTelemetry({ client, app: DEMO_APP, now: opts.now });
+    if (events > 0) note(`posted ${events} telemetry events (the queue consumer writes them within seconds)`);
   }
   return done;
 }

@@ -73,8 +73,13 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'status',
-    summary: 'rollouts of every channel of an app',
+    summary: 'rollouts of every channel of an app, with their health',
     load: async () => (await import('./status.ts')).command,
+  },
+  {
+    name: 'stats',
+    summary: 'installs, failure and rollback rates, adoption and durations of releases',
+    load: async () => (await import('./stats.ts')).command,
   },
   {
     name: 'history',

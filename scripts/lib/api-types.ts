@@ -1,5 +1,6 @@
 /** Shapes of the admin API's answers (docs/api.md), as the CLI reads them. */
 import type { Artifact, RolloutState } from '../../src/protocol/documents.ts';
+import type { Rate } from '../../src/protocol/wilson.ts';
 
 export interface AppView {
   name: string;
@@ -72,4 +73,31 @@ export interface UploadResult {
   key: string;
   size: number;
   sha256: string;
+}
+
+/** A rate with its 95 % Wilson interval, as fractions; `{0, 0, 1}` when nothing is known yet. */
+export type { Rate };
+
+/** DESIGN §5: one release's health in a channel over a window (GET …/health?version=). */
+export interface ReleaseHealth {
+  app: string;
+  channel: string;
+  version: string;
+  window: { from: string; to: string };
+  installs: number;
+  failures: number;
+  failure_rate: Rate;
+  rollbacks: number;
+  rollback_rate: Rate;
+  adoption: number;
+  duration_ms: { p50: number | null; p95: number | null };
+  top_errors: { code: string; count: number }[];
+}
+
+/** GET …/health without a version: every release of the channel, newest first. */
+export interface ChannelHealth {
+  app: string;
+  channel: string;
+  window: { from: string; to: string };
+  releases: ReleaseHealth[];
 }

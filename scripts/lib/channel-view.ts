@@ -1,8 +1,16 @@
 /** Human rendering of the API's ChannelView, shared by status and every rollout command. */
-import type { ChannelView } from './api-types.ts';
+import type { ChannelView, ReleaseHealth } from './api-types.ts';
+import { healthCells } from './metrics.ts';
 import { formatPercent, formatTable, formatTime } from './table.ts';
 
-export function describeChannel(view: ChannelView, defaultChannel?: string): string {
+/**
+ * Health per version for `status`: a map from version to its health (a version missing from it
+ * shows "–"), or `unavailable` when the server has no analytics routes. Leave it out for the plain
+ * rollout table that the rollout commands print.
+ */
+export type HealthColumns = ReadonlyMap<string, ReleaseHealth> | 'unavailable';
+
+export function describeChannel(view: ChannelView, defaultChannel?: string, health?: HealthColumns): string {
   const tags = [view.public ? 'public' : 'private', `revision ${view.revision}`];
   if (view.name === defaultChannel) tags.unshift('default');
   const lines = [
@@ -11,9 +19,17 @@ export function describeChannel(view: ChannelView, defaultChannel?: string): str
   if (view.rollouts.length === 0) {
     lines.push('  no rollouts');
   } else {
+    const headers = ['version', 'percent', 'state'];
+    if (health) headers.push('installs', 'failure rate (95% CI)', 'rollback rate (95% CI)', 'adoption');
+    headers.push('updated');
     const table = formatTable(
-      ['version', 'percent', 'state', 'updated'],
-      view.rollouts.map((r) => [r.version, formatPercent(r.percent_bp), r.state, formatTime(r.updated_at)]),
+      headers,
+      view.rollouts.map((r) => {
+        const row = [r.version, formatPercent(r.percent_bp), r.state];
+        if (health) row.push(...healthCells(health === 'unavailable' ? undefined : health.get(r.version)));
+        row.push(formatTime(r.updated_at));
+        return row;
+      }),
     );
     lines.push(...table.split('\n').map((l) => `  ${l}`));
   }

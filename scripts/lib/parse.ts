@@ -82,6 +82,30 @@ export function parseExpires(text: string, now = new Date()): string | null {
   return rfc3339(at);
 }
 
+const AGO_MS = { m: 60_000, ...UNIT_MS } as const;
+
+/**
+ * A point in time for a query window (`--since`, `--until`): `now`, a duration ago (`90m`, `24h`,
+ * `7d`, `2w`), or an RFC 3339 date or time. Returns an RFC 3339 UTC timestamp.
+ */
+export function parseWhen(text: string, option: string, now = new Date()): string {
+  if (text === 'now') return rfc3339(now);
+  const ago = /^([1-9]\d{0,4})([mhdw])$/.exec(text);
+  let at: Date;
+  if (ago) {
+    const unit = ago[2] as keyof typeof AGO_MS;
+    at = new Date(now.getTime() - Number(ago[1]) * AGO_MS[unit]);
+  } else if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) {
+    at = new Date(text.length === 10 ? `${text}T00:00:00Z` : text);
+  } else {
+    throw new UserError(
+      `${option} must be like 24h, 7d, 2w, a date (2026-11-01) or a time in RFC 3339, got "${text}"`,
+    );
+  }
+  if (Number.isNaN(at.getTime())) throw new UserError(`${option} is not a valid date: "${text}"`);
+  return rfc3339(at);
+}
+
 /** RFC 3339 UTC without milliseconds: 2026-11-21T18:00:00Z. */
 export function rfc3339(at: Date): string {
   return at.toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -9,6 +9,7 @@ import { errorResponse, handleError } from './error-handling.ts';
 import { admin } from './routes/admin/index.ts';
 import { artifacts } from './routes/artifacts.ts';
 import { check } from './routes/check.ts';
+import { events } from './routes/events.ts';
 import { health } from './routes/health.ts';
 import { keys } from './routes/keys.ts';
 import type { AppEnv } from './types.ts';
@@ -52,6 +53,7 @@ app.use('/v1/keys/*', publicCors);
 app.route('/v1/admin', admin);
 app.route('/v1/apps', check);
 app.route('/v1/apps', artifacts);
+app.route('/v1/apps', events);
 app.route('/v1/keys', keys);
 app.route('/', health);
 

@@ -1,13 +1,15 @@
 /**
  * The cron handler (every minute). Re-signs every channel snapshot that expires within a day, so a
  * snapshot is re-issued daily and never lapses (DESIGN §2), and finishes any projection a failed
- * request left behind (a D1 revision KV has not seen yet). Staged rollout plans come later.
+ * request left behind (a D1 revision KV has not seen yet), then exports expired raw telemetry to R2
+ * (storage/telemetry-export.ts). Staged rollout plans come later.
  */
 import { ApiError } from './errors.ts';
 import { type ChannelRecord, listChannelsNeedingWork } from './storage/apps.ts';
 import { auditStatement } from './storage/audit.ts';
 import { projectChannels } from './storage/projection-writer.ts';
 import { bumpChannel, commit, isoSeconds, snapshotWindow } from './storage/revisions.ts';
+import { exportExpiredEvents, retentionDays } from './storage/telemetry-export.ts';
 
 /** Re-sign snapshots this long before they expire. */
 export const RESIGN_WINDOW_MS = 24 * 3600 * 1000;
@@ -66,5 +68,13 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
     } catch (error) {
       console.error(`scheduled: projecting ${app} failed`, error);
     }
+  }
+  try {
+    await exportExpiredEvents(env.DB, env.BUCKET, {
+      now,
+      retentionDays: retentionDays(env.TELEMETRY_RETENTION_DAYS),
+    });
+  } catch (error) {
+    console.error('scheduled: exporting expired telemetry failed', error);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Starts the real Worker under `wrangler dev` for end-to-end tests: a free loopback port, a fresh
  * state directory (--persist-to) with the D1 migrations applied, and its own secrets (--env-file),
- * so tests never touch the developer's .wrangler/state or .dev.vars.
+ * so tests never touch the developer's .wrangler/state or .dev.vars. Wrangler runs the [build]
+ * command of wrangler.toml first, so /dashboard/ serves a bundle built from this checkout.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -5,6 +5,8 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** docs/analytics.md, whose SQL blocks a test runs against the API's numbers. */
+      ANALYTICS_DOC: string;
     }
   }
 }

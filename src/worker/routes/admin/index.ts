@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../../types.ts';
+import { analytics } from './analytics.ts';
 import { apps } from './apps.ts';
 import { auditLog } from './audit.ts';
 import { keys } from './keys.ts';
@@ -17,6 +18,18 @@ import { yanks } from './yanks.ts';
  */
 export const admin = new Hono<AppEnv>();
 
-for (const sub of [tokens, keys, apps, uploads, multipart, releases, rollouts, yanks, status, auditLog]) {
+for (const sub of [
+  tokens,
+  keys,
+  apps,
+  uploads,
+  multipart,
+  releases,
+  rollouts,
+  yanks,
+  status,
+  auditLog,
+  analytics,
+]) {
   admin.route('/', sub);
 }

@@ -1,0 +1,72 @@
+/**
+ * `updraft stats <app> [<version>] [--channel c] [--since 7d] [--until now]`: DESIGN §5's metrics
+ * from GET /v1/admin/apps/{app}/health, for one release or every release of a channel.
+ */
+import { type ApiClient, seg } from '../lib/api.ts';
+import type { ChannelHealth, ReleaseHealth } from '../lib/api-types.ts';
+import { arg, type Command, str } from '../lib/command.ts';
+import { UserError } from '../lib/errors.ts';
+import { describeChannelHealth, describeReleaseHealth } from '../lib/metrics.ts';
+import { parseName, parseVersion, parseWhen } from '../lib/parse.ts';
+
+export interface StatsOptions {
+  client: ApiClient;
+  app: string;
+  version?: string;
+  /** Default: the app's default channel (the server decides). */
+  channel?: string;
+  /** RFC 3339; default: the server's (the last 7 days up to now). */
+  from?: string;
+  to?: string;
+}
+
+export async function stats(opts: StatsOptions & { version: string }): Promise<ReleaseHealth>;
+export async function stats(opts: StatsOptions & { version?: undefined }): Promise<ChannelHealth>;
+export async function stats(opts: StatsOptions): Promise<ReleaseHealth | ChannelHealth>;
+export async function stats(opts: StatsOptions): Promise<ReleaseHealth | ChannelHealth> {
+  const app = parseName(opts.app, 'app name');
+  if (opts.from !== undefined && opts.to !== undefined && Date.parse(opts.from) >= Date.parse(opts.to)) {
+    throw new UserError(`--since must be before --until (${opts.from} is not before ${opts.to})`);
+  }
+  return opts.client.get<ReleaseHealth | ChannelHealth>(`/v1/admin/apps/${seg(app)}/health`, {
+    query: {
+      version: opts.version === undefined ? undefined : parseVersion(opts.version),
+      channel: opts.channel === undefined ? undefined : parseName(opts.channel, '--channel'),
+      from: opts.from,
+      to: opts.to,
+    },
+  });
+}
+
+export function isChannelHealth(view: ReleaseHealth | ChannelHealth): view is ChannelHealth {
+  return 'releases' in view;
+}
+
+export const command: Command = {
+  name: 'stats',
+  summary: 'installs, failure and rollback rates, adoption and durations of releases',
+  args: ['<app>', '[version]'],
+  usage: '<app> [<version>] [--channel <name>] [--since 7d] [--until now]',
+  options: { channel: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' } },
+  help: [
+    "--channel <name>   the channel (default: the app's default channel)",
+    '--since <when>     start of the window: 24h, 7d, 2w ago, or a date/RFC 3339 time (default 7d)',
+    '--until <when>     end of the window, in the same forms (default now)',
+    'Without a version: one row per release of the channel. Rates are shown with their 95 % Wilson',
+    'interval; "–" means nothing is known yet (no installs). --json prints the API answer unchanged.',
+  ],
+  async run(inv) {
+    const since = str(inv.values, 'since');
+    const until = str(inv.values, 'until');
+    const view = await stats({
+      client: inv.client(),
+      app: arg(inv.positionals, 0),
+      version: inv.positionals[1],
+      channel: str(inv.values, 'channel'),
+      from: since === undefined ? undefined : parseWhen(since, '--since'),
+      to: until === undefined ? undefined : parseWhen(until, '--until'),
+    });
+    if (inv.config.json) return inv.printJson(view);
+    inv.print(isChannelHealth(view) ? describeChannelHealth(view) : describeReleaseHealth(view));
+  },
+};

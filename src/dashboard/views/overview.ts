@@ -1,0 +1,270 @@
+/**
+ * `#/apps/{app}`: every channel of an app with its rollouts (percentage bars, state badges) and
+ * each rollout's health at a glance: installs, failure rate, rollback rate, adoption.
+ */
+import { get, optional, seg } from '../api.ts';
+import { card, emptyState, notice, rateCell, shareBar, stateBadge, tag, tile } from '../components.ts';
+import { h, srOnly } from '../dom.ts';
+import { basisPoints, count, NO_DATA, percent } from '../format.ts';
+import { href, type Route, WINDOW_LABELS, WINDOWS, windowFrom } from '../router.ts';
+import type { ChannelHealth, ChannelView, ClientsView, ReleaseHealth, StatusView } from '../types.ts';
+import type { View } from './view.ts';
+
+type AppRoute = Extract<Route, { page: 'app' }>;
+
+interface ChannelData {
+  channel: ChannelView;
+  /** undefined: the server has no analytics routes. */
+  health: ChannelHealth | undefined;
+  clients: ClientsView | undefined;
+}
+
+export async function overviewView(route: AppRoute): Promise<View> {
+  const app = seg(route.app);
+  const status = await get<StatusView>(`/v1/admin/apps/${app}/status`);
+  const from = windowFrom(route.window);
+  const channels = [...status.channels].sort(
+    (a, b) =>
+      Number(b.name === status.default_channel) - Number(a.name === status.default_channel) ||
+      a.name.localeCompare(b.name),
+  );
+  const data: ChannelData[] = await Promise.all(
+    channels.map(async (channel) => {
+      const [health, clients] = await Promise.all([
+        optional<ChannelHealth>(`/v1/admin/apps/${app}/health`, { channel: channel.name, from }),
+        optional<ClientsView>(`/v1/admin/apps/${app}/clients`, { channel: channel.name }),
+      ]);
+      return { channel, health, clients };
+    }),
+  );
+
+  const analytics = data.some((d) => d.health !== undefined);
+  const releases = data.flatMap((d) => d.health?.releases ?? []);
+  const active = data.reduce((sum, d) => sum + (d.clients?.active_24h ?? 0), 0);
+  const installs = releases.reduce((sum, r) => sum + r.installs, 0);
+  const failures = releases.reduce((sum, r) => sum + r.failures, 0);
+  const rollbacks = releases.reduce((sum, r) => sum + r.rollbacks, 0);
+  const quiet = analytics && active === 0 && installs === 0 && failures === 0 && rollbacks === 0;
+  const windowLabel = WINDOW_LABELS[route.window];
+
+  const node = h(
+    'div',
+    { class: 'page' },
+    h(
+      'header',
+      { class: 'page-header' },
+      h(
+        'div',
+        {},
+        h(
+          'nav',
+          { class: 'crumbs', 'aria-label': 'Breadcrumb' },
+          h('a', { href: '#/' }, 'Apps'),
+          h('span', { 'aria-hidden': 'true' }, '/'),
+        ),
+        h('h1', { tabindex: '-1' }, status.app),
+        h(
+          'p',
+          { class: 'muted' },
+          `Default channel ${status.default_channel} · ${channels.length} channel${channels.length === 1 ? '' : 's'} · health over the last ${windowLabel}`,
+        ),
+      ),
+      windowPicker(route),
+    ),
+    analytics
+      ? h(
+          'dl',
+          { class: 'tiles', 'aria-label': 'App totals' },
+          tile('Active clients', count(active), 'last 24 hours'),
+          tile('Installs', count(installs), `last ${windowLabel}`),
+          tile(
+            'Failed installs',
+            count(failures),
+            installs + failures > 0 ? `${percent(failures / (installs + failures))} of attempts` : NO_DATA,
+          ),
+          tile('Rollbacks', count(rollbacks), `last ${windowLabel}`),
+        )
+      : notice('info', 'This server has no analytics API yet, so health shows “–”. Rollouts are current.'),
+    quiet
+      ? notice(
+          'info',
+          h('strong', {}, 'No telemetry yet. '),
+          'Clients report checks, installs and rollbacks to ',
+          h('code', {}, `POST /v1/apps/${status.app}/events`),
+          '; numbers appear here a few seconds after the first events arrive.',
+        )
+      : null,
+    data.map((d) => channelCard(status, d, route)),
+  );
+  return { title: status.app, node };
+}
+
+function windowPicker(route: AppRoute): HTMLElement {
+  return h(
+    'div',
+    { class: 'controls' },
+    h('span', { class: 'control-label', id: 'window-label' }, 'Window'),
+    h(
+      'nav',
+      { class: 'segmented', 'aria-labelledby': 'window-label' },
+      WINDOWS.map((w) =>
+        h(
+          'a',
+          { href: href({ ...route, window: w }), 'aria-current': w === route.window ? 'true' : undefined },
+          w === '24h' ? '24 h' : w === '7d' ? '7 d' : '30 d',
+        ),
+      ),
+    ),
+  );
+}
+
+function channelCard(status: StatusView, data: ChannelData, route: AppRoute): HTMLElement {
+  const { channel, health, clients } = data;
+  const byVersion = new Map<string, ReleaseHealth>((health?.releases ?? []).map((r) => [r.version, r]));
+  const yanked = new Set(channel.yanked.map((y) => y.version));
+  const subtitle = [
+    channel.name === status.default_channel ? tag('default', 'accent') : null,
+    tag(channel.public ? 'public' : 'private'),
+    h('span', {}, `revision ${channel.revision}`),
+  ];
+  const actions = clients
+    ? h('p', { class: 'stat-inline' }, h('strong', {}, count(clients.active_24h)), ' active clients (24 h)')
+    : null;
+
+  const body =
+    channel.rollouts.length === 0
+      ? emptyState(
+          'No rollouts on this channel yet',
+          'Roll a release out with ',
+          h('code', {}, `npx updraft promote ${status.app} <version> --channel ${channel.name}`),
+          '.',
+        )
+      : h(
+          'div',
+          { class: 'table-wrap' },
+          h(
+            'table',
+            { class: 'rollouts' },
+            h(
+              'caption',
+              {},
+              srOnly(`Rollouts on ${channel.name}, with health over the last ${WINDOW_LABELS[route.window]}`),
+            ),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', { scope: 'col', class: 'col-release' }, 'Release'),
+                h('th', { scope: 'col', class: 'col-rollout' }, 'Rollout'),
+                h('th', { scope: 'col', class: 'col-state' }, 'State'),
+                h('th', { scope: 'col', class: 'num col-installs' }, 'Installs'),
+                h(
+                  'th',
+                  { scope: 'col', class: 'num col-rate' },
+                  h(
+                    'abbr',
+                    { title: 'failed installs / install attempts, with the 95 % interval' },
+                    'Failure rate',
+                  ),
+                ),
+                h(
+                  'th',
+                  { scope: 'col', class: 'num col-rate' },
+                  h(
+                    'abbr',
+                    { title: 'clients that rolled back / clients that installed, with the 95 % interval' },
+                    'Rollback rate',
+                  ),
+                ),
+                h(
+                  'th',
+                  { scope: 'col', class: 'col-adoption' },
+                  h(
+                    'abbr',
+                    { title: 'share of clients active in the last 24 h that run this version' },
+                    'Adoption',
+                  ),
+                ),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              channel.rollouts.map((rollout) => {
+                const r = byVersion.get(rollout.version);
+                const link = href({
+                  page: 'release',
+                  app: status.app,
+                  version: rollout.version,
+                  channel: channel.name,
+                  window: route.window,
+                  interval: 'hour',
+                });
+                return h(
+                  'tr',
+                  { 'data-version': rollout.version },
+                  h(
+                    'th',
+                    { scope: 'row', 'data-label': 'Release' },
+                    h('a', { class: 'version-link', href: link }, rollout.version),
+                    yanked.has(rollout.version) ? tag('yanked', 'danger') : null,
+                  ),
+                  h(
+                    'td',
+                    { 'data-label': 'Rollout', class: 'col-rollout' },
+                    shareBar(
+                      rollout.percent_bp / 10_000,
+                      basisPoints(rollout.percent_bp),
+                      rollout.state === 'halted' ? 'muted' : 'accent',
+                    ),
+                  ),
+                  h('td', { 'data-label': 'State' }, stateBadge(rollout.state)),
+                  h(
+                    'td',
+                    { 'data-label': 'Installs', class: 'num', 'data-metric': 'installs' },
+                    r ? count(r.installs) : NO_DATA,
+                  ),
+                  h(
+                    'td',
+                    { 'data-label': 'Failure rate', class: 'num', 'data-metric': 'failure-rate' },
+                    rateCell(r?.failure_rate),
+                  ),
+                  h(
+                    'td',
+                    { 'data-label': 'Rollback rate', class: 'num', 'data-metric': 'rollback-rate' },
+                    rateCell(r?.rollback_rate),
+                  ),
+                  h(
+                    'td',
+                    { 'data-label': 'Adoption', class: 'col-adoption', 'data-metric': 'adoption' },
+                    r ? shareBar(r.adoption, percent(r.adoption), 'muted') : NO_DATA,
+                  ),
+                );
+              }),
+            ),
+          ),
+        );
+
+  return card(
+    { title: channel.name, id: `channel-${channel.name}`, subtitle, actions, class: 'channel' },
+    body,
+    channel.yanked.length > 0
+      ? h(
+          'ul',
+          { class: 'yanks' },
+          channel.yanked.map((y) =>
+            h(
+              'li',
+              {},
+              tag('yanked', 'danger'),
+              ' ',
+              h('span', { class: 'mono' }, y.version),
+              ` → ${y.rollback_to ?? 'no rollback'}: ${y.reason}`,
+            ),
+          ),
+        )
+      : null,
+  );
+}

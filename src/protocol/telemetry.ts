@@ -1,0 +1,123 @@
+/**
+ * One telemetry event (DESIGN §5, docs/api.md "Telemetry"): the shape a client reports and the
+ * Worker validates, one event at a time. Shared by the Worker and the client SDK; pure.
+ */
+import { z } from 'zod';
+import { archSchema, clientIdSchema, nameSchema, platformSchema, versionSchema } from './documents.ts';
+
+export const EVENT_TYPES = [
+  'check',
+  'download_started',
+  'download_succeeded',
+  'download_failed',
+  'install_succeeded',
+  'install_failed',
+  'rollback',
+] as const;
+export const eventTypeSchema = z.enum(EVENT_TYPES);
+export type EventType = z.infer<typeof eventTypeSchema>;
+
+/** How far ahead of the receiver's clock `occurred_at` may be (clock skew, not time travel). */
+export const MAX_FUTURE_MS = 24 * 3600 * 1000;
+/** How far back: older events would land past the retention export and skew nothing useful. */
+export const MAX_PAST_MS = 400 * 24 * 3600 * 1000;
+export const MAX_DURATION_MS = 86_400_000;
+export const MAX_ERROR_MESSAGE = 256;
+
+/** Which versions each type must carry: what the event is about must always be known. */
+const REQUIRES_TO: ReadonlySet<EventType> = new Set([
+  'download_started',
+  'download_succeeded',
+  'download_failed',
+  'install_succeeded',
+  'install_failed',
+  'rollback',
+]);
+const REQUIRES_FROM: ReadonlySet<EventType> = new Set(['check', 'rollback']);
+
+/** Same loose rule as check's `os_version`: starts with a digit, at most 32 characters. */
+export const osVersionSchema = z
+  .string()
+  .regex(/^[0-9][0-9A-Za-z.+_-]{0,31}$/, 'must be an OS version such as 14.2, at most 32 characters');
+export const errorCodeSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 . _ : -');
+
+/** RFC 3339 with `Z` or an offset, any fractional precision. */
+const rfc3339Schema = z.iso.datetime({ offset: true });
+
+/** What `eventSchema` accepts from a client (before normalisation). */
+const eventObject = z.object({
+  id: z.uuid(),
+  type: eventTypeSchema,
+  client_id: clientIdSchema,
+  channel: nameSchema,
+  from_version: versionSchema.optional(),
+  to_version: versionSchema.optional(),
+  platform: platformSchema,
+  arch: archSchema,
+  os_version: osVersionSchema.optional(),
+  error_code: errorCodeSchema.optional(),
+  error_message: z.string().max(MAX_ERROR_MESSAGE).optional(),
+  duration_ms: z.number().int().min(0).max(MAX_DURATION_MS).optional(),
+  occurred_at: rfc3339Schema,
+});
+
+/** A validated event: `id` lowercase, `occurred_at` normalised to UTC with milliseconds. */
+export type TelemetryEvent = z.output<typeof eventObject>;
+/** What a client sends. */
+export type TelemetryEventInput = z.input<typeof eventObject>;
+
+/**
+ * The schema of one event, judged against the clock `now` (injectable for tests). The output has
+ * `id` lowercased and `occurred_at` as `2026-11-21T18:00:00.000Z`, so text order is time order
+ * and one UUID spelled in two cases is one event.
+ */
+export function eventSchema(now: () => Date = () => new Date()) {
+  return eventObject
+    .superRefine((event, ctx) => {
+      if (REQUIRES_TO.has(event.type) && event.to_version === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['to_version'], message: `is required for ${event.type}` });
+      }
+      if (REQUIRES_FROM.has(event.type) && event.from_version === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['from_version'], message: `is required for ${event.type}` });
+      }
+      const at = Date.parse(event.occurred_at);
+      const clock = now().getTime();
+      if (Number.isNaN(at)) {
+        ctx.addIssue({ code: 'custom', path: ['occurred_at'], message: 'is not a valid time' });
+      } else if (at > clock + MAX_FUTURE_MS) {
+        ctx.addIssue({ code: 'custom', path: ['occurred_at'], message: 'is more than 24 h in the future' });
+      } else if (at < clock - MAX_PAST_MS) {
+        ctx.addIssue({ code: 'custom', path: ['occurred_at'], message: 'is more than 400 days in the past' });
+      }
+    })
+    .transform(
+      (event): TelemetryEvent => ({
+        ...event,
+        id: event.id.toLowerCase(),
+        occurred_at: new Date(event.occurred_at).toISOString(),
+      }),
+    );
+}
+
+/**
+ * The release an event is about, by which rollups and metrics group it: `to_version` for
+ * `download_*` and `install_*`, `from_version` for `check` and `rollback` (the version rolled back from).
+ */
+export function eventVersion(event: TelemetryEvent): string {
+  const version = event.type === 'check' || event.type === 'rollback' ? event.from_version : event.to_version;
+  // eventSchema guarantees it; a hand-built event without it is a bug, not bad input.
+  if (version === undefined) throw new Error(`a ${event.type} event needs its version`);
+  return version;
+}
+
+/**
+ * The version a client runs after the event, when the event says: the target of an
+ * `install_succeeded` or `rollback`, else the `from_version` it reported (undefined when absent).
+ */
+export function installedVersionAfter(event: TelemetryEvent): string | undefined {
+  return event.type === 'install_succeeded' || event.type === 'rollback'
+    ? event.to_version
+    : event.from_version;
+}

@@ -1,0 +1,53 @@
+/**
+ * The Wilson score interval for a binomial proportion (DESIGN §5: every rate comes with a 95 %
+ * interval; DESIGN §6: staged-rollout gates halt when the lower bound is above the limit).
+ * Pure: the Worker, the CLI and the dashboard share it, and docs/analytics.md gives the same formula
+ * in SQL.
+ */
+
+/** A rate and its confidence interval, all fractions in [0, 1] (0.02 = 2 %). */
+export interface Rate {
+  /** The observed proportion successes / trials (0 when there are no trials). */
+  value: number;
+  low: number;
+  high: number;
+}
+
+/** z for a two-sided 95 % interval. */
+export const Z_95 = 1.96;
+
+/**
+ * The Wilson score interval of `successes` out of `trials`:
+ *
+ *   p = s / n,  d = 1 + z²/n,
+ *   centre = (p + z²/(2n)) / d,
+ *   half   = z · √(p(1 − p)/n + z²/(4n²)) / d,
+ *   [low, high] = [centre − half, centre + half].
+ *
+ * Unlike the normal (Wald) interval it stays inside [0, 1] and is honest for small samples and
+ * rates near 0, which is exactly the canary case (2 failures in 100 installs: 0.0055 – 0.0700).
+ * With no trials nothing is known: `{value: 0, low: 0, high: 1}`.
+ *
+ * @param successes events counted in the rate (failures, rollbacks); 0 ≤ successes ≤ trials
+ * @param trials the denominator (attempts, exposed clients); a non-negative integer
+ * @param z the normal quantile; 1.96 for 95 %
+ * @throws RangeError when the counts are not integers with 0 ≤ successes ≤ trials, or z ≤ 0
+ */
+export function wilson(successes: number, trials: number, z: number = Z_95): Rate {
+  if (!Number.isInteger(successes) || !Number.isInteger(trials) || successes < 0 || successes > trials) {
+    throw new RangeError(`wilson needs integers 0 <= successes <= trials, got ${successes}/${trials}`);
+  }
+  if (!(z > 0)) throw new RangeError(`wilson needs z > 0, got ${z}`);
+  if (trials === 0) return { value: 0, low: 0, high: 1 };
+  const p = successes / trials;
+  const z2 = z * z;
+  const d = 1 + z2 / trials;
+  const centre = (p + z2 / (2 * trials)) / d;
+  const half = (z * Math.sqrt((p * (1 - p)) / trials + z2 / (4 * trials * trials))) / d;
+  // At p = 0 or 1 the bound is exactly 0 or 1 in theory; clamp away floating-point dust (-1e-17).
+  return {
+    value: p,
+    low: successes === 0 ? 0 : Math.max(0, centre - half),
+    high: successes === trials ? 1 : Math.min(1, centre + half),
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * The SQL of every telemetry metric (DESIGN §5), written once with `:name` placeholders so that
+ * docs/analytics.md can print the very same text for `wrangler d1 execute` (a test holds the two
+ * together). Times are the stored form, `2026-11-21T18:00:00.000Z`, whose text order is time order;
+ * every window is half-open, `occurred_at >= :from AND occurred_at < :to`.
+ */
+
+/** Which versions a per-release query covers: one (`:version`), each separately, or all together. */
+export type Slice = 'one' | 'each' | 'all';
+
+const onlyVersion = (slice: Slice) => (slice === 'one' ? '\n  AND version = :version' : '');
+
+/** installs and failures: install_succeeded / install_failed events to the version, in the window. */
+export function countsSql(slice: Exclude<Slice, 'all'>): string {
+  return `SELECT version,
+  sum(type = 'install_succeeded') AS installs,
+  sum(type = 'install_failed') AS failures
+FROM events
+WHERE app = :app AND channel = :channel${onlyVersion(slice)}
+  AND type IN ('install_succeeded', 'install_failed')
+  AND occurred_at >= :from AND occurred_at < :to
+GROUP BY version`;
+}
+
+/**
+ * rollbacks: distinct clients with a rollback from the version in the window; exposed: distinct
+ * clients known to have run it by :to — an install_succeeded to it at any time before :to, or a
+ * rollback from it in the window (which proves the client ran it). rollbacks ≤ exposed always.
+ */
+export function rollbacksSql(slice: Exclude<Slice, 'all'>): string {
+  return `SELECT version,
+  count(DISTINCT CASE WHEN type = 'rollback' THEN client_id END) AS rollbacks,
+  count(DISTINCT client_id) AS exposed
+FROM events
+WHERE app = :app AND channel = :channel${onlyVersion(slice)}
+  AND ((type = 'install_succeeded' AND occurred_at < :to)
+    OR (type = 'rollback' AND occurred_at >= :from AND occurred_at < :to))
+GROUP BY version`;
+}
+
+/**
+ * Nearest-rank percentiles of install_succeeded duration_ms: the k-th smallest of n samples with
+ * k = ⌈P·n/100⌉, computed in integers as (n·P + 99) / 100. Events without a duration are no sample.
+ */
+export function durationsSql(slice: Slice): string {
+  const key = slice === 'all' ? '' : 'version, ';
+  const partition = slice === 'all' ? '' : 'PARTITION BY version ';
+  const group = slice === 'all' ? '' : '\nGROUP BY version';
+  return `SELECT ${key}count(*) AS samples,
+  max(CASE WHEN rn = (n * 50 + 99) / 100 THEN duration_ms END) AS p50,
+  max(CASE WHEN rn = (n * 95 + 99) / 100 THEN duration_ms END) AS p95
+FROM (
+  SELECT ${key}duration_ms,
+    row_number() OVER (${partition}ORDER BY duration_ms) AS rn,
+    count(*) OVER (${partition.trimEnd()}) AS n
+  FROM events
+  WHERE app = :app AND channel = :channel${onlyVersion(slice).replace('\n', '\n  ')}
+    AND type = 'install_succeeded' AND duration_ms IS NOT NULL
+    AND occurred_at >= :from AND occurred_at < :to
+)${group}`;
+}
+
+/** Error codes of install_failed and download_failed events, most frequent first (ties by code). */
+export function topErrorsSql(slice: Slice): string {
+  const key = slice === 'all' ? '' : 'version, ';
+  const partition = slice === 'all' ? '' : 'PARTITION BY version ';
+  return `SELECT ${key}code, count FROM (
+  SELECT ${key}error_code AS code, count(*) AS count,
+    row_number() OVER (${partition}ORDER BY count(*) DESC, error_code) AS rn
+  FROM events
+  WHERE app = :app AND channel = :channel${onlyVersion(slice).replace('\n', '\n  ')}
+    AND type IN ('install_failed', 'download_failed') AND error_code IS NOT NULL
+    AND occurred_at >= :from AND occurred_at < :to
+  GROUP BY ${key}error_code
+)
+WHERE rn <= :limit
+ORDER BY ${key}rn`;
+}
+
+/**
+ * Clients active in the 24 h before :to (their newest event, `clients.last_seen`, in
+ * [:to − 24 h, :to)) by the version they run: adoption, and the versions of /clients.
+ */
+export const ACTIVE_VERSIONS_SQL = `SELECT version, count(*) AS clients
+FROM clients
+WHERE app = :app AND channel = :channel
+  AND last_seen >= strftime('%Y-%m-%dT%H:%M:%fZ', :to, '-24 hours') AND last_seen < :to
+GROUP BY version
+ORDER BY clients DESC, version`;
+
+/** The same active clients by platform. */
+export const ACTIVE_PLATFORMS_SQL = `SELECT platform, count(*) AS clients
+FROM clients
+WHERE app = :app AND channel = :channel
+  AND last_seen >= strftime('%Y-%m-%dT%H:%M:%fZ', :to, '-24 hours') AND last_seen < :to
+GROUP BY platform
+ORDER BY clients DESC, platform`;
+
+/**
+ * Adoption over time: per bucket (the first :bucket_len characters of occurred_at: 13 for the UTC
+ * hour, 10 for the UTC day), each client active in it counts once, for the version it ran after its
+ * newest event in the bucket that says which version it runs (install_succeeded and rollback: to_version;
+ * others: from_version; events with neither are skipped). Ties in occurred_at go to the larger id.
+ */
+export const ADOPTION_SERIES_SQL = `SELECT bucket, installed AS version, count(*) AS clients
+FROM (
+  SELECT substr(occurred_at, 1, :bucket_len) AS bucket,
+    CASE WHEN type IN ('install_succeeded', 'rollback') THEN to_version ELSE from_version END AS installed,
+    row_number() OVER (
+      PARTITION BY substr(occurred_at, 1, :bucket_len), client_id
+      ORDER BY occurred_at DESC, id DESC
+    ) AS rn
+  FROM events
+  WHERE app = :app AND channel = :channel
+    AND occurred_at >= :from AND occurred_at < :to
+    AND (type IN ('install_succeeded', 'rollback') OR from_version IS NOT NULL)
+)
+WHERE rn = 1
+GROUP BY bucket, installed
+ORDER BY bucket, installed`;
+
+/** The versions a health listing covers: a rollout in the channel, or events in the window. */
+export const VERSIONS_IN_SCOPE_SQL = `SELECT version FROM rollouts WHERE app = :app AND channel = :channel
+UNION
+SELECT DISTINCT version FROM events
+WHERE app = :app AND channel = :channel AND occurred_at >= :from AND occurred_at < :to`;
+
+/** Whether anything is known about a version: a registered release, or events about it in the channel. */
+export const KNOWN_VERSION_SQL = `SELECT (EXISTS (SELECT 1 FROM releases WHERE app = :app AND version = :version)
+  OR EXISTS (SELECT 1 FROM events WHERE app = :app AND channel = :channel AND version = :version)) AS known`;
+
+export type SqlParams = Record<string, string | number>;
+
+/**
+ * Prepares SQL written with `:name` placeholders: D1 binds only positional parameters, so each name
+ * becomes `?N` in order of first use. A placeholder without a value is a bug and throws.
+ */
+export function prepareNamed(db: D1Database, sql: string, params: SqlParams): D1PreparedStatement {
+  const names: string[] = [];
+  const text = sql.replace(/:([a-z_]+)\b/g, (_, name: string) => {
+    if (!names.includes(name)) names.push(name);
+    return `?${names.indexOf(name) + 1}`;
+  });
+  const values = names.map((name) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`no value for SQL parameter :${name}`);
+    return value;
+  });
+  return db.prepare(text).bind(...values);
+}

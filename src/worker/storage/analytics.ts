@@ -1,0 +1,296 @@
+/**
+ * Telemetry metrics (DESIGN §5), the one implementation behind the analytics API, the CLI and the
+ * dashboard. The SQL lives in analytics-sql.ts and is printed verbatim in docs/analytics.md; this
+ * file runs it (one D1 batch per request) and shapes the rows into the documented JSON.
+ */
+import { type Rate, wilson } from '../../protocol/wilson.ts';
+import {
+  ACTIVE_PLATFORMS_SQL,
+  ACTIVE_VERSIONS_SQL,
+  ADOPTION_SERIES_SQL,
+  countsSql,
+  durationsSql,
+  KNOWN_VERSION_SQL,
+  prepareNamed,
+  rollbacksSql,
+  type Slice,
+  type SqlParams,
+  topErrorsSql,
+  VERSIONS_IN_SCOPE_SQL,
+} from './analytics-sql.ts';
+import { versionKey } from './version-key.ts';
+
+/** A half-open window [from, to) of stored timestamps (`2026-11-21T18:00:00.000Z`). */
+export interface TimeWindow {
+  from: string;
+  to: string;
+}
+
+/** What a metric is about: one app's channel over a window. */
+export interface Scope {
+  app: string;
+  channel: string;
+  window: TimeWindow;
+}
+
+export interface ErrorCount {
+  code: string;
+  count: number;
+}
+
+/** Nearest-rank percentiles in milliseconds; null when there is no sample. */
+export interface Percentiles {
+  p50: number | null;
+  p95: number | null;
+}
+
+/** DESIGN §5's release health, exactly. */
+export interface ReleaseHealth {
+  app: string;
+  channel: string;
+  version: string;
+  window: TimeWindow;
+  installs: number;
+  failures: number;
+  failure_rate: Rate;
+  rollbacks: number;
+  rollback_rate: Rate;
+  adoption: number;
+  duration_ms: Percentiles;
+  top_errors: ErrorCount[];
+}
+
+/** How many error codes a release health lists. */
+export const HEALTH_TOP_ERRORS = 5;
+
+interface CountsRow {
+  version: string;
+  installs: number;
+  failures: number;
+}
+interface RollbacksRow {
+  version: string;
+  rollbacks: number;
+  exposed: number;
+}
+interface DurationsRow extends Percentiles {
+  version?: string;
+  samples: number;
+}
+interface ErrorRow extends ErrorCount {
+  version?: string;
+}
+interface VersionCount {
+  version: string;
+  clients: number;
+}
+
+const rowsOf = <T>(result: D1Result | undefined): T[] => (result?.results ?? []) as T[];
+
+const params = (scope: Scope, extra: SqlParams = {}): SqlParams => ({
+  app: scope.app,
+  channel: scope.channel,
+  from: scope.window.from,
+  to: scope.window.to,
+  ...extra,
+});
+
+/** Semver order for sorting, newest first; a stray non-semver version sorts last rather than failing. */
+function newestFirst(a: string, b: string): number {
+  const key = (v: string) => {
+    try {
+      return versionKey(v);
+    } catch {
+      return '';
+    }
+  };
+  const [ka, kb] = [key(a), key(b)];
+  return ka === kb ? a.localeCompare(b) : ka < kb ? 1 : -1;
+}
+
+/** Share of `part` in `whole`, 0 for an empty whole. */
+const share = (part: number, whole: number) => (whole === 0 ? 0 : part / whole);
+
+/** Runs the health queries for `slice` in one batch; the last statement is `extra`. */
+async function healthRows(db: D1Database, scope: Scope, slice: 'one' | 'each', p: SqlParams, extra: string) {
+  const [counts, rollbacks, durations, errors, active, last] = await db.batch([
+    prepareNamed(db, countsSql(slice), p),
+    prepareNamed(db, rollbacksSql(slice), p),
+    prepareNamed(db, durationsSql(slice), p),
+    prepareNamed(db, topErrorsSql(slice), { ...p, limit: HEALTH_TOP_ERRORS }),
+    prepareNamed(db, ACTIVE_VERSIONS_SQL, p),
+    prepareNamed(db, extra, p),
+  ]);
+  const activeRows = rowsOf<VersionCount>(active);
+  const activeTotal = activeRows.reduce((sum, row) => sum + row.clients, 0);
+  const byVersion =
+    <T extends { version?: string }>(rows: T[]) =>
+    (version: string) =>
+      rows.filter((row) => row.version === version);
+  const countsOf = byVersion(rowsOf<CountsRow>(counts));
+  const rollbacksOf = byVersion(rowsOf<RollbacksRow>(rollbacks));
+  const durationsOf = byVersion(rowsOf<DurationsRow>(durations));
+  const errorsOf = byVersion(rowsOf<ErrorRow>(errors));
+
+  const health = (version: string): ReleaseHealth => {
+    const c = countsOf(version)[0] ?? { installs: 0, failures: 0 };
+    const r = rollbacksOf(version)[0] ?? { rollbacks: 0, exposed: 0 };
+    const d = durationsOf(version)[0] ?? { p50: null, p95: null };
+    const onVersion = activeRows.find((row) => row.version === version)?.clients ?? 0;
+    return {
+      app: scope.app,
+      channel: scope.channel,
+      version,
+      window: scope.window,
+      installs: c.installs,
+      failures: c.failures,
+      failure_rate: wilson(c.failures, c.installs + c.failures),
+      rollbacks: r.rollbacks,
+      rollback_rate: wilson(r.rollbacks, r.exposed),
+      adoption: share(onVersion, activeTotal),
+      duration_ms: { p50: d.p50, p95: d.p95 },
+      top_errors: errorsOf(version).map(({ code, count }) => ({ code, count })),
+    };
+  };
+  return { health, last };
+}
+
+/** The health of one release, or null when nothing is known about the version (no release, no events). */
+export async function releaseHealth(
+  db: D1Database,
+  scope: Scope,
+  version: string,
+): Promise<ReleaseHealth | null> {
+  const { health, last } = await healthRows(db, scope, 'one', params(scope, { version }), KNOWN_VERSION_SQL);
+  return rowsOf<{ known: number }>(last)[0]?.known === 1 ? health(version) : null;
+}
+
+/** The health of every version with a rollout in the channel or events in the window, newest first. */
+export async function channelHealth(db: D1Database, scope: Scope): Promise<ReleaseHealth[]> {
+  const { health, last } = await healthRows(db, scope, 'each', params(scope), VERSIONS_IN_SCOPE_SQL);
+  const versions = rowsOf<{ version: string }>(last).map((row) => row.version);
+  return versions.sort(newestFirst).map(health);
+}
+
+const sliceOf = (version: string | undefined): Slice => (version === undefined ? 'all' : 'one');
+
+/** Runs `sql` for one version (null when unknown, like releaseHealth) or for all versions together. */
+async function perVersionOrAll<T>(
+  db: D1Database,
+  sql: string,
+  p: SqlParams,
+  version: string | undefined,
+): Promise<T[] | null> {
+  if (version === undefined) return rowsOf<T>(await prepareNamed(db, sql, p).all());
+  const [known, rows] = await db.batch([
+    prepareNamed(db, KNOWN_VERSION_SQL, { ...p, version }),
+    prepareNamed(db, sql, { ...p, version }),
+  ]);
+  return rowsOf<{ known: number }>(known)[0]?.known === 1 ? rowsOf<T>(rows) : null;
+}
+
+/** Error codes of install_failed and download_failed, by count; null for an unknown version. */
+export async function topErrors(
+  db: D1Database,
+  scope: Scope,
+  version: string | undefined,
+  limit: number,
+): Promise<ErrorCount[] | null> {
+  const sql = topErrorsSql(sliceOf(version));
+  const rows = await perVersionOrAll<ErrorRow>(db, sql, params(scope, { limit }), version);
+  return rows === null ? null : rows.map(({ code, count }) => ({ code, count }));
+}
+
+/** install_succeeded durations: sample count and nearest-rank p50/p95; null for an unknown version. */
+export async function durations(
+  db: D1Database,
+  scope: Scope,
+  version: string | undefined,
+): Promise<{ count: number; duration_ms: Percentiles } | null> {
+  const rows = await perVersionOrAll<DurationsRow>(
+    db,
+    durationsSql(sliceOf(version)),
+    params(scope),
+    version,
+  );
+  if (rows === null) return null;
+  const row = rows[0];
+  return row
+    ? { count: row.samples, duration_ms: { p50: row.p50, p95: row.p95 } }
+    : { count: 0, duration_ms: { p50: null, p95: null } };
+}
+
+export interface ActiveClients {
+  active_24h: number;
+  versions: { version: string; clients: number; share: number }[];
+  platforms: { platform: string; clients: number }[];
+}
+
+/** Clients whose newest event is in the 24 h before `to`, by version and by platform. */
+export async function activeClients(
+  db: D1Database,
+  where: { app: string; channel: string; to: string },
+): Promise<ActiveClients> {
+  const p = { app: where.app, channel: where.channel, to: where.to };
+  const [versions, platforms] = await db.batch([
+    prepareNamed(db, ACTIVE_VERSIONS_SQL, p),
+    prepareNamed(db, ACTIVE_PLATFORMS_SQL, p),
+  ]);
+  const rows = rowsOf<VersionCount>(versions);
+  const total = rows.reduce((sum, row) => sum + row.clients, 0);
+  return {
+    active_24h: total,
+    versions: rows.map((row) => ({
+      version: row.version,
+      clients: row.clients,
+      share: share(row.clients, total),
+    })),
+    platforms: rowsOf<{ platform: string; clients: number }>(platforms),
+  };
+}
+
+export type Interval = 'hour' | 'day';
+
+export interface AdoptionPoint {
+  /** Start of the UTC hour or day (`2026-11-21T18:00:00Z`); the first and last may be cut by the window. */
+  at: string;
+  clients: number;
+  /** Share of the bucket's active clients on each version, by the latest version each ran in it. */
+  versions: Record<string, number>;
+}
+
+const INTERVALS: Record<Interval, { ms: number; chars: number }> = {
+  hour: { ms: 3600_000, chars: 13 },
+  day: { ms: 86_400_000, chars: 10 },
+};
+
+/** Adoption per hour or day across the window: every bucket, empty ones included. */
+export async function adoptionSeries(
+  db: D1Database,
+  scope: Scope,
+  interval: Interval,
+): Promise<AdoptionPoint[]> {
+  const { ms, chars } = INTERVALS[interval];
+  const { results } = await prepareNamed(db, ADOPTION_SERIES_SQL, params(scope, { bucket_len: chars })).all<{
+    bucket: string;
+    version: string;
+    clients: number;
+  }>();
+  const buckets = new Map<string, VersionCount[]>();
+  for (const row of results) {
+    buckets.set(row.bucket, [...(buckets.get(row.bucket) ?? []), row]);
+  }
+  const points: AdoptionPoint[] = [];
+  const end = Date.parse(scope.window.to);
+  for (let start = Math.floor(Date.parse(scope.window.from) / ms) * ms; start < end; start += ms) {
+    const at = new Date(start).toISOString().replace('.000Z', 'Z');
+    const rows = buckets.get(at.slice(0, chars)) ?? [];
+    const clients = rows.reduce((sum, row) => sum + row.clients, 0);
+    points.push({
+      at,
+      clients,
+      versions: Object.fromEntries(rows.map((row) => [row.version, share(row.clients, clients)])),
+    });
+  }
+  return points;
+}

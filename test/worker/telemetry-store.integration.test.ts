@@ -1,0 +1,133 @@
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { hourOf, storeEvents } from '../../src/worker/storage/telemetry.ts';
+import { uniqueApp } from './fixtures.ts';
+import { clientRows, eventCount, rollups, storedEvent } from './telemetry-fixtures.ts';
+
+describe('storeEvents', () => {
+  it('writes events, hourly rollups and client rows', async () => {
+    const app = uniqueApp('tel');
+    const events = [
+      storedEvent(app, { client_id: 'a', occurred_at: '2026-11-21T18:05:00.000Z' }),
+      storedEvent(app, { client_id: 'b', occurred_at: '2026-11-21T18:45:00.000Z' }),
+      storedEvent(app, {
+        client_id: 'a',
+        type: 'install_failed',
+        to_version: '1.2.0',
+        from_version: '1.1.0',
+        error_code: 'E_DISK',
+        occurred_at: '2026-11-21T19:01:00.000Z',
+      }),
+    ];
+    expect(await storeEvents(env.DB, events)).toEqual({ inserted: 3 });
+    expect(await eventCount(app)).toBe(3);
+    expect(await rollups(app)).toEqual([
+      {
+        channel: 'stable',
+        version: '1.1.0',
+        type: 'install_succeeded',
+        platform: 'linux',
+        error_code: '',
+        hour: '2026-11-21T18:00:00Z',
+        count: 2,
+      },
+      {
+        channel: 'stable',
+        version: '1.2.0',
+        type: 'install_failed',
+        platform: 'linux',
+        error_code: 'E_DISK',
+        hour: '2026-11-21T19:00:00Z',
+        count: 1,
+      },
+    ]);
+    expect(await clientRows(app)).toEqual([
+      // install_failed reports the installed version (from_version), not the target.
+      {
+        client_id: 'a',
+        channel: 'stable',
+        version: '1.1.0',
+        platform: 'linux',
+        arch: 'x64',
+        last_seen: '2026-11-21T19:01:00.000Z',
+      },
+      {
+        client_id: 'b',
+        channel: 'stable',
+        version: '1.1.0',
+        platform: 'linux',
+        arch: 'x64',
+        last_seen: '2026-11-21T18:45:00.000Z',
+      },
+    ]);
+  });
+
+  it('counts a stored event once however often it is written', async () => {
+    const app = uniqueApp('tel');
+    const event = storedEvent(app, { occurred_at: '2026-11-21T18:05:00.000Z' });
+    expect(await storeEvents(env.DB, [event, event])).toEqual({ inserted: 1 });
+    expect(await storeEvents(env.DB, [event])).toEqual({ inserted: 0 });
+    expect(await eventCount(app)).toBe(1);
+    expect((await rollups(app)).map((r) => r.count)).toEqual([1]);
+    expect(await clientRows(app)).toHaveLength(1);
+  });
+
+  it('moves a client row only forward in time', async () => {
+    const app = uniqueApp('tel');
+    const newer = storedEvent(app, { to_version: '1.2.0', occurred_at: '2026-11-21T18:10:00.000Z' });
+    const older = storedEvent(app, { to_version: '1.1.0', occurred_at: '2026-11-21T18:00:00.000Z' });
+    await storeEvents(env.DB, [newer]);
+    await storeEvents(env.DB, [older]);
+    expect((await clientRows(app)).map((r) => [r.version, r.last_seen])).toEqual([
+      ['1.2.0', '2026-11-21T18:10:00.000Z'],
+    ]);
+    // A rollback moves the client to its target version.
+    await storeEvents(env.DB, [
+      storedEvent(app, {
+        type: 'rollback',
+        from_version: '1.2.0',
+        to_version: '1.0.0',
+        occurred_at: '2026-11-21T18:20:00.000Z',
+      }),
+    ]);
+    expect((await clientRows(app)).map((r) => r.version)).toEqual(['1.0.0']);
+  });
+
+  it('marks a client seen without changing its version when an event does not say it', async () => {
+    const app = uniqueApp('tel');
+    const download = (occurred_at: string) => {
+      const { from_version: _, ...event } = storedEvent(app, {
+        type: 'download_started',
+        to_version: '2.0.0',
+        occurred_at,
+      });
+      return event;
+    };
+    // Never seen with a version: no row rather than a guess.
+    await storeEvents(env.DB, [download('2026-11-21T18:00:00.000Z')]);
+    expect(await clientRows(app)).toEqual([]);
+    await storeEvents(env.DB, [storedEvent(app, { occurred_at: '2026-11-21T18:01:00.000Z' })]);
+    const touch = download('2026-11-21T18:30:00.000Z');
+    await storeEvents(env.DB, [touch]);
+    expect((await clientRows(app)).map((r) => [r.version, r.last_seen])).toEqual([
+      ['1.1.0', '2026-11-21T18:30:00.000Z'],
+    ]);
+    // A redelivered event without a version is ignored like any other duplicate.
+    expect(await storeEvents(env.DB, [touch])).toEqual({ inserted: 0 });
+    expect((await rollups(app)).map((r) => [r.type, r.count])).toEqual([
+      ['install_succeeded', 1],
+      ['download_started', 2],
+    ]);
+  });
+
+  it('splits more than one delivery worth of events into several batches', async () => {
+    const app = uniqueApp('tel');
+    const events = Array.from({ length: 250 }, (_, i) => storedEvent(app, { client_id: `c${i}` }));
+    expect(await storeEvents(env.DB, events)).toEqual({ inserted: 250 });
+    expect(await eventCount(app)).toBe(250);
+  });
+
+  it('buckets by the hour of occurred_at', () => {
+    expect(hourOf('2026-11-21T18:59:59.999Z')).toBe('2026-11-21T18:00:00Z');
+  });
+});
