@@ -19,22 +19,25 @@ export default defineConfig(async () => {
       projects: [
         {
           plugins: [
-            cloudflareTest({
+            cloudflareTest(({ inject }) => ({
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   // test/worker/analytics-sql.integration.test.ts runs the SQL blocks of docs/analytics.md.
                   ANALYTICS_DOC: readFileSync('docs/analytics.md', 'utf8'),
+                  // The real HTTP server webhooks are posted to (test/support/webhook-receiver.ts).
+                  WEBHOOK_RECEIVER: inject('webhookReceiver'),
                   ...secrets,
                 },
               },
-            }),
+            })),
           ],
           test: {
             name: 'workers',
             include: ['test/worker/**/*.test.ts', 'test/protocol/**/*.test.ts'],
             setupFiles: ['test/worker/apply-migrations.ts'],
+            globalSetup: ['test/support/webhook-receiver.ts'],
           },
         },
         {

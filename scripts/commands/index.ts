@@ -37,13 +37,23 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./app-show.ts')).command,
   },
   {
+    name: 'app settings',
+    summary: "show or change an app's webhook and default staged plan",
+    load: async () => (await import('./app-settings.ts')).command,
+  },
+  {
+    name: 'app webhooks',
+    summary: "an app's recent webhook deliveries and their outcome",
+    load: async () => (await import('./app-webhooks.ts')).command,
+  },
+  {
     name: 'publish',
     summary: 'upload artifacts, sign the release manifest and register it',
     load: async () => (await import('./publish.ts')).command,
   },
   {
     name: 'promote',
-    summary: 'roll a release out to a share of a channel',
+    summary: 'roll a release out to a share of a channel, or by a staged plan',
     load: async () => (await import('./promote.ts')).command,
   },
   {
@@ -75,6 +85,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: 'status',
     summary: 'rollouts of every channel of an app, with their health',
     load: async () => (await import('./status.ts')).command,
+  },
+  {
+    name: 'watch',
+    summary: 'follow a rollout live until it completes or halts',
+    load: async () => (await import('./watch.ts')).command,
   },
   {
     name: 'stats',

@@ -1,6 +1,7 @@
 /**
- * `updraft status <app>`: every channel's rollouts, percentages and states, its yanks, and each
- * rollout's health over the last 7 days (installs, failure and rollback rates, adoption).
+ * `updraft status <app>`: every channel's rollouts, percentages and states, its yanks, each
+ * rollout's health over the last 7 days (installs, failure and rollback rates, adoption), and for
+ * staged rollouts the step, the time left to bake and the scheduler's last judgement.
  */
 import { type ApiClient, ApiError, seg } from '../lib/api.ts';
 import type { ChannelHealth, ReleaseHealth, StatusView } from '../lib/api-types.ts';
@@ -38,10 +39,20 @@ export async function statusHealth(opts: {
   return new Map(entries);
 }
 
-export function describeStatus(view: StatusView, health?: ReadonlyMap<string, HealthColumns>): string {
+/** The status table of every channel; `now` places planned rollouts' bake times. */
+export function describeStatus(
+  view: StatusView,
+  health?: ReadonlyMap<string, HealthColumns>,
+  now: Date = new Date(),
+): string {
   const header = `App ${view.app} (default channel ${view.default_channel})`;
   const channels = view.channels.map((c) =>
-    describeChannel(c, view.default_channel, health?.get(c.name) ?? (health ? 'unavailable' : undefined)),
+    describeChannel(
+      c,
+      view.default_channel,
+      health?.get(c.name) ?? (health ? 'unavailable' : undefined),
+      now,
+    ),
   );
   return [header, ...channels, ...(health ? [healthNote(health)] : [])].join('\n\n');
 }

@@ -1,5 +1,6 @@
 /** Shapes of the admin API's answers (docs/api.md), as the CLI reads them. */
 import type { Artifact, RolloutState } from '../../src/protocol/documents.ts';
+import type { Plan, RolloutJudgement } from '../../src/protocol/plan.ts';
 import type { Rate } from '../../src/protocol/wilson.ts';
 
 export interface AppView {
@@ -18,6 +19,16 @@ export interface RolloutView {
   salt: string;
   created_at: string;
   updated_at: string;
+  /**
+   * Staged rollouts (docs/rollouts.md): the plan (null when manual), the index of the current step,
+   * when its bake clock started and ends, and the scheduler's last judgement. Absent from servers
+   * older than staged rollouts.
+   */
+  plan?: Plan | null;
+  step?: number | null;
+  step_started_at?: string | null;
+  bake_ends_at?: string | null;
+  judgement?: RolloutJudgement | null;
 }
 
 export interface ChannelView {
@@ -100,4 +111,26 @@ export interface ChannelHealth {
   channel: string;
   window: { from: string; to: string };
   releases: ReleaseHealth[];
+}
+
+export type { Plan, RolloutJudgement };
+
+/** GET/PUT /v1/admin/apps/{app}/settings; `webhook_secret` only in the answer that made one. */
+export interface AppSettings {
+  webhook_url: string | null;
+  default_plan: Plan | null;
+  webhook_secret?: string;
+}
+
+/** One row of GET /v1/admin/apps/{app}/webhooks, newest first. */
+export interface WebhookDelivery {
+  id: number | string;
+  event: string;
+  url: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+  created_at: string;
 }

@@ -17,6 +17,8 @@ export interface RequestOptions {
   auth?: boolean;
   /** Statuses answered with `undefined` instead of an error (e.g. 404 when checking existence). */
   allow?: readonly number[];
+  /** Cancels the request (Ctrl-C in `watch`); the promise then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** A 4xx/5xx answer from the server; a UserError so the CLI prints it as one line. */
@@ -30,6 +32,11 @@ export class ApiError extends UserError {
     this.status = status;
     this.code = code;
   }
+}
+
+/** The server could not be reached at all (refused, unknown host, reset): worth retrying in `watch`. */
+export class NetworkError extends UserError {
+  override name = 'NetworkError';
 }
 
 export class ApiClient {
@@ -68,14 +75,15 @@ export class ApiClient {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.json);
     }
-    const init: RequestInit & { duplex?: 'half' } = { method, headers, body };
+    const init: RequestInit & { duplex?: 'half' } = { method, headers, body, signal: options.signal };
     if (body instanceof ReadableStream) init.duplex = 'half';
 
     let response: Response;
     try {
       response = await fetch(url, init);
     } catch (error) {
-      throw new UserError(`cannot reach ${this.server}: ${networkReason(error)}`);
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw new NetworkError(`cannot reach ${this.server}: ${networkReason(error)}`);
     }
     if (options.allow?.includes(response.status)) {
       await response.body?.cancel();

@@ -1,6 +1,7 @@
 /** Human rendering of the API's ChannelView, shared by status and every rollout command. */
 import type { ChannelView, ReleaseHealth } from './api-types.ts';
 import { healthCells } from './metrics.ts';
+import { isPlanned, planLines } from './rollout-plan.ts';
 import { formatPercent, formatTable, formatTime } from './table.ts';
 
 /**
@@ -10,7 +11,16 @@ import { formatPercent, formatTable, formatTime } from './table.ts';
  */
 export type HealthColumns = ReadonlyMap<string, ReleaseHealth> | 'unavailable';
 
-export function describeChannel(view: ChannelView, defaultChannel?: string, health?: HealthColumns): string {
+/**
+ * A channel's header, its rollout table (with health columns when given), then for each planned
+ * rollout its step, next action at `now` and last judgement, and the channel's yanks.
+ */
+export function describeChannel(
+  view: ChannelView,
+  defaultChannel?: string,
+  health?: HealthColumns,
+  now: Date = new Date(),
+): string {
   const tags = [view.public ? 'public' : 'private', `revision ${view.revision}`];
   if (view.name === defaultChannel) tags.unshift('default');
   const lines = [
@@ -32,6 +42,9 @@ export function describeChannel(view: ChannelView, defaultChannel?: string, heal
       }),
     );
     lines.push(...table.split('\n').map((l) => `  ${l}`));
+    const planned = view.rollouts.filter(isPlanned);
+    if (planned.length > 0) lines.push('  Staged plans:');
+    for (const rollout of planned) lines.push(...planLines(rollout, now).map((l) => `    ${l}`));
   }
   for (const y of view.yanked) {
     lines.push(`  yanked ${y.version} → ${y.rollback_to ?? 'no rollback'}: ${y.reason}`);

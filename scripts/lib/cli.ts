@@ -13,6 +13,8 @@ import { type Reporter, stderrReporter } from './progress.ts';
 
 export interface CliIo {
   stdout: (text: string) => void;
+  /** Whether stdout is a terminal, and its width: `watch` redraws in place only there. */
+  terminal?: () => { tty: boolean; columns: number };
   stderr: (text: string) => void;
   reporter: Reporter;
   env: NodeJS.ProcessEnv;
@@ -38,8 +40,7 @@ const GLOBAL_HELP = [
 
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   try {
-    await dispatch(argv, io);
-    return 0;
+    return await dispatch(argv, io);
   } catch (error) {
     if (error instanceof UserError) {
       io.stderr(`updraft: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
@@ -54,6 +55,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
 export function processIo(): CliIo {
   return {
     stdout: (text) => process.stdout.write(text),
+    terminal: () => ({ tty: process.stdout.isTTY === true, columns: process.stdout.columns || 80 }),
     stderr: (text) => process.stderr.write(text),
     reporter: stderrReporter(),
     env: process.env,
@@ -61,7 +63,8 @@ export function processIo(): CliIo {
   };
 }
 
-async function dispatch(argv: readonly string[], io: CliIo): Promise<void> {
+/** Runs the command; resolves to its exit code (0 unless the command set another, as `watch` does). */
+async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
   const { words, rest } = splitCommandWords(argv);
   const wantsHelp = argv.includes('--help') || argv.includes('-h');
   if (words.length === 0 || (words.length === 1 && words[0] === 'help')) {
@@ -69,7 +72,7 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<void> {
       throw new UserError(`no command given (run \`updraft --help\`)`);
     }
     io.stdout(globalHelp());
-    return;
+    return 0;
   }
   const name = words.join(' ');
   const entry = COMMANDS.find((c) => c.name === name);
@@ -79,7 +82,10 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<void> {
       const subs = COMMANDS.filter((c) => c.name.startsWith(`${group} `)).map((c) =>
         c.name.slice(group.length + 1),
       );
-      if (words.length === 1 && wantsHelp) return io.stdout(globalHelp(group));
+      if (words.length === 1 && wantsHelp) {
+        io.stdout(globalHelp(group));
+        return 0;
+      }
       if (words.length === 1) throw new UserError(`"${group}" needs a subcommand: ${subs.join(', ')}`);
       throw new UserError(`unknown command "${name}" (${group} subcommands: ${subs.join(', ')})`);
     }
@@ -87,7 +93,10 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<void> {
   }
   const command = await entry.load();
   const parsed = parseCommandArgs(command, rest);
-  if (parsed.values.help === true) return io.stdout(commandHelp(command));
+  if (parsed.values.help === true) {
+    io.stdout(commandHelp(command));
+    return 0;
+  }
 
   const config = resolveConfig({
     server: typeof parsed.values.server === 'string' ? parsed.values.server : undefined,
@@ -98,6 +107,7 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<void> {
     cwd: io.cwd,
   });
   let client: ApiClient | undefined;
+  let exitCode = 0;
   const invocation: Invocation = {
     values: parsed.values,
     positionals: parsed.positionals,
@@ -109,8 +119,14 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<void> {
     reporter: io.reporter,
     print: (text) => io.stdout(text.endsWith('\n') ? text : `${text}\n`),
     printJson: (value) => io.stdout(`${JSON.stringify(value, null, 2)}\n`),
+    write: (text) => io.stdout(text),
+    terminal: () => io.terminal?.() ?? { tty: false, columns: 80 },
+    setExitCode: (code) => {
+      exitCode = code;
+    },
   };
   await command.run(invocation);
+  return exitCode;
 }
 
 /** Takes the command word (and subcommand word for groups) out of argv, skipping global options. */

@@ -21,6 +21,12 @@ export interface Invocation {
   print(text: string): void;
   /** The exact API JSON on stdout, for --json. */
   printJson(value: unknown): void;
+  /** Raw text on stdout, no newline added (redrawing in place). */
+  write(text: string): void;
+  /** Whether stdout is a terminal, and how wide. */
+  terminal(): { tty: boolean; columns: number };
+  /** The exit code when the command returns normally (default 0; `watch` uses 3 and 130). */
+  setExitCode(code: number): void;
 }
 
 export interface Command {

@@ -1,15 +1,18 @@
 /**
- * The cron handler (every minute). Re-signs every channel snapshot that expires within a day, so a
- * snapshot is re-issued daily and never lapses (DESIGN §2), and finishes any projection a failed
- * request left behind (a D1 revision KV has not seen yet), then exports expired raw telemetry to R2
- * (storage/telemetry-export.ts). Staged rollout plans come later.
+ * The cron handler (every minute). First judges the staged rollouts (scheduler/rollouts.ts): their
+ * actions re-sign the channels they touch. Then re-signs every channel snapshot that expires within
+ * a day, so a snapshot is re-issued daily and never lapses (DESIGN §2), and finishes any projection
+ * a failed request left behind (a D1 revision KV has not seen yet), exports expired raw telemetry to
+ * R2 (storage/telemetry-export.ts), and finally posts due webhooks. Each part fails on its own.
  */
 import { ApiError } from './errors.ts';
+import { judgeRollouts } from './scheduler/rollouts.ts';
 import { type ChannelRecord, listChannelsNeedingWork } from './storage/apps.ts';
 import { auditStatement } from './storage/audit.ts';
 import { projectChannels } from './storage/projection-writer.ts';
 import { bumpChannel, commit, isoSeconds, snapshotWindow } from './storage/revisions.ts';
 import { exportExpiredEvents, retentionDays } from './storage/telemetry-export.ts';
+import { deliverDueWebhooks } from './storage/webhooks.ts';
 
 /** Re-sign snapshots this long before they expire. */
 export const RESIGN_WINDOW_MS = 24 * 3600 * 1000;
@@ -51,6 +54,11 @@ async function resign(env: Env, channel: ChannelRecord, now: Date): Promise<bool
 }
 
 export async function runScheduled(env: Env, now: Date): Promise<void> {
+  try {
+    await judgeRollouts(env, now);
+  } catch (error) {
+    console.error('scheduled: judging staged rollouts failed', error);
+  }
   const horizon = isoSeconds(new Date(now.getTime() + RESIGN_WINDOW_MS));
   const due = await listChannelsNeedingWork(env.DB, horizon, BATCH);
   const apps = new Map<string, Set<string>>();
@@ -76,5 +84,11 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
     });
   } catch (error) {
     console.error('scheduled: exporting expired telemetry failed', error);
+  }
+  // Last, so a slow webhook endpoint never delays re-signing; a failed delivery never fails the run.
+  try {
+    await deliverDueWebhooks(env, now);
+  } catch (error) {
+    console.error('scheduled: delivering webhooks failed', error);
   }
 }

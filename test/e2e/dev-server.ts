@@ -81,6 +81,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     String(inspectorPort),
   ];
   args.push('--persist-to', persist, '--env-file', envFile, '--show-interactive-dev-session=false');
+  // The cron handler answers GET /cdn-cgi/handler/scheduled?time=<unix ms> (see triggerScheduled).
+  args.push('--test-scheduled');
   // detached: wrangler runs workerd as its own child; killing the group stops both.
   const child = spawn(WRANGLER, args, {
     cwd: ROOT,
@@ -116,6 +118,18 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     );
   }
   return server;
+}
+
+/**
+ * Runs the Worker's `scheduled` handler once as if the cron fired at `at` (wrangler dev's test
+ * route), and waits for it to finish: the scheduler's clock is `at`, so a test passes bake times
+ * without waiting for them.
+ */
+export async function triggerScheduled(server: Pick<DevServer, 'url'>, at: Date): Promise<void> {
+  const query = new URLSearchParams({ cron: '* * * * *', time: String(at.getTime()) });
+  const response = await fetch(`${server.url}/cdn-cgi/handler/scheduled?${query}`);
+  const text = await response.text();
+  if (!response.ok) throw new Error(`the scheduled handler answered ${response.status}: ${text}`);
 }
 
 async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {

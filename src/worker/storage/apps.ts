@@ -41,6 +41,8 @@ interface ChannelRow extends Omit<ChannelRecord, 'public'> {
 
 const rulesSchema = z.array(channelRuleSchema);
 const CHANNEL_COLUMNS = 'app, name, public, revision, issued_at, expires, projected_revision, created_at';
+// Named, not `*`: the webhook secret and settings stay out of every AppRecord (app-settings.ts has them).
+const APP_COLUMNS = 'name, default_channel, rules_json, revision, webhook_url, created_at, updated_at';
 
 export const toChannel = (row: ChannelRow): ChannelRecord => ({ ...row, public: row.public === 1 });
 
@@ -51,7 +53,7 @@ function toApp(row: AppRow, channels: ChannelRecord[]): AppRecord {
 
 export async function getApp(db: D1Database, name: string): Promise<AppRecord | null> {
   const [apps, channels] = await db.batch<AppRow | ChannelRow>([
-    db.prepare('SELECT * FROM apps WHERE name = ?1').bind(name),
+    db.prepare(`SELECT ${APP_COLUMNS} FROM apps WHERE name = ?1`).bind(name),
     db.prepare(`SELECT ${CHANNEL_COLUMNS} FROM channels WHERE app = ?1 ORDER BY name`).bind(name),
   ]);
   const row = apps?.results[0] as AppRow | undefined;
@@ -61,7 +63,7 @@ export async function getApp(db: D1Database, name: string): Promise<AppRecord | 
 
 export async function listApps(db: D1Database): Promise<AppRecord[]> {
   const [apps, channels] = await db.batch<AppRow | ChannelRow>([
-    db.prepare('SELECT * FROM apps ORDER BY name'),
+    db.prepare(`SELECT ${APP_COLUMNS} FROM apps ORDER BY name`),
     db.prepare(`SELECT ${CHANNEL_COLUMNS} FROM channels ORDER BY app, name`),
   ]);
   const byApp = new Map<string, ChannelRecord[]>();

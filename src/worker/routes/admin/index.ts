@@ -7,6 +7,7 @@ import { keys } from './keys.ts';
 import { multipart } from './multipart.ts';
 import { releases } from './releases.ts';
 import { rollouts } from './rollouts.ts';
+import { settings } from './settings.ts';
 import { status } from './status.ts';
 import { tokens } from './tokens.ts';
 import { uploads } from './uploads.ts';
@@ -30,6 +31,7 @@ for (const sub of [
   status,
   auditLog,
   analytics,
+  settings,
 ]) {
   admin.route('/', sub);
 }

@@ -1,28 +1,49 @@
 /**
- * Rollouts (docs/api.md § Rollouts): promote a release into a channel at a percentage, then pause,
- * resume, halt or complete it. Each change bumps the channel's revision under its guard and re-signs
- * the channel's snapshot.
+ * Rollouts (docs/api.md § Rollouts, docs/rollouts.md): promote a release into a channel at a
+ * percentage, with a staged plan, or at once for a critical release; then pause, resume, halt or
+ * complete it. Each change bumps the channel's revision under its guard and re-signs the channel's
+ * snapshot.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { newSalt } from '../../../protocol/bucket.ts';
 import { basisPointsSchema, type RolloutState, versionSchema } from '../../../protocol/documents.ts';
+import { type Plan, planSchema } from '../../../protocol/plan.ts';
 import { requireRole } from '../../auth.ts';
-import { conflict, notFound } from '../../errors.ts';
+import { badRequest, conflict, notFound } from '../../errors.ts';
+import { getAppSettings } from '../../storage/app-settings.ts';
 import { assertCanSign, projectChannels } from '../../storage/projection-writer.ts';
 import { getRelease } from '../../storage/releases.ts';
 import { bumpChannel, checkExpected, commit } from '../../storage/revisions.ts';
-import { getRollout, insertRollout, type RolloutRecord, updateRollout } from '../../storage/rollouts.ts';
+import { getRollout, insertRollout, updateRollout } from '../../storage/rollouts.ts';
 import type { AppEnv } from '../../types.ts';
 import { validate } from '../../validate.ts';
 import { audit, channelParams, expectedRevision, jsonLimit, requireApp, requireChannel } from './common.ts';
+import { describeRollout, isUnchanged, planAfterAction, promoteTarget } from './rollout-changes.ts';
 import { loadChannelView } from './views.ts';
 
-const promoteBody = z.object({
-  version: versionSchema,
-  percent_bp: basisPointsSchema.default(10_000),
-  expected_revision: expectedRevision,
-});
+const promoteBody = z
+  .object({
+    version: versionSchema,
+    percent_bp: basisPointsSchema.optional(),
+    plan: z
+      .union([z.literal('default'), planSchema], { error: 'must be a plan object or "default"' })
+      .optional(),
+    critical: z.boolean().optional(),
+    expected_revision: expectedRevision,
+  })
+  .superRefine((body, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (body.plan !== undefined && body.percent_bp !== undefined) {
+      issue('percent_bp', 'a plan sets the percentage itself: send plan or percent_bp, not both');
+    }
+    if (body.critical && body.plan !== undefined) {
+      issue('plan', 'critical skips the plan: send critical or plan, not both');
+    }
+    if (body.critical && body.percent_bp !== undefined && body.percent_bp !== 10_000) {
+      issue('percent_bp', 'critical goes to 10000 at once');
+    }
+  });
 const actionParams = channelParams.extend({
   version: versionSchema,
   action: z.enum(['pause', 'resume', 'halt', 'complete']),
@@ -38,7 +59,12 @@ const TRANSITIONS: Record<Action, { from: readonly RolloutState[]; to: RolloutSt
   complete: { from: ['active', 'paused'], to: 'complete' },
 };
 
-const stateOf = (r: RolloutRecord) => ({ percent_bp: r.percent_bp, state: r.state, salt: r.salt });
+async function resolvePlan(db: D1Database, app: string, plan: Plan | 'default' | undefined) {
+  if (plan !== 'default') return plan ?? null;
+  const found = (await getAppSettings(db, app))?.default_plan;
+  if (!found) throw badRequest('no_default_plan', `${app} has no default plan; send a plan object`);
+  return found;
+}
 
 export const rollouts = new Hono<AppEnv>();
 
@@ -50,13 +76,21 @@ rollouts.post(
   validate('json', promoteBody),
   async (c) => {
     const { app, channel } = c.req.valid('param');
-    const { version, percent_bp, expected_revision } = c.req.valid('json');
+    const body = c.req.valid('json');
+    const { version, expected_revision } = body;
     const { revision } = requireChannel(await requireApp(c.env.DB, app), channel);
     checkExpected(expected_revision, revision, 'channel');
     const release = await getRelease(c.env.DB, app, version);
     if (!release) throw notFound('unknown_release', `${app} has no release ${version}`);
     if (release.yanked)
       throw conflict('release_yanked', `${app} ${version} is yanked and cannot be promoted`);
+    const critical = body.critical === true;
+    if (critical && !release.critical) {
+      throw conflict(
+        'not_critical',
+        `${app} ${version} is not critical (its signed manifest says critical: false); promote it with a plan or a percentage`,
+      );
+    }
     const existing = await getRollout(c.env.DB, app, channel, version);
     if (existing?.state === 'halted') {
       throw conflict(
@@ -64,28 +98,33 @@ rollouts.post(
         `${version} is halted in ${channel}; resume it before changing its percentage`,
       );
     }
-    // Raising the percentage keeps the salt, so it only adds clients; a complete rollout cut back is active again.
-    const state: RolloutState =
-      existing && !(existing.state === 'complete' && percent_bp < 10_000) ? existing.state : 'active';
-    if (existing && existing.percent_bp === percent_bp && existing.state === state) {
+    const plan = await resolvePlan(c.env.DB, app, body.plan);
+    const now = new Date();
+    // Raising the percentage keeps the salt, so it only adds clients.
+    const target = promoteTarget(existing, { percent_bp: body.percent_bp, plan, critical }, now);
+    if (existing && isUnchanged(existing, target)) {
       return c.json(await loadChannelView(c.env.DB, app, channel));
     }
     assertCanSign(c.env);
-    const now = new Date();
     const key = { app, channel, version };
-    const after = { percent_bp, state, salt: existing?.salt ?? newSalt() };
+    const salt = existing?.salt ?? newSalt();
+    const after = {
+      ...describeRollout({ ...target, ...target.plan, salt }),
+      ...(critical ? { critical: true } : {}),
+      ...(existing?.plan_json && !plan ? { plan_dropped: true } : {}),
+    };
     await commit(
       c.env.DB,
       [
         ...bumpChannel(c.env.DB, app, channel, revision, now),
         existing
-          ? updateRollout(c.env.DB, key, after, now)
-          : insertRollout(c.env.DB, { ...key, ...after }, now),
+          ? updateRollout(c.env.DB, key, target, now)
+          : insertRollout(c.env.DB, { ...key, ...target, salt }, now),
         audit(c, now, {
           action: 'rollout.promote',
           app,
           target: `${channel}/${version}`,
-          before: existing ? stateOf(existing) : null,
+          before: existing ? describeRollout(existing) : null,
           after,
         }),
       ],
@@ -118,7 +157,12 @@ rollouts.post(
     }
     assertCanSign(c.env);
     const now = new Date();
-    const change = { percent_bp: to === 'complete' ? 10_000 : existing.percent_bp, state: to };
+    const change = {
+      percent_bp: to === 'complete' ? 10_000 : existing.percent_bp,
+      state: to,
+      plan: planAfterAction(existing, action, now),
+    };
+    const after = { ...existing, ...change, ...change.plan };
     await commit(
       c.env.DB,
       [
@@ -128,8 +172,8 @@ rollouts.post(
           action: `rollout.${action}`,
           app,
           target: `${channel}/${version}`,
-          before: stateOf(existing),
-          after: { ...stateOf(existing), ...change, ...(reason ? { reason } : {}) },
+          before: describeRollout(existing),
+          after: { ...describeRollout(after), ...(reason ? { reason } : {}) },
         }),
       ],
       expected_revision !== undefined,

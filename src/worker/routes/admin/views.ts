@@ -1,7 +1,10 @@
 /** The JSON shapes of docs/api.md (AppView, ChannelView, ReleaseView), built from storage records. */
+import { bakeEndsAt } from '../../../protocol/plan.ts';
 import type { AppRecord } from '../../storage/apps.ts';
-import { type ChannelState, readChannelState } from '../../storage/channel-state.ts';
+import { type ChannelState, type ListedRollout, readChannelState } from '../../storage/channel-state.ts';
 import type { ReleaseRecord } from '../../storage/releases.ts';
+import { isoSeconds } from '../../storage/revisions.ts';
+import { parseJudgement, parsePlan } from '../../storage/rollout-plans.ts';
 
 export function appView(app: AppRecord) {
   return {
@@ -14,6 +17,31 @@ export function appView(app: AppRecord) {
   };
 }
 
+/**
+ * A rollout with its plan (docs/rollouts.md § Rollout fields): `bake_ends_at` only while the plan
+ * runs (active); a paused or halted step's clock restarts on resume.
+ */
+export function rolloutView(r: ListedRollout) {
+  const plan = parsePlan(r.plan_json);
+  const bakeEnds =
+    plan && r.state === 'active' && r.step_started_at
+      ? isoSeconds(bakeEndsAt(plan, new Date(r.step_started_at)))
+      : null;
+  return {
+    version: r.version,
+    percent_bp: r.percent_bp,
+    state: r.state,
+    salt: r.salt,
+    plan,
+    step: plan ? r.step : null,
+    step_started_at: plan ? r.step_started_at : null,
+    bake_ends_at: bakeEnds,
+    judgement: plan ? parseJudgement(r.judgement_json) : null,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+  };
+}
+
 export function channelView(state: ChannelState) {
   const { channel } = state;
   return {
@@ -22,14 +50,7 @@ export function channelView(state: ChannelState) {
     revision: channel.revision,
     issued_at: channel.issued_at,
     expires: channel.expires,
-    rollouts: state.rollouts.map((r) => ({
-      version: r.version,
-      percent_bp: r.percent_bp,
-      state: r.state,
-      salt: r.salt,
-      created_at: r.created_at,
-      updated_at: r.updated_at,
-    })),
+    rollouts: state.rollouts.map(rolloutView),
     yanked: state.yanks.map((y) => ({ version: y.version, rollback_to: y.rollback_to, reason: y.reason })),
   };
 }

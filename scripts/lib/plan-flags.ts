@@ -1,0 +1,147 @@
+/**
+ * The staged-plan options shared by `promote` and `app settings`: `--plan 1,5,25,50,100` (or
+ * `--default-plan`), `--bake`, `--max-failure-rate`, `--max-rollback-rate`, `--min-installs`, turned
+ * into the plan object of docs/rollouts.md with src/protocol/plan.ts's parsers, so the CLI sends
+ * exactly what the Worker validates.
+ */
+import type { ParseArgsOptionsConfig } from 'node:util';
+import {
+  formatSeconds,
+  MAX_BAKE_SECONDS,
+  MIN_BAKE_SECONDS,
+  type Plan,
+  PlanInputError,
+  parseDuration,
+  parsePlanSteps,
+  parseRate,
+} from '../../src/protocol/plan.ts';
+import { str, type Values } from './command.ts';
+import { UserError } from './errors.ts';
+import { formatFraction } from './metrics.ts';
+import { formatPercent } from './table.ts';
+
+/**
+ * What an omitted option means when a plan is given: an hour per step, halt on a failure rate
+ * clearly over 5 % or a rollback rate clearly over 2 %, judge a step only once it has 100 installs.
+ * Loose enough not to halt a healthy release on noise, tight enough to stop a broken one at the
+ * first step (docs/cli.md, "Staged rollouts").
+ */
+export const PLAN_DEFAULTS = {
+  bake_seconds: 3600,
+  max_failure_rate: 0.05,
+  max_rollback_rate: 0.02,
+  min_installs: 100,
+} as const;
+
+/** The gate options, without the steps option (whose name differs per command). */
+export const GATE_OPTIONS = {
+  bake: { type: 'string' },
+  'max-failure-rate': { type: 'string' },
+  'max-rollback-rate': { type: 'string' },
+  'min-installs': { type: 'string' },
+} as const satisfies ParseArgsOptionsConfig;
+
+const GATE_NAMES = Object.keys(GATE_OPTIONS);
+
+export const GATE_HELP: readonly string[] = [
+  `--bake <duration>           how long each step runs before it may advance: 30m, 2h, 1d (default ${formatSeconds(PLAN_DEFAULTS.bake_seconds)})`,
+  `--max-failure-rate <rate>   halt when the failure rate is clearly above it: 2% or 0.02 (default ${formatFraction(PLAN_DEFAULTS.max_failure_rate)})`,
+  `--max-rollback-rate <rate>  halt when the rollback rate is clearly above it (default ${formatFraction(PLAN_DEFAULTS.max_rollback_rate)})`,
+  `--min-installs <n>          installs a step needs before it is judged (default ${PLAN_DEFAULTS.min_installs})`,
+];
+
+/** Re-throws plan.ts's input errors as one-line user errors that name the option. */
+function withOption<T>(option: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof PlanInputError) throw new UserError(`--${option}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** `--min-installs 200` → 200: a whole number from 1 to 1e9. */
+export function parseMinInstalls(text: string): number {
+  if (!/^[1-9]\d{0,9}$/.test(text.trim()) || Number(text) > 1_000_000_000) {
+    throw new UserError(`--min-installs must be a whole number from 1 to 1000000000, got "${text}"`);
+  }
+  return Number(text);
+}
+
+/** `--bake 2h` → 7200, within the plan's 1 minute to 30 days. */
+export function parseBake(text: string): number {
+  const seconds = withOption('bake', () => parseDuration(text));
+  if (seconds < MIN_BAKE_SECONDS || seconds > MAX_BAKE_SECONDS) {
+    throw new UserError(
+      `--bake must be from ${formatSeconds(MIN_BAKE_SECONDS)} to ${formatSeconds(MAX_BAKE_SECONDS)}, got "${text}"`,
+    );
+  }
+  return seconds;
+}
+
+/** The gate options the user gave, by name (for "needs --plan" errors). */
+export function givenGateOptions(values: Values): string[] {
+  return GATE_NAMES.filter((name) => str(values, name) !== undefined).map((name) => `--${name}`);
+}
+
+/**
+ * A plan from `--<stepsOption> 1,5,25,50,100` and the gate options, with PLAN_DEFAULTS for the
+ * gates left out. Undefined when the steps option is absent (gate options then are a mistake).
+ * `--plan default` (when `allowDefault`) answers `'default'`: the app's default plan, whose gates
+ * are its own, so gate options are refused with it.
+ */
+export function planFromFlags(
+  values: Values,
+  stepsOption: string,
+  allowDefault: boolean,
+): Plan | 'default' | undefined {
+  const steps = str(values, stepsOption);
+  const gates = givenGateOptions(values);
+  if (steps === undefined) {
+    if (gates.length > 0) throw new UserError(`${gates.join(', ')} needs --${stepsOption} <steps>`);
+    return undefined;
+  }
+  if (allowDefault && steps === 'default') {
+    if (gates.length > 0) {
+      throw new UserError(
+        `${gates.join(', ')} cannot be combined with --${stepsOption} default (the app's default plan has its own; change it with \`updraft app settings\`)`,
+      );
+    }
+    return 'default';
+  }
+  const bake = str(values, 'bake');
+  const failure = str(values, 'max-failure-rate');
+  const rollback = str(values, 'max-rollback-rate');
+  const minInstalls = str(values, 'min-installs');
+  return {
+    steps_bp: withOption(stepsOption, () => parsePlanSteps(steps)),
+    bake_seconds: bake === undefined ? PLAN_DEFAULTS.bake_seconds : parseBake(bake),
+    gates: {
+      max_failure_rate:
+        failure === undefined
+          ? PLAN_DEFAULTS.max_failure_rate
+          : withOption('max-failure-rate', () => parseRate(failure)),
+      max_rollback_rate:
+        rollback === undefined
+          ? PLAN_DEFAULTS.max_rollback_rate
+          : withOption('max-rollback-rate', () => parseRate(rollback)),
+      min_installs: minInstalls === undefined ? PLAN_DEFAULTS.min_installs : parseMinInstalls(minInstalls),
+    },
+  };
+}
+
+/** "1% → 5% → 25% → 50% → 100%" */
+export function describeSteps(stepsBp: readonly number[]): string {
+  return stepsBp.map(formatPercent).join(' → ');
+}
+
+/** "2h per step; halts on failure rate > 2% or rollback rate > 1%, judged from 200 installs" */
+export function describeGates(plan: Plan): string {
+  const { gates } = plan;
+  return `${formatSeconds(plan.bake_seconds)} per step; halts on failure rate > ${formatFraction(gates.max_failure_rate)} or rollback rate > ${formatFraction(gates.max_rollback_rate)}, judged from ${gates.min_installs} installs`;
+}
+
+/** The whole plan on one line. */
+export function describePlan(plan: Plan): string {
+  return `${describeSteps(plan.steps_bp)}, ${describeGates(plan)}`;
+}

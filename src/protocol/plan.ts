@@ -1,0 +1,233 @@
+/**
+ * Staged rollout plans (DESIGN §6, docs/rollouts.md): the plan a rollout follows, the CLI's human
+ * forms of it, and the judgement the scheduler makes every minute. Pure: the Worker and the CLI
+ * share it, so what `updraft promote --plan` sends is exactly what the Worker validates.
+ */
+import { z } from 'zod';
+import type { Rate } from './wilson.ts';
+
+export const MAX_PLAN_STEPS = 20;
+export const MIN_BAKE_SECONDS = 60;
+export const MAX_BAKE_SECONDS = 30 * 86_400;
+
+/** A gate limit: a fraction strictly between 0 and 1 (0.02 = 2 %). */
+const limitSchema = z.number().gt(0).lt(1);
+
+export const gatesSchema = z.object({
+  max_failure_rate: limitSchema,
+  max_rollback_rate: limitSchema,
+  min_installs: z.number().int().min(1).max(1_000_000_000),
+});
+
+export const stepsSchema = z
+  .array(z.number().int().min(1).max(10_000))
+  .min(1)
+  .max(MAX_PLAN_STEPS)
+  .refine(
+    (steps) => steps.every((bp, i) => i === 0 || bp > (steps[i - 1] ?? 0)),
+    'must be strictly increasing',
+  )
+  .refine((steps) => steps.at(-1) === 10_000, 'must end at 10000 (everyone)');
+
+/** `{steps_bp, bake_seconds, gates}`: percentage steps in basis points, a bake time per step, health gates. */
+export const planSchema = z.object({
+  steps_bp: stepsSchema,
+  bake_seconds: z.number().int().min(MIN_BAKE_SECONDS).max(MAX_BAKE_SECONDS),
+  gates: gatesSchema,
+});
+export type Plan = z.infer<typeof planSchema>;
+export type Gates = z.infer<typeof gatesSchema>;
+
+/** What the scheduler decided for one planned rollout. */
+export type JudgementAction = 'advance' | 'complete' | 'halt' | 'wait';
+
+/** The telemetry a judgement uses: DESIGN §5's counts and rates of the release over the current step. */
+export interface GateFigures {
+  installs: number;
+  failures: number;
+  failure_rate: Rate;
+  rollbacks: number;
+  rollback_rate: Rate;
+}
+
+/**
+ * A rollout's last judgement as stored and shown in ChannelView (`judgement`): when, what, why, and
+ * the figures it saw over `figures.window` (the current step so far).
+ */
+export interface RolloutJudgement {
+  at: string;
+  action: JudgementAction;
+  reason: string;
+  figures: GateFigures & { window: { from: string; to: string } };
+}
+
+/** A CLI input that does not parse; its message is one line fit to print as is. */
+export class PlanInputError extends Error {
+  override name = 'PlanInputError';
+}
+
+/** "25" / "25%" / "0.5" → basis points (2500 / 2500 / 50); null when not a percentage. */
+function percentToBp(text: string): number | null {
+  const match = /^(\d{1,3})(?:\.(\d{1,2}))?%?$/.exec(text.trim());
+  return match ? Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0')) : null;
+}
+
+/**
+ * `"1,5,25,50,100"` (percentages, `%` optional, up to two decimals) → basis points
+ * `[100, 500, 2500, 5000, 10000]`, checked like a plan's `steps_bp`.
+ * @throws PlanInputError naming what is wrong
+ */
+export function parsePlanSteps(text: string): number[] {
+  const steps = text.split(',').map((part) => {
+    const bp = percentToBp(part);
+    if (bp === null)
+      throw new PlanInputError(`plan step "${part.trim()}" is not a percentage such as 5 or 0.5%`);
+    return bp;
+  });
+  const checked = stepsSchema.safeParse(steps);
+  if (!checked.success) {
+    throw new PlanInputError(
+      `plan steps ${checked.error.issues[0]?.message ?? 'are invalid'} (1-${MAX_PLAN_STEPS} percentages, 0.01-100), got "${text}"`,
+    );
+  }
+  return checked.data;
+}
+
+const UNIT_SECONDS: Record<string, number> = { w: 604_800, d: 86_400, h: 3600, m: 60, s: 1 };
+
+/**
+ * A duration such as `90s`, `30m`, `2h`, `1h30m`, `2d` or `1w` → seconds.
+ * @throws PlanInputError for anything else
+ */
+export function parseDuration(text: string): number {
+  const trimmed = text.trim();
+  const parts = [...trimmed.matchAll(/(\d{1,7})([wdhms])/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) {
+    throw new PlanInputError(`"${text}" is not a duration such as 90s, 30m, 2h, 1h30m or 2d`);
+  }
+  return parts.reduce((sum, p) => sum + Number(p[1]) * (UNIT_SECONDS[p[2] ?? 's'] ?? 1), 0);
+}
+
+/**
+ * A gate limit: `"2%"` → 0.02, `"0.5%"` → 0.005, or a fraction `"0.02"` → 0.02; strictly between 0 and 1.
+ * @throws PlanInputError for anything else
+ */
+export function parseRate(text: string): number {
+  const match = /^(\d{1,3}(?:\.\d{1,6})?|\.\d{1,6})(%?)$/.exec(text.trim());
+  // Through the decimal string ("2e-2"), so "0.7%" is exactly 0.007, not 0.7 / 100.
+  const value = match ? Number(match[2] ? `${match[1]}e-2` : match[1]) : Number.NaN;
+  if (!(value > 0 && value < 1)) {
+    throw new PlanInputError(`"${text}" is not a rate such as 2% or 0.02 (between 0 and 100 %, exclusive)`);
+  }
+  return value;
+}
+
+/** Basis points for people: 10000 → "100%", 500 → "5%", 50 → "0.5%", 1 → "0.01%". */
+export function formatBp(bp: number): string {
+  return `${bp / 100}%`;
+}
+
+/** A fraction for people: 0.02 → "2%", 0.0071 → "0.7%", 0.0004 → "0.04%", 0.215 → "22%". */
+export function formatPercent(fraction: number): string {
+  const percent = fraction * 100;
+  const decimals = percent === 0 ? 0 : percent < 0.1 ? 2 : percent < 10 ? 1 : 0;
+  return `${Number(percent.toFixed(decimals))}%`;
+}
+
+/** A rate and its 95 % interval: "0.7% [0.2–2.1%]". */
+export function formatRateInterval(rate: Rate): string {
+  return `${formatPercent(rate.value)} [${formatPercent(rate.low).replace(/%$/, '')}–${formatPercent(rate.high)}]`;
+}
+
+/** Seconds for people, rounded up to the minute above a minute: "45s", "12m", "1h12m", "2d3h". */
+export function formatSeconds(seconds: number): string {
+  const s = Math.max(0, Math.ceil(seconds));
+  if (s < 60) return `${s}s`;
+  const minutes = Math.ceil(s / 60);
+  if (minutes < 60) return `${minutes}m`;
+  const [h, m] = [Math.floor(minutes / 60), minutes % 60];
+  if (h < 24) return m ? `${h}h${m}m` : `${h}h`;
+  const [d, rh] = [Math.floor(h / 24), h % 24];
+  return rh ? `${d}d${rh}h` : `${d}d`;
+}
+
+/** When the bake time of a step that started at `stepStartedAt` ends. */
+export function bakeEndsAt(plan: Plan, stepStartedAt: Date): Date {
+  return new Date(stepStartedAt.getTime() + plan.bake_seconds * 1000);
+}
+
+export interface JudgeInput {
+  plan: Plan;
+  /** Index into `plan.steps_bp` of the current step. */
+  step: number;
+  /** When the current step's bake clock (re)started. */
+  stepStartedAt: Date;
+  now: Date;
+  /** The release's figures in its channel over [stepStartedAt, now). */
+  figures: GateFigures;
+}
+
+export interface Judgement {
+  action: JudgementAction;
+  /** One line for people: the audit row, ChannelView, the webhook. */
+  reason: string;
+  /** advance and complete: the step moved to, and its percentage. */
+  next_step?: number;
+  to_bp?: number;
+}
+
+/**
+ * The scheduler's decision for one planned rollout (DESIGN §6):
+ * - `halt` when the step has at least `min_installs` installs and the 95 % Wilson *lower* bound of
+ *   the failure or rollback rate is above its limit: a clear breach, not noise;
+ * - `advance` to the next step when the bake time has passed, the step has at least `min_installs`
+ *   installs and no gate is clearly breached; `complete` when that next step is the last (10000 bp),
+ *   or when the last step itself has baked;
+ * - `wait` otherwise, saying for what (`baking: 1h12m left`, `needs 200 installs, has 57`).
+ * An estimate over a limit whose interval still reaches under it is no breach: the rollout advances
+ * and the reason says so.
+ * @throws RangeError when `step` is not an index of `plan.steps_bp`
+ */
+export function judge(input: JudgeInput): Judgement {
+  const { plan, step, figures } = input;
+  const last = plan.steps_bp.length - 1;
+  if (!Number.isInteger(step) || step < 0 || step > last) {
+    throw new RangeError(`step ${step} is not a step of a ${plan.steps_bp.length}-step plan`);
+  }
+  const { gates } = plan;
+  const enough = figures.installs >= gates.min_installs;
+  const checks = [
+    { name: 'failure rate', rate: figures.failure_rate, limit: gates.max_failure_rate },
+    { name: 'rollback rate', rate: figures.rollback_rate, limit: gates.max_rollback_rate },
+  ];
+  const breach = enough ? checks.find((g) => g.rate.low > g.limit) : undefined;
+  if (breach) {
+    return {
+      action: 'halt',
+      reason: `${breach.name} ${formatRateInterval(breach.rate)} is clearly over the ${formatPercent(breach.limit)} limit (${figures.installs} installs)`,
+    };
+  }
+  const left = (bakeEndsAt(plan, input.stepStartedAt).getTime() - input.now.getTime()) / 1000;
+  const waiting: string[] = [];
+  if (left > 0) waiting.push(`baking: ${formatSeconds(left)} left`);
+  if (!enough) waiting.push(`needs ${gates.min_installs} installs, has ${figures.installs}`);
+  if (waiting.length > 0) return { action: 'wait', reason: waiting.join('; ') };
+
+  const next = Math.min(step + 1, last);
+  const borderline = checks
+    .filter((g) => g.rate.value > g.limit)
+    .map(
+      (g) =>
+        `${g.name} ${formatRateInterval(g.rate)} is over the ${formatPercent(g.limit)} limit but not clearly`,
+    );
+  const reason = [
+    `baked ${formatSeconds(plan.bake_seconds)} with ${figures.installs} installs and no gate clearly breached`,
+    ...borderline,
+  ].join('; ');
+  return {
+    action: next === last ? 'complete' : 'advance',
+    reason,
+    next_step: next,
+    to_bp: plan.steps_bp[next] ?? 10_000,
+  };
+}

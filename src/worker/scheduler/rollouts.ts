@@ -1,0 +1,190 @@
+/**
+ * The staged-rollout job of the cron (DESIGN §6, docs/rollouts.md). Each run judges every active
+ * planned rollout on its release's telemetry in its channel since the current step began (the §5
+ * metrics of storage/analytics.ts, as `updraft stats` shows them for that window), then:
+ *
+ * - advance, complete or halt: one guarded D1 batch moves the channel's revision from the one read
+ *   with the rollout, updates the rollout, writes the audit row (actor `scheduler`) and queues the
+ *   webhook; then the channel is re-projected. A failed guard means a person or another run changed
+ *   the channel since: nothing is written, and the next run judges the new state. So a manual halt
+ *   is never undone and two concurrent runs advance a step once;
+ * - wait: only `judgement_json` is rewritten (nothing clients see changes: no revision, no audit).
+ */
+
+import type { RolloutState } from '../../protocol/documents.ts';
+import {
+  formatBp,
+  formatRateInterval,
+  type Judgement,
+  type JudgementAction,
+  judge,
+  type RolloutJudgement,
+} from '../../protocol/plan.ts';
+import { wilson } from '../../protocol/wilson.ts';
+import { releaseHealth } from '../storage/analytics.ts';
+import { auditStatement } from '../storage/audit.ts';
+import { projectChannels } from '../storage/projection-writer.ts';
+import { bumpChannel, isGuardFailure, isoSeconds } from '../storage/revisions.ts';
+import {
+  listPlannedRollouts,
+  type PlannedRollout,
+  parsePlan,
+  recordJudgement,
+} from '../storage/rollout-plans.ts';
+import { updateRollout } from '../storage/rollouts.ts';
+import { enqueueWebhook, type WebhookEvent } from '../storage/webhooks.ts';
+
+/**
+ * Rollouts judged per run (each is one D1 batch of the analytics queries, plus a write); with more,
+ * the least recently judged go first and the rest wait a minute.
+ */
+export const ROLLOUTS_PER_RUN = 25;
+
+export type Outcome = 'advance' | 'complete' | 'halt' | 'wait' | 'conflict' | 'skipped';
+
+type Figures = RolloutJudgement['figures'];
+
+/** The audit action and webhook event of each decision that changes the rollout. */
+const EVENTS: Record<Exclude<JudgementAction, 'wait'>, WebhookEvent['event']> = {
+  advance: 'rollout.advance',
+  complete: 'rollout.complete',
+  halt: 'rollout.halt',
+};
+
+/** The gate figures of the rollout's release in its channel over [from, now). */
+async function gateFigures(db: D1Database, rollout: PlannedRollout, from: Date, now: Date): Promise<Figures> {
+  // The stored form of event times (with milliseconds), so text order is time order.
+  const window = { from: from.toISOString(), to: now.toISOString() };
+  const health = await releaseHealth(
+    db,
+    { app: rollout.app, channel: rollout.channel, window },
+    rollout.version,
+  );
+  const unknown = wilson(0, 0);
+  return {
+    window,
+    installs: health?.installs ?? 0,
+    failures: health?.failures ?? 0,
+    failure_rate: health?.failure_rate ?? unknown,
+    rollbacks: health?.rollbacks ?? 0,
+    rollback_rate: health?.rollback_rate ?? unknown,
+  };
+}
+
+/** Slack-compatible one-liner: "demo 1.1.0 on stable: advanced 5% → 25% (412 installs, failure rate 0.7% [0.2–2.1%])". */
+export function webhookText(rollout: PlannedRollout, decision: Judgement, figures: Figures): string {
+  const head = `${rollout.app} ${rollout.version} on ${rollout.channel}`;
+  if (decision.action === 'halt')
+    return `${head}: halted at ${formatBp(rollout.percent_bp)}: ${decision.reason}`;
+  const rollbacks =
+    figures.rollbacks > 0 ? `, rollback rate ${formatRateInterval(figures.rollback_rate)}` : '';
+  const stats = `${figures.installs} installs, failure rate ${formatRateInterval(figures.failure_rate)}${rollbacks}`;
+  const to = decision.to_bp ?? rollout.percent_bp;
+  const move =
+    to === rollout.percent_bp ? `at ${formatBp(to)}` : `${formatBp(rollout.percent_bp)} → ${formatBp(to)}`;
+  const verb = decision.action === 'complete' ? 'complete' : 'advanced';
+  return `${head}: ${verb} ${move} (${stats})`;
+}
+
+/** Advance, complete or halt in one guarded batch; false when a change raced it (nothing written). */
+async function act(
+  env: Env,
+  rollout: PlannedRollout,
+  action: Exclude<JudgementAction, 'wait'>,
+  decision: Judgement,
+  judgement: RolloutJudgement,
+  now: Date,
+): Promise<boolean> {
+  const { app, channel, version } = rollout;
+  const halt = action === 'halt';
+  const state: RolloutState = halt ? 'halted' : action === 'complete' ? 'complete' : 'active';
+  const percent_bp = halt ? rollout.percent_bp : (decision.to_bp ?? rollout.percent_bp);
+  const step = halt ? rollout.step : (decision.next_step ?? rollout.step);
+  const plan = {
+    plan_json: rollout.plan_json,
+    step,
+    step_started_at: halt ? rollout.step_started_at : isoSeconds(now),
+    judgement_json: JSON.stringify(judgement),
+  };
+  const event = EVENTS[action];
+  const at = isoSeconds(now);
+  const statements = [
+    ...bumpChannel(env.DB, app, channel, rollout.revision, now),
+    updateRollout(env.DB, rollout, { percent_bp, state, plan }, now),
+    auditStatement(
+      env.DB,
+      {
+        actor: 'scheduler',
+        action: event,
+        app,
+        target: `${channel}/${version}`,
+        before: { percent_bp: rollout.percent_bp, state: rollout.state, step: rollout.step },
+        after: { percent_bp, state, step, reason: decision.reason, figures: judgement.figures },
+      },
+      at,
+    ),
+    enqueueWebhook(
+      env.DB,
+      {
+        event,
+        app,
+        channel,
+        version,
+        from_bp: rollout.percent_bp,
+        to_bp: percent_bp,
+        reason: decision.reason,
+        figures: judgement.figures,
+        at,
+        text: webhookText(rollout, decision, judgement.figures),
+      },
+      now,
+    ),
+  ];
+  try {
+    await env.DB.batch(statements);
+  } catch (error) {
+    if (isGuardFailure(error)) return false;
+    throw error;
+  }
+  await projectChannels(env, app, [channel]);
+  return true;
+}
+
+/** Judges one planned rollout and carries out the decision. */
+export async function judgeRollout(env: Env, rollout: PlannedRollout, now: Date): Promise<Outcome> {
+  const plan = parsePlan(rollout.plan_json);
+  if (!plan || rollout.step === null || rollout.step_started_at === null) {
+    console.warn(`scheduled: ${rollout.app}/${rollout.channel}/${rollout.version} has an unusable plan`);
+    return 'skipped';
+  }
+  const stepStartedAt = new Date(rollout.step_started_at);
+  const figures = await gateFigures(env.DB, rollout, stepStartedAt, now);
+  const decision = judge({ plan, step: rollout.step, stepStartedAt, now, figures });
+  const judgement: RolloutJudgement = {
+    at: isoSeconds(now),
+    action: decision.action,
+    reason: decision.reason,
+    figures,
+  };
+  const { action } = decision;
+  if (action === 'wait') {
+    await recordJudgement(env.DB, rollout, judgement, rollout.revision).run();
+    return 'wait';
+  }
+  return (await act(env, rollout, action, decision, judgement, now)) ? action : 'conflict';
+}
+
+/** Judges the due planned rollouts (at most ROLLOUTS_PER_RUN); one failing never stops the others. */
+export async function judgeRollouts(env: Env, now: Date): Promise<Outcome[]> {
+  const due = await listPlannedRollouts(env.DB, ROLLOUTS_PER_RUN);
+  const outcomes: Outcome[] = [];
+  for (const rollout of due) {
+    try {
+      outcomes.push(await judgeRollout(env, rollout, now));
+    } catch (error) {
+      console.error(`scheduled: judging ${rollout.app}/${rollout.channel}/${rollout.version} failed`, error);
+      outcomes.push('skipped');
+    }
+  }
+  return outcomes;
+}
