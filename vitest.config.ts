@@ -35,7 +35,7 @@ export default defineConfig(async () => {
           ],
           test: {
             name: 'workers',
-            include: ['test/worker/**/*.test.ts', 'test/protocol/**/*.test.ts'],
+            include: ['test/worker/**/*.test.ts', 'test/protocol/**/*.test.ts', 'test/security/**/*.test.ts'],
             setupFiles: ['test/worker/apply-migrations.ts'],
             globalSetup: ['test/support/webhook-receiver.ts'],
           },
@@ -43,7 +43,12 @@ export default defineConfig(async () => {
         {
           test: {
             name: 'node',
-            include: ['test/scripts/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/dashboard/**/*.test.ts'],
+            include: [
+              'test/scripts/**/*.test.ts',
+              'test/e2e/**/*.test.ts',
+              'test/dashboard/**/*.test.ts',
+              'test/client/**/*.test.ts',
+            ],
             environment: 'node',
             testTimeout: 120_000,
             hookTimeout: 120_000,

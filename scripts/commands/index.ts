@@ -102,6 +102,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./history.ts')).command,
   },
   {
+    name: 'simulate',
+    summary: 'run a fleet of virtual clients (the real SDK) against the server',
+    load: async () => (await import('./simulate.ts')).command,
+  },
+  {
     name: 'token create',
     summary: 'create an API token (shown once)',
     load: async () => (await import('./token-create.ts')).command,

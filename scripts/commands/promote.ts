@@ -4,6 +4,7 @@
  * only adds clients), attaches a staged plan the scheduler follows, or sends a critical release to
  * everyone at once (docs/rollouts.md).
  */
+import { formatBp } from '../../src/protocol/format.ts';
 import { type ApiClient, seg } from '../lib/api.ts';
 import type { ChannelView, Plan } from '../lib/api-types.ts';
 import { describeChannel } from '../lib/channel-view.ts';
@@ -11,7 +12,6 @@ import { arg, type Command, flag, requireStr, str } from '../lib/command.ts';
 import { UserError } from '../lib/errors.ts';
 import { parseName, parsePercent, parseVersion } from '../lib/parse.ts';
 import { describePlan, GATE_HELP, GATE_OPTIONS, planFromFlags } from '../lib/plan-flags.ts';
-import { formatPercent } from '../lib/table.ts';
 
 export interface PromoteOptions {
   client: ApiClient;
@@ -77,7 +77,7 @@ export function promoteSummary(
   mode: 'plan' | 'critical' | 'percent',
 ): string {
   const rollout = view.rollouts.find((r) => r.version === version);
-  const share = rollout ? formatPercent(rollout.percent_bp) : '';
+  const share = rollout ? formatBp(rollout.percent_bp) : '';
   if (mode === 'critical') {
     return `Promoted ${app} ${version} to ${share} of ${view.name} at once (critical release: no plan, no gates).`;
   }

@@ -1,8 +1,9 @@
 /** Human rendering of the API's ChannelView, shared by status and every rollout command. */
+import { formatBp } from '../../src/protocol/format.ts';
 import type { ChannelView, ReleaseHealth } from './api-types.ts';
 import { healthCells } from './metrics.ts';
 import { isPlanned, planLines } from './rollout-plan.ts';
-import { formatPercent, formatTable, formatTime } from './table.ts';
+import { formatTable, formatTime } from './table.ts';
 
 /**
  * Health per version for `status`: a map from version to its health (a version missing from it
@@ -35,7 +36,7 @@ export function describeChannel(
     const table = formatTable(
       headers,
       view.rollouts.map((r) => {
-        const row = [r.version, formatPercent(r.percent_bp), r.state];
+        const row = [r.version, formatBp(r.percent_bp), r.state];
         if (health) row.push(...healthCells(health === 'unavailable' ? undefined : health.get(r.version)));
         row.push(formatTime(r.updated_at));
         return row;

@@ -4,10 +4,12 @@
  *   <role>-<kid>.json                      keys replaced by `keys rotate`, kept for the record
  *   keys-<N>.jws                           every keys document this folder signed, N = version
  */
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { PrivateJwk } from '../../src/protocol/jws.ts';
-import { parsePrivateJwk } from '../../src/protocol/keys.ts';
+import { z } from 'zod';
+import { type PublicJwk, publicJwkSchema, TYP } from '../../src/protocol/documents.ts';
+import { decodeDocument, type PrivateJwk } from '../../src/protocol/jws.ts';
+import { parsePrivateJwk, publicJwk } from '../../src/protocol/keys.ts';
 import { messageOf, UserError } from './errors.ts';
 
 export const ROLES = ['root', 'release', 'online'] as const;
@@ -95,6 +97,54 @@ export function secretCommand(dir: string): string {
   const path = keyPath(dir, 'online');
   const shown = relative(process.cwd(), path);
   return `npx wrangler secret put UPDRAFT_ONLINE_KEY < ${shown.startsWith('..') || shown === '' ? path : shown}`;
+}
+
+const rootsOf = z.object({ root: z.array(publicJwkSchema).min(1) });
+
+/**
+ * The root public keys a client pins, from `path`: a keys folder (the roots of its first keys
+ * document, which is what an app built right after `keys init` ships with; its `root.json` when it
+ * has no document yet), a `keys-N.jws`, or a JWK file (public, or private: only the public half is kept).
+ */
+export async function readPinnedRootKeys(path: string): Promise<PublicJwk[]> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(path)).isDirectory();
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) throw new UserError(`no keys folder or file at ${path}`);
+    throw error;
+  }
+  if (isDir) {
+    const first = (await keysDocumentVersions(path))[0];
+    if (first === undefined) return [publicJwk(await readPrivateKey(path, 'root'))];
+    return rootsOfDocument(await readKeysDocument(path, first), keysDocumentPath(path, first));
+  }
+  const text = (await readFile(path, 'utf8')).trim();
+  if (!text.startsWith('{')) return rootsOfDocument(text, path);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UserError(`${path} is neither a keys document (keys-N.jws) nor a JWK`);
+  }
+  const pub = publicJwkSchema.safeParse(value);
+  if (pub.success) return [pub.data];
+  try {
+    return [publicJwk(parsePrivateJwk(text))];
+  } catch (error) {
+    throw new UserError(`${path} is not an Ed25519 JWK: ${messageOf(error)}`);
+  }
+}
+
+function rootsOfDocument(jws: string, path: string): PublicJwk[] {
+  try {
+    const { header, payload } = decodeDocument(jws);
+    const roots = rootsOf.safeParse(payload);
+    if (header.typ === TYP.keys && roots.success) return roots.data.root;
+  } catch {
+    // reported below
+  }
+  throw new UserError(`${path} is not a keys document (keys-N.jws) with root keys`);
 }
 
 export function isCode(error: unknown, code: string): boolean {

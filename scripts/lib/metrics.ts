@@ -1,48 +1,18 @@
 /**
  * Human rendering of DESIGN §5's release health: rates as percentages with their 95 % interval,
- * durations in a readable unit. Shared by `stats` and `status`.
+ * durations in a readable unit, laid out as tables. Shared by `stats` and `status`; the numbers
+ * themselves are src/protocol/format.ts's, as in the scheduler's reasons and the dashboard.
  */
+import {
+  formatDuration,
+  formatFraction,
+  formatInterval,
+  formatRate,
+  isUnknownRate,
+  NO_DATA,
+} from '../../src/protocol/format.ts';
 import type { Rate, ReleaseHealth } from './api-types.ts';
 import { formatTable, formatTime } from './table.ts';
-
-/** What a cell shows when there is nothing to show (no denominator, no data, an older server). */
-export const NO_DATA = '–';
-
-/**
- * A fraction as a percentage, with as many decimals as it takes to show it honestly:
- * 0 → "0%", 0.25 → "25%", 0.0213 → "2.1%", 0.0042 → "0.42%", 0.00004 → "<0.01%", 1 → "100%".
- */
-export function formatFraction(fraction: number): string {
-  if (!Number.isFinite(fraction)) return NO_DATA;
-  const percent = fraction * 100;
-  if (percent === 0) return '0%';
-  if (percent > 0 && percent < 0.01) return '<0.01%';
-  if (percent > 99.99 && percent < 100) return '>99.99%';
-  const decimals = percent < 1 ? 2 : percent < 10 ? 1 : 0;
-  return `${Number(percent.toFixed(decimals))}%`;
-}
-
-/** A rate with no denominator is `{value: 0, low: 0, high: 1}`: nothing is known yet. */
-export function isUnknownRate(rate: Rate): boolean {
-  return rate.value === 0 && rate.low === 0 && rate.high === 1;
-}
-
-/** "2.1% (1.2–3.8%)": the rate and its 95 % Wilson interval; "–" when nothing is known. */
-export function formatRate(rate: Rate): string {
-  if (isUnknownRate(rate)) return NO_DATA;
-  const low = formatFraction(rate.low).replace(/%$/, '');
-  return `${formatFraction(rate.value)} (${low}–${formatFraction(rate.high)})`;
-}
-
-/** Milliseconds for people: "850 ms", "4.2 s", "38 s", "2m 05s"; "–" for null. */
-export function formatDuration(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined || !Number.isFinite(ms)) return NO_DATA;
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
-  const seconds = Math.round(ms / 1000);
-  return `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s`;
-}
 
 /** "2026-11-14 18:00:00Z → 2026-11-21 18:00:00Z" */
 export function formatWindow(window: { from: string; to: string }): string {
@@ -139,5 +109,5 @@ export function describeChannelHealth(view: {
 
 function withInterval(rate: Rate): string {
   if (isUnknownRate(rate)) return `${NO_DATA} (no installs yet)`;
-  return `${formatFraction(rate.value)}  (95 % interval ${formatFraction(rate.low)}–${formatFraction(rate.high)})`;
+  return `${formatFraction(rate.value)}  (95 % interval ${formatInterval(rate)})`;
 }

@@ -5,8 +5,8 @@
  * exactly what the Worker validates.
  */
 import type { ParseArgsOptionsConfig } from 'node:util';
+import { formatBp, formatFraction, formatSeconds } from '../../src/protocol/format.ts';
 import {
-  formatSeconds,
   MAX_BAKE_SECONDS,
   MIN_BAKE_SECONDS,
   type Plan,
@@ -17,8 +17,6 @@ import {
 } from '../../src/protocol/plan.ts';
 import { str, type Values } from './command.ts';
 import { UserError } from './errors.ts';
-import { formatFraction } from './metrics.ts';
-import { formatPercent } from './table.ts';
 
 /**
  * What an omitted option means when a plan is given: an hour per step, halt on a failure rate
@@ -132,7 +130,7 @@ export function planFromFlags(
 
 /** "1% → 5% → 25% → 50% → 100%" */
 export function describeSteps(stepsBp: readonly number[]): string {
-  return stepsBp.map(formatPercent).join(' → ');
+  return stepsBp.map(formatBp).join(' → ');
 }
 
 /** "2h per step; halts on failure rate > 2% or rollback rate > 1%, judged from 200 installs" */

@@ -2,11 +2,11 @@
  * How a planned rollout reads for people, shared by `status` and `watch`: the current step, what the
  * scheduler will do next and when, and its last judgement with the figures it used.
  */
-import { formatSeconds, type RolloutJudgement } from '../../src/protocol/plan.ts';
+import { formatBp, formatFraction, formatRate, formatSeconds } from '../../src/protocol/format.ts';
+import type { RolloutJudgement } from '../../src/protocol/plan.ts';
 import type { Plan, RolloutView } from './api-types.ts';
-import { formatFraction, formatRate } from './metrics.ts';
 import { describeGates, describeSteps } from './plan-flags.ts';
-import { formatPercent, formatTime } from './table.ts';
+import { formatTime } from './table.ts';
 
 /** A rollout that follows a plan. */
 export type PlannedRollout = RolloutView & { plan: Plan };
@@ -23,7 +23,7 @@ function stepIndex(rollout: PlannedRollout): number {
 /** "step 2/5 (5%)" */
 export function stepLabel(rollout: PlannedRollout): string {
   const index = stepIndex(rollout);
-  return `step ${index + 1}/${rollout.plan.steps_bp.length} (${formatPercent(rollout.plan.steps_bp[index] ?? rollout.percent_bp)})`;
+  return `step ${index + 1}/${rollout.plan.steps_bp.length} (${formatBp(rollout.plan.steps_bp[index] ?? rollout.percent_bp)})`;
 }
 
 /** Seconds of bake time left at `now` (0 once baked); undefined when the server does not say. */
@@ -57,7 +57,7 @@ export function nextAction(rollout: PlannedRollout, now: Date): string {
   const then =
     following === undefined || index + 1 === last
       ? 'completes the rollout (100%)'
-      : `advances to ${formatPercent(following)}`;
+      : `advances to ${formatBp(following)}`;
   const min = plan.gates.min_installs;
   const left = bakeLeftSeconds(rollout, now);
   if (left !== undefined && left > 0) {

@@ -19,11 +19,6 @@ function cellText(cell: Cell): string {
   return String(cell);
 }
 
-/** Basis points as a percentage for display: 2500 → "25%", 1 → "0.01%", 1250 → "12.5%". */
-export function formatPercent(bp: number): string {
-  return `${Number((bp / 100).toFixed(2))}%`;
-}
-
 /** An RFC 3339 timestamp shortened for a table cell: "2026-11-21 18:00:00Z". */
 export function formatTime(at: string | null | undefined): string {
   if (!at) return '-';

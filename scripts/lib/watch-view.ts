@@ -2,10 +2,10 @@
  * What `updraft watch` shows per poll: a frame of a few lines redrawn in place on a terminal, or one
  * compact line for logs. Pure functions of a poll and the clock, so tests render fixtures.
  */
+import { formatBp, formatFraction, formatRate, NO_DATA } from '../../src/protocol/format.ts';
 import type { ReleaseHealth, RolloutView } from './api-types.ts';
-import { formatFraction, formatRate, NO_DATA } from './metrics.ts';
 import { figuresText, isPlanned, judgementText, nextAction, stepLabel } from './rollout-plan.ts';
-import { formatPercent, formatTime } from './table.ts';
+import { formatTime } from './table.ts';
 
 /** How a watch ends: the rollout completed, halted or its release was yanked, or Ctrl-C. */
 export type WatchOutcome = 'complete' | 'halted' | 'yanked' | 'interrupted';
@@ -44,9 +44,7 @@ export function progressBar(bp: number, width = BAR_WIDTH): string {
 function stepsWithCurrent(rollout: RolloutView): string {
   if (!isPlanned(rollout)) return 'manual rollout (no plan)';
   const index = rollout.step ?? 0;
-  return rollout.plan.steps_bp
-    .map((bp, i) => (i === index ? `[${formatPercent(bp)}]` : formatPercent(bp)))
-    .join(' → ');
+  return rollout.plan.steps_bp.map((bp, i) => (i === index ? `[${formatBp(bp)}]` : formatBp(bp))).join(' → ');
 }
 
 function healthText(poll: WatchPoll): string {
@@ -95,7 +93,7 @@ export function renderFrame(poll: WatchPoll, now: Date): string[] {
       : 'the last 7 days';
   const lines = [
     headline(poll),
-    `${progressBar(rollout.percent_bp)} ${formatPercent(rollout.percent_bp).padStart(6)}   ${stepsWithCurrent(rollout)}`,
+    `${progressBar(rollout.percent_bp)} ${formatBp(rollout.percent_bp).padStart(6)}   ${stepsWithCurrent(rollout)}`,
     `health, ${window}: ${healthText(poll)}`,
   ];
   if (isPlanned(rollout)) {
@@ -116,7 +114,7 @@ export function renderFrame(poll: WatchPoll, now: Date): string[] {
 export function renderLine(poll: WatchPoll): string {
   const { rollout, health } = poll;
   const parts = [`${poll.app} ${poll.version} on ${poll.channel}`, poll.yanked ? 'yanked' : rollout.state];
-  parts.push(isPlanned(rollout) ? stepLabel(rollout) : formatPercent(rollout.percent_bp));
+  parts.push(isPlanned(rollout) ? stepLabel(rollout) : formatBp(rollout.percent_bp));
   if (health) {
     parts.push(
       `${health.installs} installs`,

@@ -1,8 +1,29 @@
 /**
- * The Updraft client SDK (contract; being implemented). WebCrypto and fetch only: runs in Node 20+,
- * browsers, Electron and React Native (with a WebCrypto polyfill). Import as `updraft/client`.
+ * The Updraft client SDK. WebCrypto and fetch only: runs in Node 20+, browsers, Electron and React
+ * Native (with a WebCrypto polyfill). Import as `updraft/client`; docs/client.md is the guide.
  */
-import type { Arch, Artifact, Platform, PublicJwk, ReleasePayload } from '../protocol/documents.ts';
+import * as z from 'zod';
+import {
+  type Arch,
+  type Artifact,
+  archSchema,
+  clientIdSchema,
+  nameSchema,
+  type Platform,
+  type PublicJwk,
+  platformSchema,
+  publicJwkSchema,
+  type ReleasePayload,
+  versionSchema,
+} from '../protocol/documents.ts';
+import { osVersionSchema, type TelemetryEvent } from '../protocol/telemetry.ts';
+import { runCheck } from './check.ts';
+import { downloadArtifact } from './download.ts';
+import { flushQueue } from './flush.ts';
+import { serial, storageKeys } from './store.ts';
+import { appendToQueue, buildEvent } from './telemetry.ts';
+
+export { UpdraftError } from './errors.ts';
 
 /** Where the SDK keeps what must survive restarts: client ID, highest snapshot revision seen, trusted keys, queued telemetry. */
 export interface StorageAdapter {
@@ -32,6 +53,17 @@ export interface UpdaterOptions {
   fetch?: typeof fetch;
   /** Injectable clock. */
   now?: () => Date;
+  /** Injectable wait between telemetry retries (tests); defaults to setTimeout. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Events the server refused for good (invalid): they are dropped from the queue. Defaults to console.warn. */
+  onRejected?: (rejected: RejectedEvent[]) => void;
+}
+
+/** An event the telemetry intake refused with a reason other than the rate limit; it is not retried. */
+export interface RejectedEvent {
+  event: TelemetryEvent;
+  code: string;
+  message: string;
 }
 
 /** A verified answer of `check()`. */
@@ -64,3 +96,174 @@ export type UpdraftErrorCode =
   | 'artifact_hash'
   | 'server_error'
   | 'network';
+
+/** A telemetry event as an app reports it; the SDK adds `id`, `client_id`, `channel`, `platform`, `arch`, `os_version` and `occurred_at`. */
+export interface ReportInput {
+  type:
+    | 'check'
+    | 'download_started'
+    | 'download_succeeded'
+    | 'download_failed'
+    | 'install_succeeded'
+    | 'install_failed'
+    | 'rollback';
+  from_version?: string;
+  to_version?: string;
+  error_code?: string;
+  error_message?: string;
+  duration_ms?: number;
+}
+
+export interface DownloadOptions {
+  signal?: AbortSignal;
+  onProgress?: (received: number, total: number) => void;
+}
+
+export interface Updater {
+  /** This install's client ID (created and stored on first use unless given). */
+  clientId(): Promise<string>;
+  /** Asks the server and verifies everything DESIGN §2 lists; throws `UpdraftError` on any refusal. */
+  check(): Promise<CheckResult>;
+  /**
+   * Streams the artifact with its signed size as a hard cap and returns the bytes only after their
+   * SHA-256 matches the signed one; throws `UpdraftError` (`artifact_too_large`, `artifact_size`, `artifact_hash`).
+   */
+  download(
+    result: Extract<CheckResult, { status: 'update' | 'rollback' }>,
+    options?: DownloadOptions,
+  ): Promise<Uint8Array>;
+  /** Queues a telemetry event (persisted in storage, so it survives restarts). */
+  report(event: ReportInput): Promise<void>;
+  /** Sends queued events, retrying with backoff; resolves when the queue is empty or retries are exhausted for now. */
+  flush(): Promise<void>;
+  /** After installing: the version now running (used by later checks and reports). */
+  setCurrentVersion(version: string): void;
+}
+
+const optionsSchema = z.object({
+  app: nameSchema,
+  channel: nameSchema.optional(),
+  rootKeys: z.array(publicJwkSchema).min(1),
+  platform: platformSchema,
+  arch: archSchema,
+  currentVersion: versionSchema,
+  osVersion: osVersionSchema.optional(),
+  clientId: clientIdSchema.optional(),
+});
+
+/**
+ * An updater for one app. Validates `options` (a TypeError names what is wrong); nothing is
+ * fetched until `check()`. Use one updater per app and storage.
+ */
+export function createUpdater(options: UpdaterOptions): Updater {
+  const valid = optionsSchema.safeParse(options);
+  if (!valid.success) {
+    const issue = valid.error.issues[0];
+    throw new TypeError(`createUpdater: ${issue?.path.join('.')}: ${issue?.message}`);
+  }
+  const { base, origin } = serverUrl(options.server);
+  const { app, platform, arch, osVersion, rootKeys } = valid.data;
+  const { storage } = options;
+  const keys = storageKeys(app);
+  const fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const now = options.now ?? (() => new Date());
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const onRejected =
+    options.onRejected ??
+    ((rejected: RejectedEvent[]) => {
+      for (const r of rejected) console.warn(`updraft: event ${r.event.id} refused: ${r.code}: ${r.message}`);
+    });
+  const lock = serial();
+  let currentVersion = options.currentVersion;
+  let flushing: Promise<void> | undefined;
+
+  let clientIdPromise: Promise<string> | undefined;
+  const clientId = () => {
+    if (!clientIdPromise) {
+      const loading = loadClientId(storage, keys.clientId, valid.data.clientId);
+      // A failed storage read is not remembered: the next call tries again.
+      loading.catch(() => {
+        clientIdPromise = undefined;
+      });
+      clientIdPromise = loading;
+    }
+    return clientIdPromise;
+  };
+
+  return {
+    clientId,
+    async check() {
+      const at = now();
+      return runCheck({
+        fetch: fetchFn,
+        base,
+        origin,
+        app,
+        channel: valid.data.channel,
+        storage,
+        rootKeys,
+        platform,
+        arch,
+        osVersion,
+        currentVersion,
+        clientId: await clientId(),
+        verifyBucket: options.verifyBucket === true,
+        now: at,
+      });
+    },
+    download: (result, downloadOptions) => downloadArtifact(fetchFn, result, downloadOptions),
+    async report(input) {
+      const channel = (await storage.get(keys.channel)) ?? valid.data.channel;
+      if (channel === undefined) {
+        throw new TypeError('report: no channel known yet: call check() first or set options.channel');
+      }
+      const who = { clientId: await clientId(), channel, platform, arch, osVersion, currentVersion };
+      const event = buildEvent(input, who, now);
+      await lock(() => appendToQueue(storage, app, event));
+    },
+    flush() {
+      flushing ??= flushQueue({ fetch: fetchFn, base, app, storage, now, sleep, onRejected, lock }).finally(
+        () => {
+          flushing = undefined;
+        },
+      );
+      return flushing;
+    },
+    setCurrentVersion(version) {
+      const parsed = versionSchema.safeParse(version);
+      if (!parsed.success) throw new TypeError(`setCurrentVersion: ${version} is not a semantic version`);
+      currentVersion = parsed.data;
+    },
+  };
+}
+
+/** The server's base URL without a trailing slash. HTTPS, or plain HTTP to this machine for development. */
+function serverUrl(server: string): { base: string; origin: string } {
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new TypeError(`createUpdater: server ${server} is not a URL`);
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new TypeError(`createUpdater: server must be https:// (or http:// on localhost), got ${server}`);
+  }
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new TypeError(`createUpdater: server ${server} must not carry credentials, a query or a fragment`);
+  }
+  return { base: url.href.replace(/\/+$/, ''), origin: url.origin };
+}
+
+async function loadClientId(
+  storage: StorageAdapter,
+  key: string,
+  given: string | undefined,
+): Promise<string> {
+  if (given !== undefined) return given;
+  const stored = await storage.get(key);
+  if (stored !== null && clientIdSchema.safeParse(stored).success) return stored;
+  const created = crypto.randomUUID();
+  await storage.set(key, created);
+  return created;
+}

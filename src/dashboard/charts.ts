@@ -6,8 +6,9 @@
  */
 import rcompare from 'semver/functions/rcompare.js';
 import uPlot from 'uplot';
+import { formatFraction, NO_DATA } from '../protocol/format.ts';
 import { h } from './dom.ts';
-import { count, percent } from './format.ts';
+import { count } from './format.ts';
 import type { AdoptionView } from './types.ts';
 
 export interface Chart {
@@ -148,7 +149,7 @@ export function adoptionChart(view: AdoptionView, current: string): Chart {
     mono: true,
     value: (idx) => {
       const value = series[i]?.[idx];
-      return value === null || value === undefined ? '–' : percent(value);
+      return value === null || value === undefined ? NO_DATA : formatFraction(value);
     },
   }));
   const key = legend(entries, when);
@@ -176,7 +177,7 @@ export function adoptionChart(view: AdoptionView, current: string): Chart {
             legend: { show: false },
             cursor: { sync: { key: SYNC_KEY }, drag: { x: false, y: false }, points: { size: 7 } },
             scales: { x: { time: true }, y: { range: [0, 1] } },
-            axes: axes((_u, values) => values.map((v) => percent(v))),
+            axes: axes((_u, values) => values.map((v) => formatFraction(v))),
             series: [
               {},
               ...versions.map(
@@ -345,5 +346,5 @@ function adoptionSummary(view: AdoptionView, current: string): string {
   const latest = view.points[latestActive(view)];
   if (!latest) return 'Adoption over time: no data.';
   const share = latest.versions[current] ?? 0;
-  return `Adoption over time, per ${view.interval}. In the latest ${view.interval}, ${percent(share)} of ${count(latest.clients)} active clients ran ${current}.`;
+  return `Adoption over time, per ${view.interval}. In the latest ${view.interval}, ${formatFraction(share)} of ${count(latest.clients)} active clients ran ${current}.`;
 }

@@ -1,6 +1,7 @@
 /** Small building blocks shared by the views: cards, badges, bars, tiles, empty states. */
+
+import { formatFraction, formatInterval, isUnknownRate, NO_DATA } from '../protocol/format.ts';
 import { type Child, h, svg } from './dom.ts';
-import { interval, NO_DATA, percent, unknownRate } from './format.ts';
 import type { Rate, RolloutView } from './types.ts';
 
 export function card(
@@ -55,14 +56,14 @@ export function shareBar(fraction: number, label: string, tone: 'accent' | 'mute
 
 /** A rate for a table cell: the value, and the 95 % interval in small print. */
 export function rateCell(rate: Rate | undefined): HTMLElement {
-  if (!rate || unknownRate(rate)) {
+  if (!rate || isUnknownRate(rate)) {
     return h('span', { class: 'muted', title: 'no installs yet' }, NO_DATA);
   }
   return h(
     'span',
     { class: 'rate' },
-    h('span', { class: 'rate-value' }, percent(rate.value)),
-    h('span', { class: 'rate-interval', title: '95 % Wilson interval' }, interval(rate)),
+    h('span', { class: 'rate-value' }, formatFraction(rate.value)),
+    h('span', { class: 'rate-interval', title: '95 % Wilson interval' }, formatInterval(rate)),
   );
 }
 

@@ -4,8 +4,10 @@
  * before it (and a wide whisker says "too few installs to tell"). Also used for install durations
  * (a bar to p50, a lighter extension to p95).
  */
+
+import { formatDuration, formatFraction, formatInterval, isUnknownRate } from '../protocol/format.ts';
 import { type Child, h } from './dom.ts';
-import { count, duration, interval, percent, unknownRate } from './format.ts';
+import { count } from './format.ts';
 import type { Rate, ReleaseHealth } from './types.ts';
 
 export interface RateRow {
@@ -43,7 +45,7 @@ function scaleTicks(labels: readonly string[]): HTMLElement {
 }
 
 export function rateIntervals(label: string, rows: readonly RateRow[]): HTMLElement {
-  const known = rows.filter((r) => !unknownRate(r.rate));
+  const known = rows.filter((r) => !isUnknownRate(r.rate));
   if (known.length === 0) {
     return h('p', { class: 'muted iv-empty' }, `${label}: no installs yet, so nothing is known.`);
   }
@@ -52,7 +54,7 @@ export function rateIntervals(label: string, rows: readonly RateRow[]): HTMLElem
     'div',
     { class: 'iv', role: 'table', 'aria-label': `${label} with 95 % intervals` },
     rows.map((row) => {
-      const unknown = unknownRate(row.rate);
+      const unknown = isUnknownRate(row.rate);
       const track = h('span', { class: 'iv-track', 'aria-hidden': 'true' });
       if (!unknown) {
         track.append(
@@ -74,15 +76,15 @@ export function rateIntervals(label: string, rows: readonly RateRow[]): HTMLElem
           unknown
             ? h('span', { class: 'muted' }, 'no installs yet')
             : [
-                h('strong', {}, percent(row.rate.value)),
+                h('strong', {}, formatFraction(row.rate.value)),
                 ' ',
-                h('span', { class: 'muted' }, interval(row.rate)),
+                h('span', { class: 'muted' }, formatInterval(row.rate)),
                 h('span', { class: 'iv-detail muted' }, row.detail),
               ],
         ),
       );
     }),
-    scaleTicks(['0%', percent(max / 2), percent(max)]),
+    scaleTicks(['0%', formatFraction(max / 2), formatFraction(max)]),
   );
 }
 
@@ -103,7 +105,11 @@ export function durationRanges(releases: readonly ReleaseHealth[], current: stri
       const text: Child =
         p50 === null && p95 === null
           ? h('span', { class: 'muted' }, 'no installs yet')
-          : [h('strong', {}, duration(p50)), ' ', h('span', { class: 'muted' }, `p95 ${duration(p95)}`)];
+          : [
+              h('strong', {}, formatDuration(p50)),
+              ' ',
+              h('span', { class: 'muted' }, `p95 ${formatDuration(p95)}`),
+            ];
       return h(
         'div',
         { class: r.version === current ? 'iv-row iv-current' : 'iv-row', role: 'row' },
@@ -112,7 +118,7 @@ export function durationRanges(releases: readonly ReleaseHealth[], current: stri
         h('span', { class: 'iv-text', role: 'cell' }, text),
       );
     }),
-    scaleTicks(['0', duration(max / 2), duration(max)]),
+    scaleTicks(['0', formatDuration(max / 2), formatDuration(max)]),
   );
 }
 

@@ -7,7 +7,7 @@
  */
 import semverValid from 'semver/functions/valid.js';
 import semverValidRange from 'semver/ranges/valid.js';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** JWS `typ` header of each document kind (RFC 8725 §3.11: one kind can never pass for another). */
 export const TYP = {

@@ -1,6 +1,6 @@
 /** Key pairs and the keys document chain (DESIGN §2: version N+1 is signed by a root key of version N). */
 import { exportJWK, generateKeyPair as generateJoseKeyPair } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { KeysPayload, PublicJwk } from './documents.ts';
 import { DocumentError, jwkThumbprint, type PrivateJwk, type VerifyOptions, verifyDocument } from './jws.ts';
 

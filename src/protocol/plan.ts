@@ -4,6 +4,7 @@
  * share it, so what `updraft promote --plan` sends is exactly what the Worker validates.
  */
 import { z } from 'zod';
+import { formatFraction, formatRate, formatSeconds } from './format.ts';
 import type { Rate } from './wilson.ts';
 
 export const MAX_PLAN_STEPS = 20;
@@ -27,7 +28,7 @@ export const stepsSchema = z
     (steps) => steps.every((bp, i) => i === 0 || bp > (steps[i - 1] ?? 0)),
     'must be strictly increasing',
   )
-  .refine((steps) => steps.at(-1) === 10_000, 'must end at 10000 (everyone)');
+  .refine((steps) => steps.at(-1) === 10_000, 'must end at 100 % (everyone)');
 
 /** `{steps_bp, bake_seconds, gates}`: percentage steps in basis points, a bake time per step, health gates. */
 export const planSchema = z.object({
@@ -122,35 +123,6 @@ export function parseRate(text: string): number {
   return value;
 }
 
-/** Basis points for people: 10000 → "100%", 500 → "5%", 50 → "0.5%", 1 → "0.01%". */
-export function formatBp(bp: number): string {
-  return `${bp / 100}%`;
-}
-
-/** A fraction for people: 0.02 → "2%", 0.0071 → "0.7%", 0.0004 → "0.04%", 0.215 → "22%". */
-export function formatPercent(fraction: number): string {
-  const percent = fraction * 100;
-  const decimals = percent === 0 ? 0 : percent < 0.1 ? 2 : percent < 10 ? 1 : 0;
-  return `${Number(percent.toFixed(decimals))}%`;
-}
-
-/** A rate and its 95 % interval: "0.7% [0.2–2.1%]". */
-export function formatRateInterval(rate: Rate): string {
-  return `${formatPercent(rate.value)} [${formatPercent(rate.low).replace(/%$/, '')}–${formatPercent(rate.high)}]`;
-}
-
-/** Seconds for people, rounded up to the minute above a minute: "45s", "12m", "1h12m", "2d3h". */
-export function formatSeconds(seconds: number): string {
-  const s = Math.max(0, Math.ceil(seconds));
-  if (s < 60) return `${s}s`;
-  const minutes = Math.ceil(s / 60);
-  if (minutes < 60) return `${minutes}m`;
-  const [h, m] = [Math.floor(minutes / 60), minutes % 60];
-  if (h < 24) return m ? `${h}h${m}m` : `${h}h`;
-  const [d, rh] = [Math.floor(h / 24), h % 24];
-  return rh ? `${d}d${rh}h` : `${d}d`;
-}
-
 /** When the bake time of a step that started at `stepStartedAt` ends. */
 export function bakeEndsAt(plan: Plan, stepStartedAt: Date): Date {
   return new Date(stepStartedAt.getTime() + plan.bake_seconds * 1000);
@@ -204,7 +176,7 @@ export function judge(input: JudgeInput): Judgement {
   if (breach) {
     return {
       action: 'halt',
-      reason: `${breach.name} ${formatRateInterval(breach.rate)} is clearly over the ${formatPercent(breach.limit)} limit (${figures.installs} installs)`,
+      reason: `${breach.name} ${formatRate(breach.rate)} is clearly over the ${formatFraction(breach.limit)} limit (${figures.installs} installs)`,
     };
   }
   const left = (bakeEndsAt(plan, input.stepStartedAt).getTime() - input.now.getTime()) / 1000;
@@ -217,8 +189,7 @@ export function judge(input: JudgeInput): Judgement {
   const borderline = checks
     .filter((g) => g.rate.value > g.limit)
     .map(
-      (g) =>
-        `${g.name} ${formatRateInterval(g.rate)} is over the ${formatPercent(g.limit)} limit but not clearly`,
+      (g) => `${g.name} ${formatRate(g.rate)} is over the ${formatFraction(g.limit)} limit but not clearly`,
     );
   const reason = [
     `baked ${formatSeconds(plan.bake_seconds)} with ${figures.installs} installs and no gate clearly breached`,

@@ -1,9 +1,10 @@
 /**
- * A synchronous SHA-256 (FIPS 180-4) for small inputs.
+ * SHA-256 (FIPS 180-4) in plain TypeScript, incremental and synchronous.
  *
- * WebCrypto only hashes asynchronously, but a JWK thumbprint (RFC 7638) is needed where the
- * contract is synchronous: `parsePrivateJwk` must fill in the `kid` of a secret that lacks one.
- * Everything else hashes with `crypto.subtle`; tests check this one against it.
+ * WebCrypto only hashes whole buffers, asynchronously. Two places need more: a JWK thumbprint
+ * (RFC 7638) where the contract is synchronous (`parsePrivateJwk` fills in a missing `kid`), and the
+ * SDK's download, which hashes an artifact chunk by chunk while it streams so that nothing is held
+ * or trusted before the signed hash is known to match. Tests check both against `crypto.subtle`.
  */
 
 const K = new Uint32Array([
@@ -17,34 +18,74 @@ const K = new Uint32Array([
   0xc67178f2,
 ]);
 
+const INITIAL = [
+  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
+
 const rotr = (x: number, n: number) => (x >>> n) | (x << (32 - n));
+// Typed-array reads are `number | undefined` under noUncheckedIndexedAccess; every index here is in range.
+const at = (array: Uint32Array, i: number) => array[i] ?? 0;
 
-/** SHA-256 of `data`, synchronously. Meant for inputs of a few hundred bytes. */
-export function sha256Sync(data: Uint8Array): Uint8Array {
-  // Message, a 0x80 byte, zero padding, and the bit length in the last 8 bytes of a 64-byte block.
-  const blocks = Math.ceil((data.length + 9) / 64);
-  const msg = new Uint8Array(blocks * 64);
-  msg.set(data);
-  msg[data.length] = 0x80;
-  const view = new DataView(msg.buffer);
-  const bits = data.length * 8;
-  view.setUint32(msg.length - 8, Math.floor(bits / 2 ** 32));
-  view.setUint32(msg.length - 4, bits >>> 0);
+/**
+ * An incremental SHA-256: `update()` with data in any number of pieces, then `digest()` once.
+ * Full 64-byte blocks are compressed straight from the caller's bytes; only a partial block is copied.
+ */
+export class Sha256 {
+  readonly #h = Uint32Array.from(INITIAL);
+  readonly #w = new Uint32Array(64);
+  readonly #block = new Uint8Array(64);
+  readonly #blockView = new DataView(this.#block.buffer);
+  #buffered = 0;
+  #length = 0;
+  #done = false;
 
-  const h = Uint32Array.of(
-    0x6a09e667,
-    0xbb67ae85,
-    0x3c6ef372,
-    0xa54ff53a,
-    0x510e527f,
-    0x9b05688c,
-    0x1f83d9ab,
-    0x5be0cd19,
-  );
-  // Typed-array reads are `number | undefined` under noUncheckedIndexedAccess; every index here is in range.
-  const at = (array: Uint32Array, i: number) => array[i] ?? 0;
-  const w = new Uint32Array(64);
-  for (let offset = 0; offset < msg.length; offset += 64) {
+  /** Adds `data` to the hashed message; returns this hasher. Throws after `digest()`. */
+  update(data: Uint8Array): this {
+    if (this.#done) throw new Error('Sha256: update() after digest()');
+    this.#length += data.length;
+    let offset = 0;
+    if (this.#buffered > 0) {
+      const take = Math.min(64 - this.#buffered, data.length);
+      this.#block.set(data.subarray(0, take), this.#buffered);
+      this.#buffered += take;
+      offset = take;
+      if (this.#buffered < 64) return this;
+      this.#compress(this.#blockView, 0);
+      this.#buffered = 0;
+    }
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    for (; offset + 64 <= data.length; offset += 64) this.#compress(view, offset);
+    if (offset < data.length) {
+      this.#block.set(data.subarray(offset));
+      this.#buffered = data.length - offset;
+    }
+    return this;
+  }
+
+  /** The 32-byte digest of everything added. The hasher cannot be used afterwards. */
+  digest(): Uint8Array {
+    if (this.#done) throw new Error('Sha256: digest() called twice');
+    // Message, a 0x80 byte, zero padding, and the bit length in the last 8 bytes of a 64-byte block.
+    const bits = this.#length * 8;
+    const tail = new Uint8Array(this.#buffered + 9 <= 64 ? 64 : 128);
+    tail.set(this.#block.subarray(0, this.#buffered));
+    tail[this.#buffered] = 0x80;
+    const view = new DataView(tail.buffer);
+    view.setUint32(tail.length - 8, Math.floor(bits / 2 ** 32));
+    view.setUint32(tail.length - 4, bits >>> 0);
+    for (let offset = 0; offset < tail.length; offset += 64) this.#compress(view, offset);
+    this.#done = true;
+
+    const out = new Uint8Array(32);
+    const outView = new DataView(out.buffer);
+    for (let i = 0; i < 8; i++) outView.setUint32(i * 4, at(this.#h, i));
+    return out;
+  }
+
+  /** One round of the compression function over the 64 bytes of `view` at `offset`. */
+  #compress(view: DataView, offset: number): void {
+    const h = this.#h;
+    const w = this.#w;
     for (let i = 0; i < 16; i++) w[i] = view.getUint32(offset + i * 4);
     for (let i = 16; i < 64; i++) {
       const x = at(w, i - 15);
@@ -84,9 +125,9 @@ export function sha256Sync(data: Uint8Array): Uint8Array {
     h[6] = at(h, 6) + g;
     h[7] = at(h, 7) + k;
   }
+}
 
-  const out = new Uint8Array(32);
-  const outView = new DataView(out.buffer);
-  for (let i = 0; i < 8; i++) outView.setUint32(i * 4, h[i] ?? 0);
-  return out;
+/** SHA-256 of `data`, synchronously. */
+export function sha256Sync(data: Uint8Array): Uint8Array {
+  return new Sha256().update(data).digest();
 }

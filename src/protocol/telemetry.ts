@@ -2,7 +2,7 @@
  * One telemetry event (DESIGN §5, docs/api.md "Telemetry"): the shape a client reports and the
  * Worker validates, one event at a time. Shared by the Worker and the client SDK; pure.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { archSchema, clientIdSchema, nameSchema, platformSchema, versionSchema } from './documents.ts';
 
 export const EVENT_TYPES = [

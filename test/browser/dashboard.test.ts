@@ -15,7 +15,8 @@ import { tokenRevoke } from '../../scripts/commands/token-revoke.ts';
 import { ApiClient } from '../../scripts/lib/api.ts';
 import type { ChannelHealth, ReleaseHealth } from '../../scripts/lib/api-types.ts';
 import { DEMO_APP, seed } from '../../scripts/seed.ts';
-import { count, interval, percent } from '../../src/dashboard/format.ts';
+import { count } from '../../src/dashboard/format.ts';
+import { formatFraction, formatInterval } from '../../src/protocol/format.ts';
 import { type DevServer, startDevServer } from '../e2e/dev-server.ts';
 import { waitForSeededTelemetry } from '../e2e/seeded-telemetry.ts';
 
@@ -139,10 +140,16 @@ describe('the dashboard', () => {
         const row = card.locator(`tr[data-version="${release.version}"]`);
         expect(await row.locator('[data-metric="installs"]').textContent()).toBe(count(release.installs));
         const failure = await row.locator('[data-metric="failure-rate"]').textContent();
-        expect(failure).toBe(`${percent(release.failure_rate.value)}${interval(release.failure_rate)}`);
+        expect(failure).toBe(
+          `${formatFraction(release.failure_rate.value)}${formatInterval(release.failure_rate)}`,
+        );
         const rollback = await row.locator('[data-metric="rollback-rate"]').textContent();
-        expect(rollback).toBe(`${percent(release.rollback_rate.value)}${interval(release.rollback_rate)}`);
-        expect(await row.locator('[data-metric="adoption"]').textContent()).toBe(percent(release.adoption));
+        expect(rollback).toBe(
+          `${formatFraction(release.rollback_rate.value)}${formatInterval(release.rollback_rate)}`,
+        );
+        expect(await row.locator('[data-metric="adoption"]').textContent()).toBe(
+          formatFraction(release.adoption),
+        );
       }
     }
     // The seed's story is visible: 1.1.0 staged at 25 %, with a few failed installs.
@@ -164,10 +171,12 @@ describe('the dashboard', () => {
     expect(await tiles.locator('[data-metric="installs"]').textContent()).toBe(count(health.installs));
     expect(await tiles.locator('[data-metric="failures"]').textContent()).toBe(count(health.failures));
     expect(await tiles.locator('[data-metric="failure-rate"]').textContent()).toBe(
-      percent(health.failure_rate.value),
+      formatFraction(health.failure_rate.value),
     );
     expect(await tiles.locator('[data-metric="rollbacks"]').textContent()).toBe(count(health.rollbacks));
-    expect(await tiles.locator('[data-metric="adoption"]').textContent()).toBe(percent(health.adoption));
+    expect(await tiles.locator('[data-metric="adoption"]').textContent()).toBe(
+      formatFraction(health.adoption),
+    );
     expect(health.installs).toBeGreaterThan(0);
 
     await expectChartsDrawn(page);

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { duration, interval, percent, unknownRate } from '../../src/dashboard/format.ts';
 import { niceMax } from '../../src/dashboard/intervals.ts';
 import { href, parseRoute, type Route, windowFrom } from '../../src/dashboard/router.ts';
 
@@ -57,18 +56,7 @@ describe('dashboard routes', () => {
   });
 });
 
-describe('dashboard numbers', () => {
-  it('formats rates and intervals like the CLI', () => {
-    expect(percent(0.0742)).toBe('7.4%');
-    expect(percent(0.0042)).toBe('0.42%');
-    expect(percent(0.25)).toBe('25%');
-    expect(interval({ value: 0.0742, low: 0.0292, high: 0.1766 })).toBe('2.9–18%');
-    expect(unknownRate({ value: 0, low: 0, high: 1 })).toBe(true);
-    expect(unknownRate({ value: 0, low: 0, high: 0.06 })).toBe(false);
-    expect(duration(3458)).toBe('3.5 s');
-    expect(duration(null)).toBe('–');
-  });
-
+describe('dashboard interval plots', () => {
   it('picks a round scale for interval plots', () => {
     expect(niceMax(0.018)).toBe(0.02);
     expect(niceMax(0.049)).toBe(0.05);

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysInit } from '../../scripts/commands/keys-init.ts';
 import { ApiClient } from '../../scripts/lib/api.ts';
 import type { ChannelHealth, ReleaseHealth } from '../../scripts/lib/api-types.ts';
-import { formatFraction, formatRate } from '../../scripts/lib/metrics.ts';
 import { DEMO_APP, seed } from '../../scripts/seed.ts';
+import { formatFraction, formatInterval, formatRate } from '../../src/protocol/format.ts';
 import { runBin } from '../scripts/helpers.ts';
 import { type DevServer, startDevServer } from './dev-server.ts';
 import { expectedInstalls, waitForSeededTelemetry } from './seeded-telemetry.ts';
@@ -82,7 +82,9 @@ describe('updraft stats', () => {
     const text = await cli(['stats', DEMO_APP, '1.2.0-beta.1', '--channel', 'beta', '--since', '30d']);
     expect(text).toMatch(new RegExp(`installs\\s+${api.installs}\\n`));
     expect(text).toMatch(new RegExp(`failures\\s+${api.failures}\\n`));
-    expect(text).toContain(`failure rate   ${formatFraction(api.failure_rate.value)}  (95 % interval`);
+    expect(text).toContain(
+      `failure rate   ${formatFraction(api.failure_rate.value)}  (95 % interval ${formatInterval(api.failure_rate)})\n`,
+    );
     expect(text).toMatch(/Top errors\nCODE\s+COUNT\nmigration_failed\s+\d+/);
   });
 

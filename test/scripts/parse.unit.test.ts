@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../scripts/lib/errors.ts';
 import { parseArtifactSpec, parseExpires, parsePercent, parseVersion } from '../../scripts/lib/parse.ts';
-import { formatPercent } from '../../scripts/lib/table.ts';
+import { formatBp } from '../../src/protocol/format.ts';
 
 describe('parsePercent', () => {
   it.each([
@@ -24,9 +24,9 @@ describe('parsePercent', () => {
     },
   );
 
-  it('round-trips through formatPercent', () => {
+  it('round-trips through formatBp', () => {
     for (const bp of [0, 1, 10, 1250, 2500, 9999, 10_000]) {
-      expect(parsePercent(formatPercent(bp))).toBe(bp);
+      expect(parsePercent(formatBp(bp))).toBe(bp);
     }
   });
 });

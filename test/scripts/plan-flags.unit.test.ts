@@ -59,7 +59,7 @@ describe('planFromFlags', () => {
     [{ bake: '2h' }, /^--bake needs --plan <steps>$/],
     [{ 'min-installs': '5', 'max-failure-rate': '1%' }, /^--max-failure-rate, --min-installs needs --plan/],
     [{ plan: 'default', bake: '2h' }, /--bake cannot be combined with --plan default/],
-    [{ plan: '1,5,25' }, /^--plan: plan steps must end at 10000/],
+    [{ plan: '1,5,25' }, /^--plan: plan steps must end at 100 % \(everyone\)/],
     [{ plan: '5,1,100' }, /^--plan: plan steps must be strictly increasing/],
     [{ plan: 'half,100' }, /^--plan: plan step "half" is not a percentage/],
     [{ plan: '1,100', bake: '30s' }, /^--bake must be from 1m to 30d, got "30s"$/],
@@ -84,7 +84,7 @@ describe('planFromFlags', () => {
 
 describe('promote with a plan, through the binary', () => {
   it.each([
-    [['--plan', '1,5,25'], /--plan: plan steps must end at 10000/],
+    [['--plan', '1,5,25'], /--plan: plan steps must end at 100 % \(everyone\)/],
     [['--plan', '1,100', '--percent', '5'], /--percent and --plan cannot be combined/],
     [['--plan', '1,100', '--critical'], /--plan and --critical cannot be combined/],
     [['--critical', '--bake', '1h'], /--bake needs --plan <steps>/],

@@ -43,7 +43,12 @@ describe('promote with a plan', () => {
         'invalid_json',
         'percent_bp: a plan sets the percentage itself',
       ],
-      [{ plan: plan({ steps_bp: [100, 5000] }) }, 400, 'invalid_json', 'plan.steps_bp: must end at 10000'],
+      [
+        { plan: plan({ steps_bp: [100, 5000] }) },
+        400,
+        'invalid_json',
+        'plan.steps_bp: must end at 100 % (everyone)',
+      ],
       [{ plan: plan({ bake_seconds: 10 }) }, 400, 'invalid_json', 'plan.bake_seconds'],
       [{ plan: 'fastest' }, 400, 'invalid_json', 'plan: must be a plan object or "default"'],
       [{ plan: 'default' }, 400, 'no_default_plan'],

@@ -123,8 +123,11 @@ describe('core loop through the admin API', () => {
     expect(rollout).toMatchObject({ percent_bp: 1000, state: 'active' });
 
     firstGroup = await offered(app, rollout.salt, 1000);
-    expect(firstGroup.size).toBeGreaterThanOrEqual(900);
-    expect(firstGroup.size).toBeLessThanOrEqual(1100);
+    // The server draws the salt, so the share is random: bounds at 5 standard deviations (σ = 30 at
+    // 10 %, 50 at 50 %) never flake. The ±1 % of the issue is asserted with a fixed salt in
+    // check-rollouts.integration.test.ts and bucket.unit.test.ts; here every answer is checked exactly.
+    expect(firstGroup.size).toBeGreaterThanOrEqual(850);
+    expect(firstGroup.size).toBeLessThanOrEqual(1150);
 
     // A darwin-arm64 client inside the rollout gets its own artifact.
     const [someone] = firstGroup;
@@ -138,8 +141,8 @@ describe('core loop through the admin API', () => {
     expect(raised).toMatchObject({ percent_bp: 5000, state: 'active', salt: rollout.salt });
 
     const second = await offered(app, rollout.salt, 5000);
-    expect(second.size).toBeGreaterThanOrEqual(4900);
-    expect(second.size).toBeLessThanOrEqual(5100);
+    expect(second.size).toBeGreaterThanOrEqual(4750);
+    expect(second.size).toBeLessThanOrEqual(5250);
     expect([...firstGroup].filter((id) => !second.has(id))).toEqual([]);
   }, 180_000);
 

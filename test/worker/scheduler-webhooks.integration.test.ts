@@ -33,7 +33,7 @@ describe('scheduler webhooks', () => {
       to_bp: 2500,
       reason: 'baked 1h with 20 installs and no gate clearly breached',
       figures: { installs: 20, failures: 0 },
-      text: `${app} ${VERSION} on stable: advanced 5% → 25% (20 installs, failure rate 0% [0–16%])`,
+      text: `${app} ${VERSION} on stable: advanced 5% → 25% (20 installs, failure rate 0% (0–16%))`,
     });
 
     // The next step halts on failures: the text says why.
@@ -42,7 +42,7 @@ describe('scheduler webhooks', () => {
     const texts = (await inbox.received()).map((r) => JSON.parse(r.body).text);
     expect(texts[1]).toMatch(
       new RegExp(
-        `^${app} ${VERSION} on stable: halted at 25%: failure rate 50% \\[\\d+–\\d+%\\] is clearly over the 2% limit \\(20 installs\\)$`,
+        `^${app} ${VERSION} on stable: halted at 25%: failure rate 50% \\(\\d+–\\d+%\\) is clearly over the 2% limit \\(20 installs\\)$`,
       ),
     );
   });

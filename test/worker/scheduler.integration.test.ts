@@ -116,7 +116,7 @@ describe('staged rollout scheduler', () => {
     await runAt(start + 20 * MINUTE);
     const halted = await rollout(app);
     expect(halted).toMatchObject({ state: 'halted', percent_bp: 100, step: 0, bake_ends_at: null });
-    const reason = 'failure rate 20% [16–25%] is clearly over the 2% limit (200 installs)';
+    const reason = 'failure rate 20% (16–25%) is clearly over the 2% limit (200 installs)';
     expect(halted.judgement).toMatchObject({ action: 'halt', reason });
     const audit = await schedulerAudit(app);
     expect(audit).toEqual([
@@ -147,7 +147,7 @@ describe('staged rollout scheduler', () => {
     await runAt(start + 20 * MINUTE);
     expect(await rollout(app)).toMatchObject({
       state: 'halted',
-      judgement: { action: 'halt', reason: expect.stringMatching(/^rollback rate 10% \[/) },
+      judgement: { action: 'halt', reason: expect.stringMatching(/^rollback rate 10% \(/) },
     });
   });
 
@@ -169,7 +169,7 @@ describe('staged rollout scheduler', () => {
     const [advance] = await schedulerAudit(app);
     expect(advance?.action).toBe('rollout.advance');
     expect(advance?.after.reason).toBe(
-      'baked 1h with 40 installs and no gate clearly breached; failure rate 4.8% [1.3–16%] is over the 2% limit but not clearly',
+      'baked 1h with 40 installs and no gate clearly breached; failure rate 4.8% (1.3–16%) is over the 2% limit but not clearly',
     );
     expect(advance?.after.figures.failure_rate.value).toBeGreaterThan(0.02);
   });

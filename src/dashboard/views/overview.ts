@@ -2,10 +2,12 @@
  * `#/apps/{app}`: every channel of an app with its rollouts (percentage bars, state badges) and
  * each rollout's health at a glance: installs, failure rate, rollback rate, adoption.
  */
+
+import { formatBp, formatFraction, NO_DATA } from '../../protocol/format.ts';
 import { get, optional, seg } from '../api.ts';
 import { card, emptyState, notice, rateCell, shareBar, stateBadge, tag, tile } from '../components.ts';
 import { h, srOnly } from '../dom.ts';
-import { basisPoints, count, NO_DATA, percent } from '../format.ts';
+import { count } from '../format.ts';
 import { href, type Route, WINDOW_LABELS, WINDOWS, windowFrom } from '../router.ts';
 import type { ChannelHealth, ChannelView, ClientsView, ReleaseHealth, StatusView } from '../types.ts';
 import type { View } from './view.ts';
@@ -80,7 +82,9 @@ export async function overviewView(route: AppRoute): Promise<View> {
           tile(
             'Failed installs',
             count(failures),
-            installs + failures > 0 ? `${percent(failures / (installs + failures))} of attempts` : NO_DATA,
+            installs + failures > 0
+              ? `${formatFraction(failures / (installs + failures))} of attempts`
+              : NO_DATA,
           ),
           tile('Rollbacks', count(rollbacks), `last ${windowLabel}`),
         )
@@ -216,7 +220,7 @@ function channelCard(status: StatusView, data: ChannelData, route: AppRoute): HT
                     { 'data-label': 'Rollout', class: 'col-rollout' },
                     shareBar(
                       rollout.percent_bp / 10_000,
-                      basisPoints(rollout.percent_bp),
+                      formatBp(rollout.percent_bp),
                       rollout.state === 'halted' ? 'muted' : 'accent',
                     ),
                   ),
@@ -239,7 +243,7 @@ function channelCard(status: StatusView, data: ChannelData, route: AppRoute): HT
                   h(
                     'td',
                     { 'data-label': 'Adoption', class: 'col-adoption', 'data-metric': 'adoption' },
-                    r ? shareBar(r.adoption, percent(r.adoption), 'muted') : NO_DATA,
+                    r ? shareBar(r.adoption, formatFraction(r.adoption), 'muted') : NO_DATA,
                   ),
                 );
               }),

@@ -3,11 +3,20 @@
  * metrics as tiles, adoption over time (hourly or daily), failure and rollback rates with their
  * Wilson intervals next to the channel's other releases, install durations and the top errors.
  */
+
+import {
+  formatBp,
+  formatDuration,
+  formatFraction,
+  formatInterval,
+  isUnknownRate,
+  NO_DATA,
+} from '../../protocol/format.ts';
 import { find, get, optional, seg } from '../api.ts';
 import { adoptionChart, type Chart, clientsChart } from '../charts.ts';
 import { card, emptyState, notice, segmented, shareBar, stateBadge, tag, tile } from '../components.ts';
 import { h, srOnly } from '../dom.ts';
-import { basisPoints, count, date, duration, interval, NO_DATA, percent, unknownRate } from '../format.ts';
+import { count, date } from '../format.ts';
 import { durationRanges, failureRows, rateIntervals, rollbackRows } from '../intervals.ts';
 import { href, type Route, WINDOW_LABELS, WINDOWS, windowFrom } from '../router.ts';
 import type { AdoptionView, ChannelHealth, Rate, ReleaseHealth, ReleaseView, StatusView } from '../types.ts';
@@ -195,14 +204,14 @@ function rolloutStrip(percentBp: number, channel: string): HTMLElement {
     'div',
     { class: 'rollout-strip' },
     h('span', { class: 'rollout-strip-label' }, `Rollout on ${channel}`),
-    shareBar(percentBp / 10_000, `${basisPoints(percentBp)} of clients`),
+    shareBar(percentBp / 10_000, `${formatBp(percentBp)} of clients`),
   );
 }
 
 function tiles(r: ReleaseHealth, windowLabel: string): HTMLElement {
-  const tone = (x: Rate) => (!unknownRate(x) && x.low > 0.05 ? 'danger' : undefined);
-  const rate = (x: Rate) => (unknownRate(x) ? NO_DATA : percent(x.value));
-  const ci = (x: Rate) => (unknownRate(x) ? 'no installs yet' : `95 % CI ${interval(x)}`);
+  const tone = (x: Rate) => (!isUnknownRate(x) && x.low > 0.05 ? 'danger' : undefined);
+  const rate = (x: Rate) => (isUnknownRate(x) ? NO_DATA : formatFraction(x.value));
+  const ci = (x: Rate) => (isUnknownRate(x) ? 'no installs yet' : `95 % CI ${formatInterval(x)}`);
   const metric = (name: string, text: string) => h('span', { 'data-metric': name }, text);
   return h(
     'dl',
@@ -230,10 +239,10 @@ function tiles(r: ReleaseHealth, windowLabel: string): HTMLElement {
       ],
       tone(r.rollback_rate),
     ),
-    tile('Adoption', metric('adoption', percent(r.adoption)), 'of clients active in the last 24 h'),
-    tile('Install time', metric('p50', duration(r.duration_ms.p50)), [
+    tile('Adoption', metric('adoption', formatFraction(r.adoption)), 'of clients active in the last 24 h'),
+    tile('Install time', metric('p50', formatDuration(r.duration_ms.p50)), [
       'median · p95 ',
-      metric('p95', duration(r.duration_ms.p95)),
+      metric('p95', formatDuration(r.duration_ms.p95)),
     ]),
   );
 }
@@ -270,7 +279,11 @@ function errorsTable(health: ReleaseHealth | undefined): HTMLElement {
           {},
           h('th', { scope: 'row' }, h('code', {}, e.code)),
           h('td', { class: 'num' }, count(e.count)),
-          h('td', { class: 'col-share' }, shareBar(e.count / total, percent(e.count / total), 'muted')),
+          h(
+            'td',
+            { class: 'col-share' },
+            shareBar(e.count / total, formatFraction(e.count / total), 'muted'),
+          ),
         ),
       ),
     ),

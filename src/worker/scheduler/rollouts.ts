@@ -12,14 +12,8 @@
  */
 
 import type { RolloutState } from '../../protocol/documents.ts';
-import {
-  formatBp,
-  formatRateInterval,
-  type Judgement,
-  type JudgementAction,
-  judge,
-  type RolloutJudgement,
-} from '../../protocol/plan.ts';
+import { formatBp, formatRate } from '../../protocol/format.ts';
+import { type Judgement, type JudgementAction, judge, type RolloutJudgement } from '../../protocol/plan.ts';
 import { wilson } from '../../protocol/wilson.ts';
 import { releaseHealth } from '../storage/analytics.ts';
 import { auditStatement } from '../storage/audit.ts';
@@ -71,14 +65,13 @@ async function gateFigures(db: D1Database, rollout: PlannedRollout, from: Date, 
   };
 }
 
-/** Slack-compatible one-liner: "demo 1.1.0 on stable: advanced 5% → 25% (412 installs, failure rate 0.7% [0.2–2.1%])". */
+/** Slack-compatible one-liner: "demo 1.1.0 on stable: advanced 5% → 25% (412 installs, failure rate 0.73% (0.25–2.1%))". */
 export function webhookText(rollout: PlannedRollout, decision: Judgement, figures: Figures): string {
   const head = `${rollout.app} ${rollout.version} on ${rollout.channel}`;
   if (decision.action === 'halt')
     return `${head}: halted at ${formatBp(rollout.percent_bp)}: ${decision.reason}`;
-  const rollbacks =
-    figures.rollbacks > 0 ? `, rollback rate ${formatRateInterval(figures.rollback_rate)}` : '';
-  const stats = `${figures.installs} installs, failure rate ${formatRateInterval(figures.failure_rate)}${rollbacks}`;
+  const rollbacks = figures.rollbacks > 0 ? `, rollback rate ${formatRate(figures.rollback_rate)}` : '';
+  const stats = `${figures.installs} installs, failure rate ${formatRate(figures.failure_rate)}${rollbacks}`;
   const to = decision.to_bp ?? rollout.percent_bp;
   const move =
     to === rollout.percent_bp ? `at ${formatBp(to)}` : `${formatBp(rollout.percent_bp)} → ${formatBp(to)}`;
