@@ -64,6 +64,17 @@ export default defineConfig(async () => {
             hookTimeout: 300_000,
           },
         },
+        {
+          // 30 s of mixed traffic against `wrangler dev` (test/soak/): `npm run test:soak`, run by CI
+          // after `npm test` rather than inside it, which it would lengthen by a minute and a half.
+          test: {
+            name: 'soak',
+            include: ['test/soak/**/*.test.ts'],
+            environment: 'node',
+            testTimeout: 180_000,
+            hookTimeout: 180_000,
+          },
+        },
       ],
     },
   };

@@ -102,6 +102,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./history.ts')).command,
   },
   {
+    name: 'export',
+    summary: 'write the control plane (or one app) to a folder, for backup, audit or restore',
+    load: async () => (await import('./export.ts')).command,
+  },
+  {
+    name: 'import',
+    summary: 'restore an export folder into an empty deployment',
+    load: async () => (await import('./import.ts')).command,
+  },
+  {
     name: 'simulate',
     summary: 'run a fleet of virtual clients (the real SDK) against the server',
     load: async () => (await import('./simulate.ts')).command,

@@ -14,3 +14,15 @@ export interface CheckResponse {
   /** Compact JWS documents: the channel snapshot, and the release manifest and yank statement in play. */
   signed: { snapshot: string; release?: string; yank?: string };
 }
+
+/**
+ * `GET /v1/apps/{app}/check` while the Worker cannot verify the channel's KV projection (a tampered
+ * value, a snapshot signed by a key `keys:current` does not list): nothing offered and nothing signed.
+ * A client can verify nothing in it, so it must not act on it; the SDK refuses it as `server_error`.
+ */
+export interface UnverifiedCheckResponse {
+  status: 'none';
+  channel: string;
+  yanked: false;
+  signed: Record<string, never>;
+}

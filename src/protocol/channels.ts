@@ -4,7 +4,7 @@
  * The app's ordered rules decide first; else the requested channel if it exists and is public;
  * else the app's default channel.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isInside } from './bucket.ts';
 import {
   basisPointsSchema,

@@ -21,6 +21,55 @@ export interface DecisionInput {
   /** Yank payloads by version, for every entry of `snapshot.yanked`. */
   yanks: ReadonlyMap<string, YankPayload>;
   client: DecisionClient;
+  /**
+   * `indexChannel(snapshot, releases)`, when the caller keeps one per snapshot (the Worker does, in its
+   * isolate cache): then a decision walks only the releases above the installed version, in order.
+   */
+  index?: ChannelIndex;
+}
+
+/** What the decision derives from a channel's documents alone, the same for every client. */
+export interface ChannelIndex {
+  /** Listed releases that are neither halted nor yanked and whose manifest is known, highest first. */
+  offerable: readonly Offerable[];
+  /** For each position of `offerable`, the first position at or after it holding a mandatory release (-1: none). */
+  nextMandatory: readonly number[];
+  yanked: ReadonlySet<string>;
+  halted: ReadonlySet<string>;
+}
+
+interface Offerable {
+  version: SemVer;
+  entry: ChannelPayload['releases'][number];
+  release: ReleasePayload;
+}
+
+/**
+ * Indexes a channel for `decide`: one pass over the snapshot and a sort, which `decide` would
+ * otherwise repeat for every client. Valid for as long as `snapshot` and `releases` are unchanged.
+ */
+export function indexChannel(
+  snapshot: ChannelPayload,
+  releases: ReadonlyMap<string, ReleasePayload>,
+): ChannelIndex {
+  const yanked = new Set(snapshot.yanked.map((y) => y.version));
+  const halted = new Set<string>();
+  const offerable: Offerable[] = [];
+  for (const entry of snapshot.releases) {
+    if (entry.rollout.state === 'halted') halted.add(entry.version);
+    if (halted.has(entry.version) || yanked.has(entry.version)) continue;
+    const version = parseVersion(entry.version);
+    const release = releases.get(entry.version);
+    if (version && release) offerable.push({ version, entry, release });
+  }
+  // Close to linear when the snapshot lists releases in version order, in either direction.
+  offerable.sort((a, b) => b.version.compare(a.version));
+  const nextMandatory = new Array<number>(offerable.length);
+  for (let i = offerable.length - 1, next = -1; i >= 0; i--) {
+    if (offerable[i]?.release.mandatory) next = i;
+    nextMandatory[i] = next;
+  }
+  return { offerable, nextMandatory, yanked, halted };
 }
 
 export type Decision =
@@ -35,8 +84,9 @@ export type Decision =
  *    platform and arch (an `any`-arch artifact matches every arch; exact arch preferred) whose `os`
  *    range, if any, the OS version satisfies; and the client inside the rollout.
  * 2. a candidate: `update` to the highest.
- * 3. none, installed yanked: `rollback` to the yank's `rollback_to` when that release is known and has
- *    an artifact for this client; else `none` with `yanked: true`. Otherwise `none`, `yanked: false`.
+ * 3. none, installed yanked: `rollback` to the yank's `rollback_to` when that release is known, has
+ *    an artifact for this client, and has not been pulled since (not yanked itself, not halted in this
+ *    channel); else `none` with `yanked: true`. Otherwise `none`, `yanked: false`.
  * 4. `mandatory`: the target, or any listed, non-yanked, non-halted release strictly between installed
  *    and target, is mandatory. A rollback is always mandatory.
  */
@@ -44,52 +94,40 @@ export async function decide(input: DecisionInput): Promise<Decision> {
   const { snapshot, releases, yanks, client } = input;
   const installed = parseVersion(client.installed);
   if (!installed) throw new TypeError(`installed version ${client.installed} is not a semantic version`);
-  const yanked = new Set(snapshot.yanked.map((y) => y.version));
+  const { offerable, nextMandatory, yanked, halted } = input.index ?? indexChannel(snapshot, releases);
 
-  // One pass of cheap filters. The per-client checks (a range test, an artifact search, a hash per
-  // salt) run afterwards in version order and stop at the first release that passes them all.
-  const candidates: Candidate[] = [];
-  const mandatory: SemVer[] = [];
-  for (const entry of snapshot.releases) {
-    if (entry.rollout.state === 'halted' || yanked.has(entry.version)) continue;
-    const version = parseVersion(entry.version);
-    if (!version || version.compare(installed) <= 0) continue;
-    const release = releases.get(entry.version);
-    if (!release) continue;
-    // Recorded before the client-specific checks: a forced fix the client skips still forces the jump.
-    if (release.mandatory) mandatory.push(version);
-    candidates.push({ version, entry, release });
-  }
-
-  // Close to linear when the snapshot lists releases in version order, in either direction.
-  candidates.sort((a, b) => b.version.compare(a.version));
-  for (const { version, entry, release } of candidates) {
+  // Highest first, and only down to the installed version. The per-client checks (a range test, an
+  // artifact search, a hash per salt) stop at the first release that passes them all.
+  for (let i = 0; i < offerable.length; i++) {
+    const candidate = offerable[i];
+    if (!candidate || candidate.version.compare(installed) <= 0) break;
+    const { entry, release } = candidate;
     if (!satisfies(installed, release.requires)) continue;
     const artifact = pickArtifact(release, client.platform, client.arch, client.osVersion);
     if (!artifact) continue;
     const { state, percent_bp, salt } = entry.rollout;
     // `complete` means everyone, whatever percentage the snapshot still carries.
     if (state === 'complete' || (await isInside(percent_bp, salt, client.clientId))) {
-      const forced = mandatory.some((v) => v.compare(version) <= 0);
+      // A mandatory release at or below the target but above installed forces the jump, even one
+      // this client could not install itself: a forced fix it skips must not be lost.
+      const forcing = offerable[nextMandatory[i] ?? -1];
+      const forced = forcing !== undefined && forcing.version.compare(installed) > 0;
       return { status: 'update', version: entry.version, mandatory: forced, artifact };
     }
   }
 
   if (!yanked.has(installed.version)) return { status: 'none', yanked: false };
   // The signed yank, not the snapshot's copy, is what lets a client move down (DESIGN §2).
-  const target = yanks.get(installed.version)?.rollback_to;
+  const named = yanks.get(installed.version)?.rollback_to;
+  // A target pulled after the yank was signed is no refuge: a yanked release is broken, and a halted
+  // one is offered to nobody new (DESIGN §3). The client stays put and is told it runs a yanked version.
+  const target = named && !yanked.has(named) && !halted.has(named) ? named : undefined;
   const release = target ? releases.get(target) : undefined;
   const artifact = release && pickArtifact(release, client.platform, client.arch, client.osVersion);
   if (target && artifact && installed.compare(target) > 0) {
     return { status: 'rollback', version: target, mandatory: true, artifact };
   }
   return { status: 'none', yanked: true };
-}
-
-interface Candidate {
-  version: SemVer;
-  entry: ChannelPayload['releases'][number];
-  release: ReleasePayload;
 }
 
 /** The artifact of `release` for this client, or undefined (same matching rule as `decide`). */

@@ -3,7 +3,7 @@
  * two cannot drift: `scripts/gen-schemas.ts` writes them to `manifests/<kind>.schema.json` and a
  * unit test fails when the committed files differ from what this module produces.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   type DocumentKind,
   MAX_SNAPSHOT_LIFETIME_MS,

@@ -185,11 +185,27 @@ function splitJws(jws: string): [string, string, string] {
   // An empty signature is let through so that an `alg: none` document is refused as bad_algorithm.
   if (
     parts.length !== 3 ||
-    !parts.every((p, i) => (i === 2 ? /^[A-Za-z0-9_-]*$/ : /^[A-Za-z0-9_-]+$/).test(p))
+    !parts.every((p, i) => (i === 2 ? /^[A-Za-z0-9_-]*$/ : /^[A-Za-z0-9_-]+$/).test(p) && isCanonical(p))
   ) {
     throw new DocumentError('malformed', 'document is not a JWS in compact serialization');
   }
   return parts as [string, string, string];
+}
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * Whether a base64url part is the one spelling of its bytes. Decoders ignore the spare low bits of
+ * a last character, so without this one signature has 16 spellings, and one signed document 16
+ * texts (and SHA-256s, which snapshots list) that all verify.
+ */
+function isCanonical(part: string): boolean {
+  const tail = part.length % 4;
+  if (tail === 0) return true;
+  // 2 trailing characters carry one byte (4 spare bits), 3 carry two (2 spare bits), 1 is never valid.
+  const spare = tail === 2 ? 0b1111 : tail === 3 ? 0b11 : -1;
+  const last = BASE64URL.indexOf(part.charAt(part.length - 1));
+  return spare >= 0 && last >= 0 && (last & spare) === 0;
 }
 
 function decodePart(part: string, what: 'header' | 'payload'): Record<string, unknown> {

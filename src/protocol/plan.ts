@@ -3,7 +3,7 @@
  * forms of it, and the judgement the scheduler makes every minute. Pure: the Worker and the CLI
  * share it, so what `updraft promote --plan` sends is exactly what the Worker validates.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatFraction, formatRate, formatSeconds } from './format.ts';
 import type { Rate } from './wilson.ts';
 

@@ -5,6 +5,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { sha256, sha256Hex } from '../protocol/encoding.ts';
+import { clientIp, countFailure, refuseIfBlocked } from './auth-limit.ts';
 import { type Role, roleAllows } from './auth-roles.ts';
 import { ApiError } from './errors.ts';
 import { findTokenByHash } from './storage/tokens.ts';
@@ -37,12 +38,29 @@ export async function authenticate(env: Env, header: string | undefined, now: Da
   throw new ApiError(401, 'invalid_token', 'the token is unknown, revoked or expired');
 }
 
-/** Middleware: the caller must hold `role` (or a role that includes it); sets `actor`. */
+/**
+ * Middleware: the caller must hold `role` (or a role that includes it); sets `actor`. Failed
+ * authentications are rate-limited per IP (auth-limit.ts); a blocked IP is answered 429 before its
+ * token is looked at.
+ */
 export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     // Admin answers are per-caller and may carry secrets: never cache them, errors included.
     c.header('Cache-Control', 'no-store');
-    const actor = await authenticate(c.env, c.req.header('Authorization'), new Date());
+    const now = new Date();
+    const ip = clientIp(c.req.header('CF-Connecting-IP'));
+    const blocked = refuseIfBlocked(ip, now.getTime());
+    if (blocked) return blocked;
+    let actor: Actor;
+    try {
+      actor = await authenticate(c.env, c.req.header('Authorization'), now);
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'invalid_token') {
+        const limited = await countFailure(c.env.AUTH_RATE_LIMIT, ip, now.getTime());
+        if (limited) return limited;
+      }
+      throw error;
+    }
     if (!roleAllows(actor.role, role)) {
       throw new ApiError(403, 'forbidden', `this route needs the ${role} role; the token has ${actor.role}`);
     }

@@ -28,9 +28,39 @@ export function handleError(err: Error, c: Context): Response {
     return errorResponse(err.status, code, message, passThroughHeaders(err.res));
   }
   // The stack goes to the logs, never to the caller.
-  console.error(`${c.req.method} ${c.req.path} failed:`, err);
+  logFailure(c, err);
   const status = err instanceof HTTPException ? err.status : 500;
   return errorResponse(status, 'internal_error', 'internal error');
+}
+
+/**
+ * Logs an unexpected failure: method, path (never the query string) and the error's name, message
+ * and stack as text, with anything that looks like a credential redacted. Never the request, its
+ * headers or the error object itself, whose fields a library may have filled with either.
+ */
+function logFailure(c: Context, err: Error): void {
+  const env: Partial<Env> | undefined = c.env;
+  const secrets = [env?.UPDRAFT_ADMIN_TOKEN, env?.UPDRAFT_ONLINE_KEY];
+  const text = err.stack?.includes(err.message)
+    ? err.stack
+    : `${err.name}: ${err.message}\n${err.stack ?? ''}`;
+  console.error(`${c.req.method} ${c.req.path} failed: ${redact(text, secrets)}`);
+}
+
+const CREDENTIALS: [RegExp, string][] = [
+  [/\b(Bearer|Basic)\s+[^\s"',;]+/gi, '$1 [redacted]'],
+  [/\bupdr_[A-Za-z0-9_-]+/g, 'updr_[redacted]'],
+];
+
+/** `text` with bearer credentials, issued tokens and the given secrets' values replaced. */
+export function redact(text: string, secrets: readonly unknown[] = []): string {
+  let out = text;
+  for (const secret of secrets) {
+    // Short values would redact ordinary words; real secrets are long.
+    if (typeof secret === 'string' && secret.length >= 8) out = out.replaceAll(secret, '[redacted]');
+  }
+  for (const [pattern, replacement] of CREDENTIALS) out = out.replace(pattern, replacement);
+  return out;
 }
 
 const HTTP_CODES: Partial<Record<number, [code: string, message: string]>> = {

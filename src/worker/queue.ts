@@ -1,12 +1,14 @@
 /**
- * The telemetry consumer (DESIGN §5, docs/telemetry.md): one queue delivery is one D1 transaction.
- * Success acks the batch; a failure retries it whole with a growing delay, and after `max_retries`
- * (wrangler.toml) the platform moves it to the dead-letter queue. Storing is idempotent (keyed by
- * event id), so a retried or redelivered batch never counts an event twice.
+ * The telemetry consumer (DESIGN §5, docs/telemetry.md): a delivery of up to 100 messages, each the
+ * events of one intake request, is stored in D1 transactions of up to 1,000 events. Success acks the
+ * batch; a failure retries it whole with a growing delay, and after `max_retries` (wrangler.toml) the
+ * platform moves it to the dead-letter queue. Storing is idempotent (keyed by event id), so a retried
+ * or redelivered batch never counts an event twice.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { nameSchema } from '../protocol/documents.ts';
-import { eventSchema } from '../protocol/telemetry.ts';
+import { eventSchema, type TelemetryEvent } from '../protocol/telemetry.ts';
+import { MAX_EVENTS } from './routes/events.ts';
 import { type StoredEvent, storeEvents } from './storage/telemetry.ts';
 import { describeIssue } from './validate.ts';
 
@@ -15,28 +17,82 @@ export function retryDelaySeconds(attempts: number): number {
   return Math.min(600, 10 * 2 ** Math.max(0, attempts - 1));
 }
 
+/**
+ * What intake puts on the queue: every event one request had accepted, in one message, with the app
+ * and the time it was accepted. (Messages of one event each, with `app` and `received_at` beside the
+ * event's own fields, were written before; the consumer still reads them.)
+ */
+export interface EventsMessage {
+  app: string;
+  received_at: string;
+  events: TelemetryEvent[];
+}
+
 const envelopeSchema = z.object({ app: nameSchema, received_at: z.iso.datetime() }).loose();
+const messageSchema = z.object({
+  app: nameSchema,
+  received_at: z.iso.datetime(),
+  events: z.array(z.unknown()).max(MAX_EVENTS),
+});
+
+/**
+ * Event schemas by `received_at`. Building one costs more than parsing an event with it, and the
+ * messages of one delivery come from a few intake requests, each with one `received_at`.
+ */
+type SchemasByClock = Map<string, ReturnType<typeof eventSchema>>;
+
+function schemaAt(schemas: SchemasByClock, receivedAt: string) {
+  let schema = schemas.get(receivedAt);
+  if (!schema) {
+    schema = eventSchema(() => new Date(receivedAt));
+    schemas.set(receivedAt, schema);
+  }
+  return schema;
+}
+
+type Parsed = { events: StoredEvent[] } | { error: string };
 
 /**
  * A message body as the intake wrote it, checked again: the queue is an API boundary too. Time bounds
- * are judged at `received_at`, as intake judged them, so a late retry does not reject what was accepted.
+ * are judged at `received_at`, as intake judged them, so a late retry does not reject what was
+ * accepted. One invalid event makes the whole message invalid: intake never writes one.
  */
-export function parseStoredEvent(body: unknown): { event: StoredEvent } | { error: string } {
+export function parseMessage(body: unknown, schemas: SchemasByClock = new Map()): Parsed {
+  if (typeof body !== 'object' || body === null || !('events' in body)) {
+    return parseStoredEvent(body, schemas);
+  }
+  const message = messageSchema.safeParse(body);
+  if (!message.success) return { error: describeIssue(message.error) };
+  const { app, received_at, events } = message.data;
+  const schema = schemaAt(schemas, received_at);
+  const receivedAt = new Date(received_at).toISOString();
+  const stored: StoredEvent[] = [];
+  for (const [index, item] of events.entries()) {
+    const event = schema.safeParse(item);
+    if (!event.success) return { error: `events[${index}]: ${describeIssue(event.error)}` };
+    stored.push({ ...event.data, app, received_at: receivedAt });
+  }
+  return { events: stored };
+}
+
+/** A message of one event, as intake wrote them before it sent one message per request. */
+function parseStoredEvent(body: unknown, schemas: SchemasByClock): Parsed {
   const envelope = envelopeSchema.safeParse(body);
   if (!envelope.success) return { error: describeIssue(envelope.error) };
   const { app, received_at } = envelope.data;
-  const event = eventSchema(() => new Date(received_at)).safeParse(body);
+  const event = schemaAt(schemas, received_at).safeParse(body);
   if (!event.success) return { error: describeIssue(event.error) };
-  return { event: { ...event.data, app, received_at: new Date(received_at).toISOString() } };
+  return { events: [{ ...event.data, app, received_at: new Date(received_at).toISOString() }] };
 }
 
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const events: StoredEvent[] = [];
   const malformed: Message<unknown>[] = [];
+  const schemas: SchemasByClock = new Map();
   for (const message of batch.messages) {
-    const parsed = parseStoredEvent(message.body);
-    if ('event' in parsed) {
-      events.push(parsed.event);
+    const parsed = parseMessage(message.body, schemas);
+    if ('events' in parsed) {
+      events.push(...parsed.events);
     } else {
       // Not something intake writes: a bug or a hand-sent message. Retrying will not fix it, but it
       // ends up in the dead-letter queue for an operator instead of vanishing.

@@ -1,7 +1,7 @@
 /**
  * The cron handler (every minute). First judges the staged rollouts (scheduler/rollouts.ts): their
- * actions re-sign the channels they touch. Then re-signs every channel snapshot that expires within
- * a day, so a snapshot is re-issued daily and never lapses (DESIGN §2), and finishes any projection
+ * actions re-sign the channels they touch. Then re-signs every channel snapshot issued more than a
+ * day ago, so a snapshot is re-issued daily and never lapses (DESIGN §2), and finishes any projection
  * a failed request left behind (a D1 revision KV has not seen yet), exports expired raw telemetry to
  * R2 (storage/telemetry-export.ts), and finally posts due webhooks. Each part fails on its own.
  */
@@ -14,8 +14,12 @@ import { bumpChannel, commit, isoSeconds, snapshotWindow } from './storage/revis
 import { exportExpiredEvents, retentionDays } from './storage/telemetry-export.ts';
 import { deliverDueWebhooks } from './storage/webhooks.ts';
 
-/** Re-sign snapshots this long before they expire. */
-export const RESIGN_WINDOW_MS = 24 * 3600 * 1000;
+/**
+ * Re-sign a snapshot once it is a day old (DESIGN §2: the scheduler re-signs daily): snapshots live
+ * 7 days, so one expiring within 6 days was issued more than a day ago. Clients then never hold a
+ * snapshot older than a day from a healthy deployment, and a freeze shows within 7.
+ */
+export const RESIGN_WINDOW_MS = 6 * 24 * 3600 * 1000;
 /** Channels handled per run; the rest wait for the next minute. */
 const BATCH = 200;
 
@@ -37,7 +41,7 @@ async function resign(env: Env, channel: ChannelRecord, now: Date): Promise<bool
             after: {
               revision: channel.revision + 1,
               expires: next.expires,
-              reason: 'snapshot expires within 24 h',
+              reason: 'snapshot is a day old',
             },
           },
           isoSeconds(now),

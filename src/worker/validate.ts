@@ -1,6 +1,6 @@
 import { zValidator } from '@hono/zod-validator';
 import type { ValidationTargets } from 'hono';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ApiError } from './errors.ts';
 
 /** Describes the first zod issue as "field: problem", so a 400 names the parameter at fault. */

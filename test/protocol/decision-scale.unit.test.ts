@@ -1,6 +1,6 @@
 /** decide() at the size the Worker serves: up to 1,000 releases per snapshot, hashing only what it must. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type DecisionInput, decide } from '../../src/protocol/decision.ts';
+import { type DecisionInput, decide, indexChannel } from '../../src/protocol/decision.ts';
 import { randomHex } from '../../src/protocol/encoding.ts';
 import {
   channelPayload,
@@ -49,6 +49,34 @@ describe('decide at scale', () => {
     const decision = await decide(thousand({ percent: PARTIAL_BP, salt: SALT }, { percent: PARTIAL_BP }));
     expect(decision).toMatchObject({ status: 'update', version: '1.99.9' });
     expect(digest).toHaveBeenCalledTimes(1);
+  });
+
+  it('decides the same with an index kept per snapshot, for clients on any version', async () => {
+    const input = thousand(
+      { percent: PARTIAL_BP, salt: SALT },
+      { percent: PARTIAL_BP, requires: '>=1.50.0', mandatory: false },
+    );
+    // A few mandatory releases and a halted one among the thousand.
+    const releases = new Map(
+      [...input.releases].map(([v, r]) => [v, { ...r, mandatory: ['1.20.0', '1.70.5'].includes(v) }]),
+    );
+    const snapshot = {
+      ...input.snapshot,
+      releases: input.snapshot.releases.map((e) =>
+        e.version === '1.99.8' ? { ...e, rollout: { ...e.rollout, state: 'halted' as const } } : e,
+      ),
+    };
+    const index = indexChannel(snapshot, releases);
+    for (const installed of ['0.9.0', '1.0.0', '1.20.0', '1.50.0', '1.70.4', '1.99.7', '1.99.9', '2.0.0']) {
+      for (const clientId of [INSIDE, OUTSIDE, 'someone-else']) {
+        const client = { ...input.client, clientId, installed };
+        const plain = await decide({ ...input, snapshot, releases, client });
+        expect(
+          await decide({ ...input, snapshot, releases, client, index }),
+          `${installed} ${clientId}`,
+        ).toEqual(plain);
+      }
+    }
   });
 
   it('hashes only down to the first rollout the client is inside', async () => {

@@ -124,6 +124,24 @@ describe('decide: candidates and the highest one, rollout states, yanks', () => 
       client: { installed: '1.1.0' },
       expected: noneYanked,
     },
+    // Found by decision.property.test.ts: a rollback target pulled after the yank was signed.
+    {
+      name: 'installed yanked, rollback target yanked since: none, yanked (never a yanked release)',
+      releases: [{ version: '1.0.0' }, { version: '1.1.0' }],
+      yanks: [
+        { version: '1.1.0', rollback_to: '1.0.0' },
+        { version: '1.0.0', rollback_to: null },
+      ],
+      client: { installed: '1.1.0' },
+      expected: noneYanked,
+    },
+    {
+      name: 'installed yanked, rollback target halted in the channel: none, yanked (nobody new)',
+      releases: [{ version: '1.0.0', state: 'halted' }, { version: '1.1.0' }],
+      yanks: yanked('1.1.0', '1.0.0'),
+      client: { installed: '1.1.0' },
+      expected: noneYanked,
+    },
     {
       name: 'installed yanked: a forward fix beats the rollback',
       releases: [{ version: '1.0.0' }, { version: '1.1.0' }, { version: '1.2.0' }],

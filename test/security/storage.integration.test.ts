@@ -1,10 +1,16 @@
 /**
  * Attacker capability: WRITE ACCESS TO STORAGE (R2 and KV), e.g. a leaked Cloudflare API token,
- * but no signing key. Whatever they write, the Worker serves it: it trusts its own projection. The
- * client must still refuse, because every byte it acts on is covered by a signature it checks.
+ * but no signing key. The Worker verifies a channel projection before serving it (its snapshot
+ * against keys:current, every document against the snapshot's hashes) and answers `none` with nothing
+ * signed when that fails; what passes (an archived genuine snapshot, R2 bytes) it serves. Either way
+ * the client must refuse, because every byte it acts on is covered by a signature it checks: each
+ * KV case is also served to the client as if the Worker had not checked (a man in the middle).
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import type { UpdraftErrorCode } from '../../src/client/index.ts';
+import type { CheckResponse } from '../../src/protocol/api.ts';
+import { sha256Hex } from '../../src/protocol/encoding.ts';
 import { signDocument } from '../../src/protocol/jws.ts';
 import { artifactKey, type ChannelProjection, snapshotDocKey } from '../../src/worker/storage/projection.ts';
 import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
@@ -15,16 +21,52 @@ import {
   genuineApp,
   listing,
   manifestOf,
+  mitm,
+  ORIGIN,
   offered,
+  onCheck,
   overwriteObject,
   payloadOf,
   readProjection,
   resignSnapshot,
   victim,
+  workerFetch,
   writeProjection,
 } from './attacker.ts';
 
 const releasesOf = (projection: ChannelProjection) => new Map(Object.entries(projection.releases));
+
+/**
+ * With `release` written into the KV projection in place of 1.1.0's manifest: the Worker refuses to
+ * serve the channel (`none`, nothing signed, which the SDK refuses as server_error), and a client
+ * served that manifest anyway (with `artifact` from it, as a Worker that did not check would offer)
+ * refuses it with `code`.
+ */
+async function expectTamperedReleaseRefused(
+  app: string,
+  release: string,
+  code: UpdraftErrorCode,
+  artifact?: CheckResponse['artifact'],
+) {
+  const servedAnyway = mitm(
+    workerFetch,
+    onCheck((answer) => ({
+      ...answer,
+      artifact: artifact ?? answer.artifact,
+      signed: { ...answer.signed, release },
+    })),
+  );
+  await expectRefusal((await victim({ app, currentVersion: '1.0.0', fetch: servedAnyway })).check(), code);
+
+  const projection = await readProjection(app);
+  projection.releases['1.1.0'] = release;
+  await writeProjection(app, 'stable', projection);
+  const answer = await workerFetch(
+    `${ORIGIN}/v1/apps/${app}/check?client_id=c-1&version=1.0.0&platform=linux&arch=x64`,
+  );
+  expect(await answer.json()).toEqual({ status: 'none', channel: 'stable', yanked: false, signed: {} });
+  await expectRefusal((await victim({ app, currentVersion: '1.0.0' })).check(), 'server_error');
+}
 
 /** The R2 key of the artifact a check result points at. */
 function keyOf(app: string, result: ReturnType<typeof offered>): string {
@@ -65,18 +107,15 @@ describe('attacker with write access to R2: altered artifact bytes', () => {
 });
 
 describe('attacker with write access to KV: tampered manifests', () => {
-  it('a flipped byte in the release manifest of the projection (snapshot untouched): release_invalid', async () => {
+  it('a flipped byte in the release manifest of the projection (snapshot untouched): not served; release_invalid', async () => {
     // The release key's signature is checked first; the snapshot's hash would not match either.
     const { app } = await genuineApp(['1.0.0', '1.1.0']);
     const projection = await readProjection(app);
-    projection.releases['1.1.0'] = flipPayloadByte(manifestOf(releasesOf(projection), '1.1.0'));
-    await writeProjection(app, 'stable', projection);
-
-    const client = await victim({ app, currentVersion: '1.0.0' });
-    await expectRefusal(client.check(), 'release_invalid');
+    const tampered = flipPayloadByte(manifestOf(releasesOf(projection), '1.1.0'));
+    await expectTamperedReleaseRefused(app, tampered, 'release_invalid');
   });
 
-  it('the manifest swapped for another validly signed 1.1.0 (a leaked superseded build): release_not_listed', async () => {
+  it('the manifest swapped for another validly signed 1.1.0 (a leaked superseded build): not served; release_not_listed', async () => {
     // The signature holds, so only the snapshot's release_sha256 tells the documents apart.
     const { app } = await genuineApp(['1.0.0', '1.1.0']);
     const keys = await bootstrapKeys();
@@ -90,12 +129,11 @@ describe('attacker with write access to KV: tampered manifests', () => {
       await releasePayload(app, '1.1.0', [superseded], { notes: 'superseded build' }),
       keys.release,
     );
-    const projection = await readProjection(app);
-    projection.releases['1.1.0'] = other;
-    await writeProjection(app, 'stable', projection);
-
-    const client = await victim({ app, currentVersion: '1.0.0' });
-    await expectRefusal(client.check(), 'release_not_listed');
+    await expectTamperedReleaseRefused(app, other, 'release_not_listed', {
+      url: `${ORIGIN}/v1/apps/${app}/artifacts/1.1.0/linux-x64/${superseded.file}`,
+      sha256: await sha256Hex(superseded.bytes),
+      size: superseded.bytes.length,
+    });
   });
 
   it('a flipped byte in the manifest AND a snapshot re-signed with the stolen online key to list it: release_invalid', async () => {
@@ -118,15 +156,10 @@ describe('attacker with write access to KV: tampered manifests', () => {
     await expectRefusal(client.check(), 'release_invalid');
   });
 
-  it("another app's genuine 1.1.0 manifest projected into this app (same release key): release_mismatch", async () => {
+  it("another app's genuine 1.1.0 manifest projected into this app (same release key): not served; release_mismatch", async () => {
     const a = await genuineApp(['1.0.0', '1.1.0'], 'sec-a');
     const b = await genuineApp(['1.0.0', '1.1.0'], 'sec-b');
-    const projection = await readProjection(b.app);
-    projection.releases['1.1.0'] = manifestOf(a.manifests, '1.1.0');
-    await writeProjection(b.app, 'stable', projection);
-
-    const client = await victim({ app: b.app, currentVersion: '1.0.0' });
-    await expectRefusal(client.check(), 'release_mismatch');
+    await expectTamperedReleaseRefused(b.app, manifestOf(a.manifests, '1.1.0'), 'release_mismatch');
   });
 });
 

@@ -119,7 +119,7 @@ describe('revision guard', () => {
 });
 
 describe('scheduler', () => {
-  it('re-signs a snapshot that expires within a day, with a higher revision', async () => {
+  it('re-signs a snapshot once it is a day old, with a higher revision', async () => {
     const app = await createApp();
     await publish(app, '1.0.0');
     await promote(app, 'stable', '1.0.0', 300);
@@ -130,8 +130,12 @@ describe('scheduler', () => {
     await runScheduled(env, new Date());
     expect((await projected(app, 'stable'))?.snapshot).toBe(before?.snapshot);
 
-    // Six and a half days later the snapshot has half a day left: the cron re-signs it.
-    const later = new Date(Date.now() + 6.5 * DAY);
+    // Just under a day later it is still fresh enough: nothing happens.
+    await runScheduled(env, new Date(Date.now() + 0.9 * DAY));
+    expect((await projected(app, 'stable'))?.snapshot).toBe(before?.snapshot);
+
+    // A day and a half later the snapshot is over a day old: the cron re-signs it (DESIGN §2: daily).
+    const later = new Date(Date.now() + 1.5 * DAY);
     const controller = createScheduledController({ scheduledTime: later, cron: '* * * * *' });
     const ctx = createExecutionContext();
     worker.scheduled(controller, env, ctx);

@@ -107,12 +107,12 @@ describe('GET /v1/apps/{app}/artifacts/…', () => {
     expect(await bytesOf(miss)).toEqual(BYTES);
   });
 
-  it('answers 404 not_found for a file that is not there', async () => {
+  it('answers 404 artifact_missing for a file that is not there', async () => {
     const app = uniqueApp('art');
     for (const init of [{}, { method: 'HEAD' }, { headers: { Range: 'bytes=0-1' } }]) {
       const response = await fetchWorker(`/v1/apps/${app}/artifacts/1.0.0/linux-x64/none.bin`, init);
       expect(response.status).toBe(404);
-      if (init.method !== 'HEAD') expect((await errorOf(response)).code).toBe('not_found');
+      if (init.method !== 'HEAD') expect((await errorOf(response)).code).toBe('artifact_missing');
     }
   });
 

@@ -36,9 +36,16 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
+/**
+ * The client address of this file's requests (`CF-Connecting-IP`, which Cloudflare sets in production):
+ * one per test file, so the failed-authentication limit of one file never blocks another's requests.
+ */
+const CLIENT_IP = `2001:db8::${randomHex(2)}:${randomHex(2)}`;
+
 /** One request through the Worker's real entry point. */
 export function call(path: string, options: CallOptions = {}): Promise<Response> {
   const headers = new Headers(options.headers);
+  if (!headers.has('CF-Connecting-IP')) headers.set('CF-Connecting-IP', CLIENT_IP);
   const token = options.token === undefined ? env.UPDRAFT_ADMIN_TOKEN : options.token;
   if (token !== null) headers.set('Authorization', `Bearer ${token}`);
   let body: BodyInit | undefined;

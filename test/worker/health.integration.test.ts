@@ -9,13 +9,13 @@ afterEach(() => {
 });
 
 describe('GET /healthz', () => {
-  it('answers 200 when KV, R2, D1 and the online key all answer', async () => {
+  it('answers 200 when KV, R2, D1 and the online key all answer and nothing is refused', async () => {
     const response = await fetchWorker('/healthz');
     expect(response.status).toBe(200);
     expect(response.headers.get('Cache-Control')).toBe('no-store');
     expect(await response.json()).toEqual({
       ok: true,
-      checks: { kv: 'ok', r2: 'ok', d1: 'ok', online_key: 'ok' },
+      checks: { kv: 'ok', r2: 'ok', d1: 'ok', online_key: 'ok', projection: 'ok' },
     });
   });
 
@@ -34,7 +34,7 @@ describe('GET /healthz', () => {
     const text = await response.text();
     expect(JSON.parse(text)).toEqual({
       ok: false,
-      checks: { kv: 'ok', r2: 'ok', d1: 'ok', online_key: 'fail' },
+      checks: { kv: 'ok', r2: 'ok', d1: 'ok', online_key: 'fail', projection: 'ok' },
     });
     expect(text).not.toContain('do-not-echo');
     expect(logged).toHaveBeenCalled();

@@ -103,8 +103,13 @@ export interface ChannelSeed {
   unlisted?: ReleasePayload[];
 }
 
-/** Signs every document, writes `channel:<app>:<channel>` and forgets the isolate cache. */
+/**
+ * Signs every document, writes `channel:<app>:<channel>` and forgets the isolate cache. The Worker
+ * serves a snapshot only when it verifies against `keys:current`, so one listing the online key is
+ * put there first if there is none.
+ */
 export async function seedChannel(seed: ChannelSeed): Promise<ChannelProjection> {
+  if ((await env.STATE.get(KEYS_KEY)) === null) await seedKeys(1, true);
   const { privateJwk } = await releaseKeys;
   const releases: Record<string, string> = {};
   const yanks: Record<string, string> = {};

@@ -1,7 +1,14 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { appKey } from '../../src/worker/storage/projection.ts';
-import { clearStateCache, loadApp, loadChannel, TtlCache } from '../../src/worker/storage/state-cache.ts';
+import {
+  clearStateCache,
+  loadApp,
+  loadChannel,
+  STATE_TTL_MS,
+  stateTtlMs,
+  TtlCache,
+} from '../../src/worker/storage/state-cache.ts';
 import { release, seedApp, seedChannel, uniqueApp, yank } from './seed-projection.ts';
 
 function clock() {
@@ -44,12 +51,38 @@ describe('TtlCache', () => {
     expect(await cache.get('k', async () => 'recovered')).toBe('recovered');
   });
 
+  it('loads every time, and keeps nothing, when the TTL of a call is 0', async () => {
+    const cache = new TtlCache<number>({ ttlMs: 5000, maxEntries: 10 });
+    let loads = 0;
+    const load = async () => ++loads;
+    expect(await cache.get('k', load, 0)).toBe(1);
+    expect(await cache.get('k', load, 0)).toBe(2);
+    expect(cache.size).toBe(0);
+    expect(await cache.get('k', load)).toBe(3);
+    expect(await cache.get('k', load)).toBe(3);
+  });
+
   it('keeps at most maxEntries keys, dropping the oldest', async () => {
     const cache = new TtlCache<string>({ ttlMs: 5000, maxEntries: 3 });
     for (const key of ['a', 'b', 'c', 'd']) await cache.get(key, async () => key);
     expect(cache.size).toBe(3);
     expect(await cache.get('a', async () => 'reloaded')).toBe('reloaded');
     expect(await cache.get('d', async () => 'reloaded')).toBe('d');
+  });
+});
+
+describe('stateTtlMs', () => {
+  it('reads STATE_CACHE_TTL_MS: whole milliseconds up to 60 s, 0 turning the cache off', () => {
+    expect(stateTtlMs({ STATE_CACHE_TTL_MS: '0' })).toBe(0);
+    expect(stateTtlMs({ STATE_CACHE_TTL_MS: '250' })).toBe(250);
+    expect(stateTtlMs({ STATE_CACHE_TTL_MS: '60000' })).toBe(60_000);
+  });
+
+  it('falls back to 5 s when the var is unset or not a valid TTL', () => {
+    expect(STATE_TTL_MS).toBe(5000);
+    for (const value of [undefined, '', '-1', '1.5', 'off', '60001', '1e3']) {
+      expect(stateTtlMs({ STATE_CACHE_TTL_MS: value })).toBe(STATE_TTL_MS);
+    }
   });
 });
 
@@ -89,6 +122,14 @@ describe('loadApp and loadChannel', () => {
     expect(reads).toBe(1);
   });
 
+  it('read KV on every call when the TTL is 0', async () => {
+    const app = uniqueApp('uncached');
+    const config = await seedApp(app);
+    expect(await loadApp(env.STATE, app, 0)).toEqual(config);
+    await env.STATE.put(appKey(app), JSON.stringify({ ...config, default_channel: 'beta' }));
+    expect((await loadApp(env.STATE, app, 0))?.default_channel).toBe('beta');
+  });
+
   it('decode the snapshot, releases and yanks once, indexed by version', async () => {
     const app = uniqueApp('decoded');
     const projection = await seedChannel({
@@ -97,12 +138,13 @@ describe('loadApp and loadChannel', () => {
       yanks: [yank(app, '1.1.0', '1.0.0')],
     });
     const state = await loadChannel(env.STATE, app, 'stable');
-    expect(state?.snapshotJws).toBe(projection.snapshot);
-    expect(state?.snapshot.releases.map((r) => r.version)).toEqual(['1.0.0', '1.1.0']);
-    expect(state?.releases.get('1.1.0')?.version).toBe('1.1.0');
-    expect(state?.releaseJws.get('1.0.0')).toBe(projection.releases['1.0.0']);
-    expect(state?.yanks.get('1.1.0')?.rollback_to).toBe('1.0.0');
-    expect(state?.yankJws.get('1.1.0')).toBe(projection.yanks['1.1.0']);
+    if (!state?.verified) throw new Error(`the seeded channel does not verify: ${JSON.stringify(state)}`);
+    expect(state.snapshotJws).toBe(projection.snapshot);
+    expect(state.snapshot.releases.map((r) => r.version)).toEqual(['1.0.0', '1.1.0']);
+    expect(state.releases.get('1.1.0')?.version).toBe('1.1.0');
+    expect(state.releaseJws.get('1.0.0')).toBe(projection.releases['1.0.0']);
+    expect(state.yanks.get('1.1.0')?.rollback_to).toBe('1.0.0');
+    expect(state.yankJws.get('1.1.0')).toBe(projection.yanks['1.1.0']);
     expect(await loadChannel(env.STATE, app, 'stable')).toBe(state);
   });
 });

@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import worker from '../../src/worker/index.ts';
-import { retryDelaySeconds } from '../../src/worker/queue.ts';
+import { type EventsMessage, retryDelaySeconds } from '../../src/worker/queue.ts';
 import type { StoredEvent } from '../../src/worker/storage/telemetry.ts';
 import { uniqueApp } from './fixtures.ts';
 import { clientRows, eventCount, eventIds, rollups, storedEvent } from './telemetry-fixtures.ts';
@@ -157,6 +157,37 @@ describe('queue consumer', () => {
     });
     expect((await deliver([event])).ackAll).toBe(true);
     expect(await eventIds(app)).toEqual([event.id]);
+  });
+
+  it('stores messages that carry the events of a whole intake request', async () => {
+    const app = uniqueApp('cons');
+    const received_at = new Date().toISOString();
+    const message = (events: StoredEvent[]): EventsMessage => ({
+      app,
+      received_at,
+      events: events.map(({ app: _, received_at: __, ...event }) => event),
+    });
+    const events = hundredEvents(app);
+    const result = await deliver([message(events.slice(0, 60)), message(events.slice(60))]);
+    expect(result.ackAll).toBe(true);
+    expect(await eventIds(app)).toEqual(events.map((e) => e.id).sort());
+    expect((await rollups(app)).reduce((sum, r) => sum + r.count, 0)).toBe(100);
+    expect(await clientRows(app)).toHaveLength(10);
+  });
+
+  it('sends a message with an invalid event towards the dead-letter queue whole', async () => {
+    const app = uniqueApp('cons');
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const [good, other] = [storedEvent(app), storedEvent(app)];
+    const { to_version: _, ...withoutVersion } = storedEvent(app);
+    const result = await deliver([
+      { app, received_at: good.received_at, events: [good] },
+      { app, received_at: other.received_at, events: [other, withoutVersion] },
+    ]);
+    expect(result.explicitAcks).toEqual(['msg-0']);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(['msg-1']);
+    expect(await eventIds(app)).toEqual([good.id]);
+    expect(logged.mock.calls[0]?.[0]).toContain('events[1]: to_version');
   });
 
   it('backs off 10 s, 20 s, 40 s… up to 10 minutes', () => {

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { hourOf, storeEvents } from '../../src/worker/storage/telemetry.ts';
+import { EVENTS_PER_BATCH, hourOf, storeEvents } from '../../src/worker/storage/telemetry.ts';
 import { uniqueApp } from './fixtures.ts';
 import { clientRows, eventCount, rollups, storedEvent } from './telemetry-fixtures.ts';
 
@@ -120,11 +120,32 @@ describe('storeEvents', () => {
     ]);
   });
 
-  it('splits more than one delivery worth of events into several batches', async () => {
+  it('takes the newest event of each client in one batch, whatever the order they arrive in', async () => {
     const app = uniqueApp('tel');
-    const events = Array.from({ length: 250 }, (_, i) => storedEvent(app, { client_id: `c${i}` }));
-    expect(await storeEvents(env.DB, events)).toEqual({ inserted: 250 });
-    expect(await eventCount(app)).toBe(250);
+    const { from_version: _, ...touch } = storedEvent(app, {
+      type: 'download_started',
+      to_version: '1.3.0',
+      platform: 'darwin',
+      occurred_at: '2026-11-21T18:20:00.000Z',
+    });
+    await storeEvents(env.DB, [
+      storedEvent(app, { to_version: '1.2.0', occurred_at: '2026-11-21T18:10:00.000Z' }),
+      touch,
+      storedEvent(app, { to_version: '1.1.0', occurred_at: '2026-11-21T18:00:00.000Z' }),
+    ]);
+    expect((await clientRows(app)).map((r) => [r.version, r.platform, r.last_seen])).toEqual([
+      ['1.2.0', 'darwin', '2026-11-21T18:20:00.000Z'],
+    ]);
+  });
+
+  it('splits more than one batch worth of events into several batches', async () => {
+    const app = uniqueApp('tel');
+    const count = EVENTS_PER_BATCH * 2 + 50;
+    const events = Array.from({ length: count }, (_, i) => storedEvent(app, { client_id: `c${i}` }));
+    expect(await storeEvents(env.DB, events)).toEqual({ inserted: count });
+    expect(await eventCount(app)).toBe(count);
+    expect((await rollups(app)).reduce((sum, r) => sum + r.count, 0)).toBe(count);
+    expect(await clientRows(app)).toHaveLength(count);
   });
 
   it('buckets by the hour of occurred_at', () => {

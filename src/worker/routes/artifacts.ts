@@ -3,7 +3,7 @@
  * with validators and single byte ranges so interrupted downloads resume (docs/api.md).
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ARCHES, fileNameSchema, nameSchema, PLATFORMS, versionSchema } from '../../protocol/documents.ts';
 import { errorBody, notFound } from '../errors.ts';
 import { etagMatches, parseRange, resolveRange } from '../http-caching.ts';
@@ -29,7 +29,13 @@ artifacts.get('/:app/artifacts/:version/:target/:file', validate('param', params
   const { app, version, target, file } = c.req.valid('param');
   const [platform = '', arch = ''] = target.split('-');
   const path: ArtifactPath = { app, version, platform, arch, file };
-  const missing = () => notFound('not_found', `no artifact ${file} for ${target} in ${app} ${version}`);
+  // Whether no release ever named this path or its bytes were lost from R2, the bytes are not
+  // there: the code says so rather than the generic "no such route".
+  const missing = () =>
+    notFound(
+      'artifact_missing',
+      `artifact ${file} for ${target} of ${app} ${version} is not in storage; check the URL, or re-upload it if a release lists it`,
+    );
 
   const ifNoneMatch = c.req.header('If-None-Match');
   let range = parseRange(c.req.header('Range'));

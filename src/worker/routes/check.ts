@@ -1,10 +1,11 @@
 /**
  * `GET /v1/apps/{app}/check`: what one client should run (DESIGN §3, docs/api.md). The hot path:
- * two KV reads on a cold isolate, none on a warm one; no D1, no R2, no parsing of documents.
+ * three KV reads on a cold isolate (app, channel, keys), none on a warm one; no D1, no R2, and no
+ * parsing or verifying of documents, which happens once per cache fill (storage/state-cache.ts).
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
-import type { CheckResponse } from '../../protocol/api.ts';
+import * as z from 'zod';
+import type { CheckResponse, UnverifiedCheckResponse } from '../../protocol/api.ts';
 import { type AppConfig, chooseChannel } from '../../protocol/channels.ts';
 import { type Decision, decide } from '../../protocol/decision.ts';
 import {
@@ -17,7 +18,13 @@ import {
 import { sha256Hex } from '../../protocol/encoding.ts';
 import { notFound } from '../errors.ts';
 import { etagMatches } from '../http-caching.ts';
-import { type CachedChannel, loadApp, loadChannel } from '../storage/state-cache.ts';
+import {
+  type CachedChannel,
+  type LoadedChannel,
+  loadApp,
+  loadChannel,
+  stateTtlMs,
+} from '../storage/state-cache.ts';
 import type { AppEnv } from '../types.ts';
 import { validate } from '../validate.ts';
 
@@ -51,14 +58,26 @@ check.get(
     const { app } = c.req.valid('param');
     const query = c.req.valid('query');
 
-    const config = await loadApp(c.env.STATE, app);
+    const ttlMs = stateTtlMs(c.env);
+    const config = await loadApp(c.env.STATE, app, ttlMs);
     if (!config) throw notFound('unknown_app', `no app named ${app}`);
-    const { channel, state } = await resolveChannel(c.env.STATE, config, query, countryOf(c.req.raw));
+    // `request.cf` is built on first access, which costs more than the rest of a warm check: read it
+    // only when a channel rule routes by country.
+    const byCountry = config.rules.some((rule) => rule.match.countries !== undefined);
+    const { channel, state } = await resolveChannel(
+      { kv: c.env.STATE, ttlMs },
+      config,
+      query,
+      byCountry ? countryOf(c.req.raw) : undefined,
+    );
+    // A projection that does not verify is never served, not even in part (docs/api.md).
+    if (!state.verified) return c.json(unverifiedAnswer(channel), 200, { 'Cache-Control': 'no-store' });
 
     const decision = await decide({
       snapshot: state.snapshot,
       releases: state.releases,
       yanks: state.yanks,
+      index: state.index,
       client: {
         clientId: query.client_id,
         platform: query.platform,
@@ -75,8 +94,7 @@ check.get(
       state,
       installed: query.version,
     });
-    const body = JSON.stringify(answer);
-    const etag = `"${(await sha256Hex(body)).slice(0, 32)}"`;
+    const { body, etag } = await serializeAnswer(answer, state);
     if (etagMatches(c.req.header('If-None-Match'), etag)) {
       return c.body(null, 304, { ETag: etag, 'Cache-Control': CACHE_CONTROL });
     }
@@ -87,6 +105,29 @@ check.get(
     });
   },
 );
+
+/**
+ * The body, exactly `JSON.stringify(answer)`, and its ETag, without re-encoding or re-hashing the
+ * snapshot for every request: it lists every release of the channel (about 250 KB with 1,000 of
+ * them), so its JSON form and SHA-256 are kept with the cached state. `signed` is the answer's last
+ * key, and the ETag hashes the rest of the body with the snapshot's hash in place of the snapshot,
+ * which changes exactly when the body does.
+ */
+export async function serializeAnswer(
+  answer: CheckResponse,
+  state: Pick<CachedChannel, 'snapshotJws' | 'snapshotJson' | 'snapshotSha256'>,
+): Promise<{ body: string; etag: string }> {
+  const { signed, ...rest } = answer;
+  if (signed.snapshot !== state.snapshotJws) throw new Error('the answer carries another snapshot');
+  const documents = (snapshot: string) =>
+    `{"snapshot":${snapshot}${signed.release === undefined ? '' : `,"release":${JSON.stringify(signed.release)}`}${
+      signed.yank === undefined ? '' : `,"yank":${JSON.stringify(signed.yank)}`
+    }}`;
+  const head = JSON.stringify(rest).slice(0, -1);
+  const body = `${head},"signed":${documents(state.snapshotJson)}}`;
+  const digest = await sha256Hex(`${head},"signed":${documents(JSON.stringify(state.snapshotSha256))}}`);
+  return { body, etag: `"${digest.slice(0, 32)}"` };
+}
 
 /** The response body: the decision with the signed documents a client needs to verify it. */
 function toAnswer(
@@ -119,15 +160,24 @@ function toAnswer(
 }
 
 /**
+ * The answer while the chosen channel's projection does not verify (storage/state-cache.ts): `none`
+ * with nothing signed, since the Worker holds nothing it can vouch for. A client cannot verify it
+ * and so changes nothing (the SDK refuses it as `server_error`) until the projection is repaired.
+ */
+function unverifiedAnswer(channel: string): UnverifiedCheckResponse {
+  return { status: 'none', channel, yanked: false, signed: {} };
+}
+
+/**
  * The channel this client polls and its state. Falls back to the default channel when the chosen one
  * has no projected state yet (a channel created a moment ago), so a client is never stranded.
  */
 async function resolveChannel(
-  kv: KVNamespace,
+  { kv, ttlMs }: { kv: KVNamespace; ttlMs: number },
   config: AppConfig,
   query: CheckQuery,
   country: string | undefined,
-): Promise<{ channel: string; state: CachedChannel }> {
+): Promise<{ channel: string; state: LoadedChannel }> {
   if (config.channels.length > 0) {
     const chosen = await chooseChannel(config, {
       clientId: query.client_id,
@@ -136,10 +186,10 @@ async function resolveChannel(
       country,
       installed: query.version,
     });
-    const state = await loadChannel(kv, config.app, chosen);
+    const state = await loadChannel(kv, config.app, chosen, ttlMs);
     if (state) return { channel: chosen, state };
     if (chosen !== config.default_channel) {
-      const fallback = await loadChannel(kv, config.app, config.default_channel);
+      const fallback = await loadChannel(kv, config.app, config.default_channel, ttlMs);
       if (fallback) return { channel: config.default_channel, state: fallback };
     }
   }

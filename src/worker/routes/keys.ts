@@ -4,7 +4,7 @@
  * walk the chain one version at a time.
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { notFound } from '../errors.ts';
 import { readCurrentKeys, readKeysVersion } from '../storage/data-plane.ts';
 import type { AppEnv } from '../types.ts';

@@ -26,23 +26,54 @@ GROUP BY version`;
  * rollbacks: distinct clients with a rollback from the version in the window; exposed: distinct
  * clients known to have run it by :to — an install_succeeded to it at any time before :to, or a
  * rollback from it in the window (which proves the client ran it). rollbacks ≤ exposed always.
+ * `events_exposure` (migrations/0004) holds exactly these two types in client order.
+ *
+ * For one version the index delivers the clients in order, so `SELECT DISTINCT` only compares each
+ * with the one before, where `count(DISTINCT …)` fills a temporary B-tree with every client; the
+ * answer is one row, 0 and 0 when nobody ran the version (which the health reads as no row).
  */
 export function rollbacksSql(slice: Exclude<Slice, 'all'>): string {
+  if (slice === 'one') return ONE_VERSION_ROLLBACKS_SQL;
   return `SELECT version,
   count(DISTINCT CASE WHEN type = 'rollback' THEN client_id END) AS rollbacks,
   count(DISTINCT client_id) AS exposed
-FROM events
+FROM events INDEXED BY events_exposure
 WHERE app = :app AND channel = :channel${onlyVersion(slice)}
+  AND type IN ('install_succeeded', 'rollback')
   AND ((type = 'install_succeeded' AND occurred_at < :to)
     OR (type = 'rollback' AND occurred_at >= :from AND occurred_at < :to))
 GROUP BY version`;
 }
 
+const ONE_VERSION_ROLLBACKS_SQL = `SELECT :version AS version,
+  (SELECT count(*) FROM (
+    SELECT DISTINCT client_id FROM events INDEXED BY events_exposure
+    WHERE app = :app AND channel = :channel
+      AND version = :version
+      AND type IN ('install_succeeded', 'rollback')
+      AND type = 'rollback' AND occurred_at >= :from AND occurred_at < :to
+  )) AS rollbacks,
+  (SELECT count(*) FROM (
+    SELECT DISTINCT client_id FROM events INDEXED BY events_exposure
+    WHERE app = :app AND channel = :channel
+      AND version = :version
+      AND type IN ('install_succeeded', 'rollback')
+      AND ((type = 'install_succeeded' AND occurred_at < :to)
+        OR (type = 'rollback' AND occurred_at >= :from AND occurred_at < :to))
+  )) AS exposed`;
+
 /**
  * Nearest-rank percentiles of install_succeeded duration_ms: the k-th smallest of n samples with
  * k = ⌈P·n/100⌉, computed in integers as (n·P + 99) / 100. Events without a duration are no sample.
+ *
+ * For one version the samples are read in duration order from `events_install_durations`
+ * (migrations/0004), so a percentile is a walk along the index instead of a sort and a window over
+ * every sample: k − 1 entries from the smallest for p50, n − k from the largest for p95. No row
+ * when there is no sample, as for the other slices.
+ * Across versions (`each`, `all`) a window function ranks the samples.
  */
 export function durationsSql(slice: Slice): string {
+  if (slice === 'one') return ONE_VERSION_DURATIONS_SQL;
   const key = slice === 'all' ? '' : 'version, ';
   const partition = slice === 'all' ? '' : 'PARTITION BY version ';
   const group = slice === 'all' ? '' : '\nGROUP BY version';
@@ -60,14 +91,34 @@ FROM (
 )${group}`;
 }
 
-/** Error codes of install_failed and download_failed events, most frequent first (ties by code). */
+const ONE_VERSION_DURATIONS_SQL = `WITH samples AS NOT MATERIALIZED (
+  SELECT duration_ms
+  FROM events INDEXED BY events_install_durations
+  WHERE app = :app AND channel = :channel
+    AND version = :version
+    AND type = 'install_succeeded' AND duration_ms IS NOT NULL
+    AND occurred_at >= :from AND occurred_at < :to
+),
+counted AS (SELECT count(*) AS n FROM samples)
+SELECT :version AS version, n AS samples,
+  (SELECT duration_ms FROM samples ORDER BY duration_ms
+    LIMIT 1 OFFSET (SELECT (n * 50 + 99) / 100 - 1 FROM counted)) AS p50,
+  (SELECT duration_ms FROM samples ORDER BY duration_ms DESC
+    LIMIT 1 OFFSET (SELECT n - (n * 95 + 99) / 100 FROM counted)) AS p95
+FROM counted
+WHERE n > 0`;
+
+/**
+ * Error codes of install_failed and download_failed events, most frequent first (ties by code), from
+ * `events_errors` (migrations/0004), which holds only those failures.
+ */
 export function topErrorsSql(slice: Slice): string {
   const key = slice === 'all' ? '' : 'version, ';
   const partition = slice === 'all' ? '' : 'PARTITION BY version ';
   return `SELECT ${key}code, count FROM (
   SELECT ${key}error_code AS code, count(*) AS count,
     row_number() OVER (${partition}ORDER BY count(*) DESC, error_code) AS rn
-  FROM events
+  FROM events INDEXED BY events_errors
   WHERE app = :app AND channel = :channel${onlyVersion(slice).replace('\n', '\n  ')}
     AND type IN ('install_failed', 'download_failed') AND error_code IS NOT NULL
     AND occurred_at >= :from AND occurred_at < :to
@@ -79,10 +130,11 @@ ORDER BY ${key}rn`;
 
 /**
  * Clients active in the 24 h before :to (their newest event, `clients.last_seen`, in
- * [:to − 24 h, :to)) by the version they run: adoption, and the versions of /clients.
+ * [:to − 24 h, :to)) by the version they run: adoption, and the versions of /clients. Read from
+ * `clients_by_version` (migrations/0004) in version order: no table rows, no sort.
  */
 export const ACTIVE_VERSIONS_SQL = `SELECT version, count(*) AS clients
-FROM clients
+FROM clients INDEXED BY clients_by_version
 WHERE app = :app AND channel = :channel
   AND last_seen >= strftime('%Y-%m-%dT%H:%M:%fZ', :to, '-24 hours') AND last_seen < :to
 GROUP BY version

@@ -1,5 +1,5 @@
 /** Apps and their channels in D1. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ChannelInfo, type ChannelRule, channelRuleSchema } from '../../protocol/channels.ts';
 import { isoSeconds, snapshotWindow } from './revisions.ts';
 

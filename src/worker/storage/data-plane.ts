@@ -2,10 +2,10 @@
  * The data plane's reads outside the channel state: keys documents, artifact bytes and the health
  * probes. Nothing here writes.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { artifactKey, KEYS_KEY, keysDocKey } from './projection.ts';
 
-const keysProjectionSchema = z.object({ version: z.number().int().min(1), jws: z.string() });
+export const keysProjectionSchema = z.object({ version: z.number().int().min(1), jws: z.string() });
 
 /** The newest keys document (KV `keys:current`), or null before the first one is registered. */
 export async function readCurrentKeys(kv: KVNamespace): Promise<string | null> {

@@ -28,7 +28,17 @@ export async function putDocument(bucket: R2Bucket, key: string, text: string): 
 export type ArtifactPut =
   | { kind: 'stored'; object: R2Object }
   | { kind: 'taken' }
-  | { kind: 'sha256_mismatch' };
+  | { kind: 'sha256_mismatch' }
+  | { kind: 'length_mismatch' };
+
+/**
+ * Whether `error` is workerd's FixedLengthStream refusing a body longer or shorter than the length
+ * it was promised (a Content-Length that lies, or a client gone half-way): the caller's fault, and
+ * nothing was stored.
+ */
+export function isLengthMismatch(error: unknown): boolean {
+  return error instanceof Error && /FixedLengthStream/.test(error.message);
+}
 
 /**
  * Streams `body` (exactly `size` bytes) into R2. R2 hashes the bytes and refuses the put when they do
@@ -53,6 +63,7 @@ export async function putArtifact(
     // R2 error 10037: "The SHA-256 checksum you specified did not match what we received."
     if (error instanceof Error && /\(10037\)|SHA-256 checksum/.test(error.message))
       return { kind: 'sha256_mismatch' };
+    if (isLengthMismatch(error)) return { kind: 'length_mismatch' };
     throw error;
   }
 }

@@ -9,9 +9,9 @@
  * Should a writer die half-way, `projected_revision` stays behind and the scheduler finishes the job.
  */
 import type { AppConfig } from '../../protocol/channels.ts';
-import { type ChannelPayload, channelPayloadSchema } from '../../protocol/documents.ts';
-import { decodeDocument, type PrivateJwk, signDocument } from '../../protocol/jws.ts';
-import { parsePrivateJwk } from '../../protocol/keys.ts';
+import type { ChannelPayload } from '../../protocol/documents.ts';
+import { type PrivateJwk, signDocument, verifyDocument } from '../../protocol/jws.ts';
+import { parsePrivateJwk, publicJwk } from '../../protocol/keys.ts';
 import { type AppRecord, channelRevisions, getApp, markProjected } from './apps.ts';
 import { type ChannelState, readChannelStates } from './channel-state.ts';
 import { putDocument } from './objects.ts';
@@ -84,10 +84,23 @@ export async function buildChannelProjection(
   return { snapshot, releases, yanks };
 }
 
-function snapshotRevision(jws: string): number {
+/**
+ * The revision of the snapshot a KV value holds, counted only when it is this channel's and this
+ * Worker's online key signed it: a value it did not sign (tampered, not even JSON, another channel's,
+ * or written under a rotated key) must not hold the projection back by claiming a high revision.
+ * Writers re-read D1 after writing, so a value overwritten this way by an older revision is
+ * projected again.
+ */
+async function projectedRevision(
+  value: string,
+  at: { app: string; name: string },
+  key: PrivateJwk,
+): Promise<number> {
   try {
-    const parsed = channelPayloadSchema.safeParse(decodeDocument(jws).payload);
-    return parsed.success ? parsed.data.revision : 0;
+    const { snapshot } = JSON.parse(value) as Partial<ChannelProjection>;
+    if (typeof snapshot !== 'string') return 0;
+    const payload = await verifyDocument('channel', snapshot, [publicJwk(key)], { checkExpiry: false });
+    return payload.app === at.app && payload.channel === at.name ? payload.revision : 0;
   } catch {
     return 0;
   }
@@ -102,8 +115,8 @@ async function writeChannel(env: Env, state: ChannelState, key: PrivateJwk): Pro
     console.warn(`snapshot ${app}/${name}@${revision} is already archived with other bytes`);
   }
   const kvKey = channelKey(app, name);
-  const existing = await env.STATE.get<ChannelProjection>(kvKey, 'json');
-  if (existing && snapshotRevision(existing.snapshot) > revision) return;
+  const existing = await env.STATE.get(kvKey, 'text');
+  if (existing !== null && (await projectedRevision(existing, { app, name }, key)) > revision) return;
   await env.STATE.put(kvKey, JSON.stringify(projection));
 }
 

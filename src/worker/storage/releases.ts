@@ -1,5 +1,5 @@
 /** Registered releases in D1 (the signed manifest and the fields the admin API lists). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Artifact, artifactSchema, type ReleasePayload } from '../../protocol/documents.ts';
 import { isoSeconds } from './revisions.ts';
 import { versionKey } from './version-key.ts';

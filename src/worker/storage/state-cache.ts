@@ -2,15 +2,20 @@
  * The data plane's view of the KV projection, parsed once and kept in the isolate for a few seconds
  * (DESIGN §1): a warm isolate answers checks from memory, with no KV read and no re-parsing.
  *
- * The Worker trusts these documents without verifying signatures: it signed the snapshots itself and
- * verified every release and yank before projecting them. It still checks their shape and `typ`, so a
- * corrupt projection fails loudly instead of producing a wrong answer.
+ * KV is not the source of truth, so a channel is served only once its snapshot verifies against an
+ * online key of `keys:current` and every document served with it matches the snapshot's hashes
+ * (projection-verify.ts). That costs a signature check per cache fill, never per request. A channel
+ * that does not verify is kept as `{verified: false}` for the same TTL (a tampered value must not
+ * cost a KV read and a verification on every request), answered with nothing signed (routes/check.ts)
+ * and reported by `/healthz`. KV errors are thrown, as before, and never cached.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type AppConfig, channelInfoSchema, channelRuleSchema } from '../../protocol/channels.ts';
+import { type ChannelIndex, indexChannel } from '../../protocol/decision.ts';
 import {
   type ChannelPayload,
   type DocumentKind,
+  type KeysPayload,
   nameSchema,
   PAYLOAD_SCHEMAS,
   type PayloadOf,
@@ -18,22 +23,66 @@ import {
   TYP,
   type YankPayload,
 } from '../../protocol/documents.ts';
+import { sha256Hex } from '../../protocol/encoding.ts';
 import { decodeDocument } from '../../protocol/jws.ts';
-import { appKey, channelKey } from './projection.ts';
+import { keysProjectionSchema } from './data-plane.ts';
+import { appKey, type ChannelProjection, channelKey, KEYS_KEY } from './projection.ts';
+import {
+  clearRefusal,
+  type RefusedChannel,
+  recordRefusal,
+  refusedChannels,
+  UnverifiedProjectionError,
+  verifyChannelProjection,
+} from './projection-verify.ts';
 
 /** How long a parsed projection is served from memory. KV's own ~60 s propagation dominates anyway. */
 export const STATE_TTL_MS = 5_000;
+/** The longest TTL `STATE_CACHE_TTL_MS` may set: past KV's own propagation it would only delay a yank. */
+export const MAX_STATE_TTL_MS = 60_000;
 const MAX_ENTRIES = 1_000;
 
-/** One channel's signed state, decoded, with the documents indexed by version. */
+/**
+ * The cache TTL from the `STATE_CACHE_TTL_MS` var (wrangler.toml): whole milliseconds up to
+ * MAX_STATE_TTL_MS, `0` turning the cache off (every request reads and parses KV; the benchmark's
+ * cold-isolate figure); unset or anything else means STATE_TTL_MS.
+ */
+export function stateTtlMs(env: { STATE_CACHE_TTL_MS?: string }): number {
+  const raw = env.STATE_CACHE_TTL_MS?.trim();
+  if (raw === undefined || !/^\d{1,6}$/.test(raw)) return STATE_TTL_MS;
+  const ms = Number(raw);
+  return ms <= MAX_STATE_TTL_MS ? ms : STATE_TTL_MS;
+}
+
+/** One channel's signed state, verified and decoded, with the documents indexed by version. */
 export interface CachedChannel {
+  verified: true;
   snapshotJws: string;
+  /** `snapshotJws` as a JSON string literal, and its SHA-256 (hex): every check answer embeds and tags it. */
+  snapshotJson: string;
+  snapshotSha256: string;
   snapshot: ChannelPayload;
+  /** The decision's per-snapshot work, done once per cache fill rather than for every client. */
+  index: ChannelIndex;
   releases: ReadonlyMap<string, ReleasePayload>;
   releaseJws: ReadonlyMap<string, string>;
   yanks: ReadonlyMap<string, YankPayload>;
   yankJws: ReadonlyMap<string, string>;
 }
+
+/** A channel whose projection did not verify: nothing of it may be served. `reason` is for logs. */
+export interface UnverifiedChannel {
+  verified: false;
+  reason: string;
+}
+
+export type LoadedChannel = CachedChannel | UnverifiedChannel;
+
+/** `keys:current` as the data plane sees it: the keys snapshots are verified against. */
+export type CurrentKeys =
+  | { status: 'ok'; keys: KeysPayload }
+  | { status: 'absent' }
+  | { status: 'malformed'; reason: string };
 
 export interface TtlCacheOptions {
   ttlMs: number;
@@ -63,12 +112,14 @@ export class TtlCache<T> {
     this.#now = options.now ?? Date.now;
   }
 
-  get(key: string, load: () => Promise<T>): Promise<T> {
+  /** The value of `key`, loaded when absent or expired; `ttlMs` (default the cache's) of 0 or less bypasses the cache. */
+  get(key: string, load: () => Promise<T>, ttlMs = this.#ttlMs): Promise<T> {
+    if (ttlMs <= 0) return load();
     const now = this.#now();
     const hit = this.#entries.get(key);
     if (hit && hit.expiresAt > now) return hit.value;
 
-    const entry: Entry<T> = { expiresAt: now + this.#ttlMs, value: load() };
+    const entry: Entry<T> = { expiresAt: now + ttlMs, value: load() };
     // Delete then set keeps the Map ordered oldest-first, so eviction drops the stalest keys.
     this.#entries.delete(key);
     this.#entries.set(key, entry);
@@ -113,37 +164,136 @@ const channelProjectionSchema = z.object({
 });
 
 const apps = new TtlCache<AppConfig | null>({ ttlMs: STATE_TTL_MS, maxEntries: MAX_ENTRIES });
-const channels = new TtlCache<CachedChannel | null>({ ttlMs: STATE_TTL_MS, maxEntries: MAX_ENTRIES });
+const channels = new TtlCache<LoadedChannel | null>({ ttlMs: STATE_TTL_MS, maxEntries: MAX_ENTRIES });
+const keys = new TtlCache<CurrentKeys>({ ttlMs: STATE_TTL_MS, maxEntries: 1 });
 
 /** The routing config of `app` (KV `app:<app>`), or null when there is no such app. */
-export function loadApp(kv: KVNamespace, app: string): Promise<AppConfig | null> {
+export function loadApp(kv: KVNamespace, app: string, ttlMs = STATE_TTL_MS): Promise<AppConfig | null> {
   const key = appKey(app);
-  return apps.get(key, async () => {
-    const raw = await kv.get(key, 'json');
-    return raw === null ? null : appProjectionSchema.parse(raw);
-  });
+  return apps.get(
+    key,
+    async () => {
+      const raw = await kv.get(key, 'json');
+      return raw === null ? null : appProjectionSchema.parse(raw);
+    },
+    ttlMs,
+  );
 }
 
 /** The decoded state of one channel (KV `channel:<app>:<channel>`), or null when it is not projected. */
-export function loadChannel(kv: KVNamespace, app: string, channel: string): Promise<CachedChannel | null> {
-  const key = channelKey(app, channel);
-  return channels.get(key, async () => {
-    const raw = await kv.get(key, 'json');
-    return raw === null ? null : parseChannel(channelProjectionSchema.parse(raw));
-  });
+export function loadChannel(
+  kv: KVNamespace,
+  app: string,
+  channel: string,
+  ttlMs = STATE_TTL_MS,
+): Promise<LoadedChannel | null> {
+  return channels.get(channelKey(app, channel), () => loadVerifiedChannel(kv, app, channel, ttlMs), ttlMs);
+}
+
+/** The current keys document (KV `keys:current`), decoded; cached like the channels it verifies. */
+export function loadKeys(kv: KVNamespace, ttlMs = STATE_TTL_MS): Promise<CurrentKeys> {
+  return keys.get(
+    KEYS_KEY,
+    async () => {
+      const text = await kv.get(KEYS_KEY, 'text');
+      if (text === null) return { status: 'absent' };
+      try {
+        // Not chain-verified here: the admin API verified it against the previous version before
+        // projecting it, and clients verify the chain to their pinned root themselves.
+        return { status: 'ok', keys: decodeAs('keys', keysProjectionSchema.parse(JSON.parse(text)).jws) };
+      } catch (error) {
+        return { status: 'malformed', reason: messageOf(error) };
+      }
+    },
+    ttlMs,
+  );
+}
+
+/**
+ * The channels this isolate currently refuses to serve, each loaded again through the cache first
+ * so that one fixed (or removed) since drops out: `/healthz` reports what is still broken.
+ */
+export async function unverifiedChannels(kv: KVNamespace, ttlMs = STATE_TTL_MS): Promise<RefusedChannel[]> {
+  await Promise.all(refusedChannels().map(({ app, channel }) => loadChannel(kv, app, channel, ttlMs)));
+  return refusedChannels();
 }
 
 /** Forgets every cached projection (tests change KV between requests). */
 export function clearStateCache(): void {
   apps.clear();
   channels.clear();
+  keys.clear();
 }
 
-function parseChannel(projection: z.infer<typeof channelProjectionSchema>): CachedChannel {
+async function loadVerifiedChannel(
+  kv: KVNamespace,
+  app: string,
+  channel: string,
+  ttlMs: number,
+): Promise<LoadedChannel | null> {
+  // KV failures throw from here, outside the try: an outage is a 5xx, not a refusal to cache.
+  const text = await kv.get(channelKey(app, channel), 'text');
+  if (text === null) {
+    clearRefusal(app, channel);
+    return null;
+  }
+  const first = await verifyProjection(text, await loadKeys(kv, ttlMs), app, channel);
+  // The cached keys document may be older than the projection (a first `keys register`, or a rotation,
+  // within the last few seconds): before refusing, look at keys:current once more, uncached.
+  const result = first.verified
+    ? first
+    : await verifyProjection(text, await reloadKeys(kv, ttlMs), app, channel);
+  if (result.verified) clearRefusal(app, channel);
+  else recordRefusal(app, channel, result.reason);
+  return result;
+}
+
+/** Drops the cached keys document and loads it again. */
+function reloadKeys(kv: KVNamespace, ttlMs: number): Promise<CurrentKeys> {
+  keys.clear();
+  return loadKeys(kv, ttlMs);
+}
+
+async function verifyProjection(
+  text: string,
+  current: CurrentKeys,
+  app: string,
+  channel: string,
+): Promise<LoadedChannel> {
+  try {
+    if (current.status !== 'ok') {
+      throw new UnverifiedProjectionError(
+        current.status === 'absent'
+          ? 'there is no keys document (keys:current) to verify it against'
+          : `keys:current is unusable: ${current.reason}`,
+      );
+    }
+    const projection: ChannelProjection = channelProjectionSchema.parse(JSON.parse(text));
+    await verifyChannelProjection(projection, current.keys, { app, channel, now: new Date() });
+    return parseChannel(projection, await sha256Hex(projection.snapshot));
+  } catch (error) {
+    return { verified: false, reason: messageOf(error) };
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function parseChannel(
+  projection: z.infer<typeof channelProjectionSchema>,
+  snapshotSha256: string,
+): CachedChannel {
+  const snapshot = decodeAs('channel', projection.snapshot);
+  const releases = decodeAll('release', projection.releases);
   return {
+    verified: true,
     snapshotJws: projection.snapshot,
-    snapshot: decodeAs('channel', projection.snapshot),
-    releases: decodeAll('release', projection.releases),
+    snapshotJson: JSON.stringify(projection.snapshot),
+    snapshotSha256,
+    snapshot,
+    index: indexChannel(snapshot, releases),
+    releases,
     releaseJws: new Map(Object.entries(projection.releases)),
     yanks: decodeAll('yank', projection.yanks),
     yankJws: new Map(Object.entries(projection.yanks)),

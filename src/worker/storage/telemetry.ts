@@ -13,90 +13,120 @@ export interface StoredEvent extends TelemetryEvent {
 }
 
 /**
- * Events written per `DB.batch`: one queue delivery (max_batch_size = 100) is one batch of three
- * statements per event, well inside D1's per-invocation query limit.
+ * Events per D1 batch. They are bound once, as one JSON parameter of a few hundred bytes per event
+ * (far inside D1's 2 MB per value), so a batch is six statements whatever its size.
  */
-export const EVENTS_PER_BATCH = 100;
+export const EVENTS_PER_BATCH = 1_000;
 
-// Each event is three statements run in order inside one transaction. The rollup and client rows move
-// only when the INSERT OR IGNORE before them really inserted (`changes() = 1`), so a redelivered or
-// duplicate event changes nothing. The rollup upsert always changes one row when it runs, which keeps
-// `changes() = 1` true for the client statement after it.
-const INSERT_EVENT = `INSERT OR IGNORE INTO events
+// A batch runs these in order inside one transaction. The rows are bound once, to the first, which
+// copies them into `event_batch` (migrations/0005) marking those whose id is not stored yet; every
+// other statement reads them from there, and the last empties it. Only fresh rows move rollups and
+// client rows, so a redelivered or duplicate event changes nothing: it is counted once in `events`,
+// in the rollups and in `clients`. Row layout: see `toRow`.
+const STAGE = `INSERT INTO event_batch (seq, id, app, type, client_id, channel, from_version, to_version,
+  version, platform, arch, os_version, error_code, error_message, duration_ms, occurred_at, received_at,
+  installed, hour, fresh)
+SELECT r.key, r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5,
+  r.value ->> 6, r.value ->> 7, r.value ->> 8, r.value ->> 9, r.value ->> 10, r.value ->> 11,
+  r.value ->> 12, r.value ->> 13, r.value ->> 14, r.value ->> 15, r.value ->> 16, r.value ->> 17,
+  NOT EXISTS (SELECT 1 FROM events WHERE events.id = r.value ->> 0)
+FROM json_each(?1) AS r`;
+
+const UPSERT_ROLLUPS = `INSERT INTO event_rollups_hourly (app, channel, version, type, platform, error_code, hour, count)
+SELECT app, channel, version, type, platform, coalesce(error_code, ''), hour, count(*) FROM event_batch
+WHERE fresh
+GROUP BY app, channel, version, type, platform, coalesce(error_code, ''), hour
+ON CONFLICT (app, channel, version, type, platform, error_code, hour) DO UPDATE SET
+  count = count + excluded.count`;
+
+// A client's row follows its newest event by occurred_at (ties: the later in the batch); an older
+// event arriving late changes nothing. Each client's newest event comes from `max()` over
+// occurred_at and position: SQLite takes the other (bare) columns of a min/max aggregate from the
+// row that holds it, which is much cheaper here than a window function.
+const newestPerClient = (
+  where: string,
+) => `SELECT app, client_id, channel, installed, platform, arch, occurred_at,
+    max(occurred_at || printf('%09d', seq)) AS position
+  FROM event_batch WHERE ${where}
+  GROUP BY app, client_id`;
+
+// First the newest event that says which version the client runs moves the whole row forward (or
+// creates it)...
+const UPSERT_CLIENTS = `INSERT INTO clients (app, client_id, channel, version, platform, arch, last_seen)
+SELECT app, client_id, channel, installed, platform, arch, occurred_at
+FROM (${newestPerClient('fresh AND installed IS NOT NULL')})
+WHERE true
+ON CONFLICT (app, client_id) DO UPDATE SET
+  channel = excluded.channel, version = excluded.version, platform = excluded.platform,
+  arch = excluded.arch, last_seen = excluded.last_seen
+WHERE excluded.last_seen >= clients.last_seen`;
+
+// ...then the newest event of any type marks the client seen, keeping the version it last reported
+// (a download_* or install_failed without from_version does not say). A client never seen with a
+// version gets no row (the row's version is not nullable, and a guess would skew adoption).
+const TOUCH_CLIENTS = `UPDATE clients SET channel = newest.channel, platform = newest.platform,
+  arch = newest.arch, last_seen = newest.occurred_at
+FROM (${newestPerClient('fresh')}) AS newest
+WHERE clients.app = newest.app AND clients.client_id = newest.client_id
+  AND clients.last_seen <= newest.occurred_at`;
+
+const INSERT_EVENTS = `INSERT OR IGNORE INTO events
   (id, app, type, client_id, channel, from_version, to_version, version, platform, arch, os_version,
    error_code, error_message, duration_ms, occurred_at, received_at)
-  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)`;
+SELECT id, app, type, client_id, channel, from_version, to_version, version, platform, arch, os_version,
+  error_code, error_message, duration_ms, occurred_at, received_at
+FROM event_batch WHERE fresh ORDER BY seq`;
 
-const UPSERT_ROLLUP = `INSERT INTO event_rollups_hourly (app, channel, version, type, platform, error_code, hour, count)
-  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 1 WHERE changes() = 1
-  ON CONFLICT (app, channel, version, type, platform, error_code, hour) DO UPDATE SET count = count + 1`;
-
-// A client's row follows its newest event by occurred_at; an older event arriving late changes nothing.
-const UPSERT_CLIENT = `INSERT INTO clients (app, client_id, channel, version, platform, arch, last_seen)
-  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE changes() = 1
-  ON CONFLICT (app, client_id) DO UPDATE SET
-    channel = excluded.channel, version = excluded.version, platform = excluded.platform,
-    arch = excluded.arch, last_seen = excluded.last_seen
-  WHERE excluded.last_seen >= clients.last_seen`;
-
-// An event that does not say which version the client runs (a download_* or install_failed without
-// from_version) still marks the client as seen, keeping the version it last reported; a client
-// never seen with a version gets no row (the row's version is not nullable, and a guess would skew adoption).
-const TOUCH_CLIENT = `UPDATE clients SET channel = ?3, platform = ?4, arch = ?5, last_seen = ?6
-  WHERE app = ?1 AND client_id = ?2 AND last_seen <= ?6 AND changes() = 1`;
+const UNSTAGE = 'DELETE FROM event_batch';
 
 /** `2026-11-21T18:12:34.567Z` → `2026-11-21T18:00:00Z`, the rollup bucket. */
 export function hourOf(occurredAt: string): string {
   return `${occurredAt.slice(0, 13)}:00:00Z`;
 }
 
-function eventStatements(db: D1Database, e: StoredEvent): D1PreparedStatement[] {
-  const version = eventVersion(e);
-  const installed = installedVersionAfter(e);
+function toRow(e: StoredEvent): (string | number | null)[] {
   return [
-    db
-      .prepare(INSERT_EVENT)
-      .bind(
-        e.id,
-        e.app,
-        e.type,
-        e.client_id,
-        e.channel,
-        e.from_version ?? null,
-        e.to_version ?? null,
-        version,
-        e.platform,
-        e.arch,
-        e.os_version ?? null,
-        e.error_code ?? null,
-        e.error_message ?? null,
-        e.duration_ms ?? null,
-        e.occurred_at,
-        e.received_at,
-      ),
-    db
-      .prepare(UPSERT_ROLLUP)
-      .bind(e.app, e.channel, version, e.type, e.platform, e.error_code ?? '', hourOf(e.occurred_at)),
-    installed === undefined
-      ? db.prepare(TOUCH_CLIENT).bind(e.app, e.client_id, e.channel, e.platform, e.arch, e.occurred_at)
-      : db
-          .prepare(UPSERT_CLIENT)
-          .bind(e.app, e.client_id, e.channel, installed, e.platform, e.arch, e.occurred_at),
+    e.id,
+    e.app,
+    e.type,
+    e.client_id,
+    e.channel,
+    e.from_version ?? null,
+    e.to_version ?? null,
+    eventVersion(e),
+    e.platform,
+    e.arch,
+    e.os_version ?? null,
+    e.error_code ?? null,
+    e.error_message ?? null,
+    e.duration_ms ?? null,
+    e.occurred_at,
+    e.received_at,
+    installedVersionAfter(e) ?? null,
+    hourOf(e.occurred_at),
   ];
 }
 
 /**
  * Writes events, their hourly rollups and client rows. Idempotent: an event whose id is already stored
- * changes nothing, so a retried delivery is harmless. Up to `EVENTS_PER_BATCH` events run in one
- * transaction (all or nothing); more are split into several, each idempotent, so retrying the whole
- * call after a partial failure is safe. Returns how many events were new.
+ * changes nothing, so a retried delivery is harmless, and of one id given twice the first counts. Up
+ * to `EVENTS_PER_BATCH` events run in one transaction (all or nothing); more are split into several,
+ * each idempotent, so retrying the whole call after a partial failure is safe. Returns how many
+ * events were new.
  */
 export async function storeEvents(db: D1Database, events: StoredEvent[]): Promise<{ inserted: number }> {
+  const seen = new Set<string>();
+  const unique = events.filter((e) => !seen.has(e.id) && seen.add(e.id));
   let inserted = 0;
-  for (let start = 0; start < events.length; start += EVENTS_PER_BATCH) {
-    const chunk = events.slice(start, start + EVENTS_PER_BATCH);
-    const results = await db.batch(chunk.flatMap((e) => eventStatements(db, e)));
-    for (let i = 0; i < results.length; i += 3) inserted += results[i]?.meta.changes ?? 0;
+  for (let start = 0; start < unique.length; start += EVENTS_PER_BATCH) {
+    const rows = JSON.stringify(unique.slice(start, start + EVENTS_PER_BATCH).map(toRow));
+    const results = await db.batch([
+      db.prepare(STAGE).bind(rows),
+      ...[UPSERT_ROLLUPS, UPSERT_CLIENTS, TOUCH_CLIENTS, INSERT_EVENTS, UNSTAGE].map((sql) =>
+        db.prepare(sql),
+      ),
+    ]);
+    inserted += results[4]?.meta.changes ?? 0;
   }
   return { inserted };
 }

@@ -3,7 +3,7 @@
  * errors, install durations and active clients. The metrics themselves live in storage/analytics.ts.
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { nameSchema, versionSchema } from '../../../protocol/documents.ts';
 import { requireRole } from '../../auth.ts';
 import { badRequest, notFound } from '../../errors.ts';

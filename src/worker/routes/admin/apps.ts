@@ -1,6 +1,6 @@
 /** Apps, their channels and channel rules (docs/api.md § Apps, channels, rules). */
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { newSalt } from '../../../protocol/bucket.ts';
 import { channelInfoSchema, channelRuleSchema } from '../../../protocol/channels.ts';
 import { nameSchema } from '../../../protocol/documents.ts';

@@ -1,6 +1,6 @@
 /** The audit log (docs/api.md § Status and audit): newest first, paged by an id cursor. */
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { nameSchema } from '../../../protocol/documents.ts';
 import { requireRole } from '../../auth.ts';
 import { listAudit } from '../../storage/audit.ts';

@@ -1,7 +1,7 @@
 /** Pieces every admin sub-app shares: path parameter schemas, the JSON body limit, lookups that 404. */
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   archSchema,
   type DocumentKind,

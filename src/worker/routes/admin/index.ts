@@ -3,6 +3,7 @@ import type { AppEnv } from '../../types.ts';
 import { analytics } from './analytics.ts';
 import { apps } from './apps.ts';
 import { auditLog } from './audit.ts';
+import { backup } from './backup.ts';
 import { keys } from './keys.ts';
 import { multipart } from './multipart.ts';
 import { releases } from './releases.ts';
@@ -32,6 +33,7 @@ for (const sub of [
   auditLog,
   analytics,
   settings,
+  backup,
 ]) {
   admin.route('/', sub);
 }

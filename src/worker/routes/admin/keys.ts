@@ -1,6 +1,6 @@
 /** The keys document (docs/api.md § Keys): trust on first use, then a chain signed by root keys. */
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type KeysPayload, keysPayloadSchema } from '../../../protocol/documents.ts';
 import { DocumentError, decodeDocument } from '../../../protocol/jws.ts';
 import { publicJwk } from '../../../protocol/keys.ts';

@@ -5,11 +5,11 @@
  * between completion and that check can never be exploited.
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { sha256HexSchema } from '../../../protocol/documents.ts';
 import { requireRole } from '../../auth.ts';
-import { badRequest, conflict, notFound } from '../../errors.ts';
-import { hashObject } from '../../storage/objects.ts';
+import { type ApiError, badRequest, conflict, notFound } from '../../errors.ts';
+import { hashObject, isLengthMismatch } from '../../storage/objects.ts';
 import type { AppEnv } from '../../types.ts';
 import { validate } from '../../validate.ts';
 import {
@@ -21,7 +21,7 @@ import {
   MAX_SINGLE_PUT,
   requireApp,
 } from './common.ts';
-import { keyOf, sameOrConflict } from './uploads.ts';
+import { keyOf, lengthMismatch, sameOrConflict } from './uploads.ts';
 
 const MAX_PARTS = 10_000;
 const createBody = z.object({
@@ -39,17 +39,53 @@ const completeBody = z.object({
   parts: z
     .array(z.object({ part: z.number().int().min(1).max(MAX_PARTS), etag: z.string().min(1).max(256) }))
     .min(1)
-    .max(MAX_PARTS),
+    .max(MAX_PARTS)
+    // R2 answers a repeated part number with an internal error: refuse it here, naming it.
+    .refine(
+      (parts) => new Set(parts.map((p) => p.part)).size === parts.length,
+      'part numbers must be unique',
+    ),
 });
 
-/** R2 answers an unknown or finished upload id with error 10024 (NoSuchUpload). */
-async function onUpload<T>(work: () => Promise<T>): Promise<T> {
+/** An R2 error message pattern and the API error the caller gets for it. */
+type Refusal = [pattern: RegExp, error: () => ApiError];
+
+const unknownUpload = () =>
+  notFound('unknown_upload', 'no multipart upload with that upload_id for this path');
+/** R2 answers a finished or unknown upload id with error 10024 (NoSuchUpload). */
+const NO_SUCH_UPLOAD: Refusal = [/\(10024\)|NoSuchUpload|upload does not exist/i, unknownUpload];
+/**
+ * `complete()` and `abort()` answer an id R2 never issued for this key (another path's, or junk)
+ * with its internal error 10001 instead, as Miniflare models R2 (found by the route property tests).
+ * Without a record of the uploads it started the Worker cannot tell that from a real R2 fault; a 404
+ * costs a retried upload at worst, where a 500 for a caller's typo breaks DESIGN §8.
+ */
+const NOT_ISSUED: Refusal = [/\(10001\)/, unknownUpload];
+/** R2's refusals of a parts list (R2 error codes 10025, 10011, 10048): the caller's list is wrong. */
+const BAD_PARTS: Refusal[] = [
+  [
+    /\(10025\)/,
+    () => badRequest('invalid_part', 'parts: a part number or etag is not one this upload received'),
+  ],
+  [
+    /\((10011|10048)\)/,
+    () =>
+      badRequest(
+        'invalid_part_sizes',
+        'parts: all but the last must be of one size (at least 5 MiB), the last no larger',
+      ),
+  ],
+];
+
+/** Runs an R2 multipart call, answering the caller's mistakes as 4xx instead of 500. */
+async function onUpload<T>(work: () => Promise<T>, refusals: Refusal[] = [NO_SUCH_UPLOAD]): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof Error && /\(10024\)|NoSuchUpload|upload does not exist/i.test(error.message)) {
-      throw notFound('unknown_upload', 'no multipart upload with that upload_id for this path');
-    }
+    const refusal =
+      error instanceof Error ? refusals.find(([pattern]) => pattern.test(error.message)) : undefined;
+    if (refusal) throw refusal[1]();
+    if (isLengthMismatch(error)) throw lengthMismatch();
     throw error;
   }
 }
@@ -114,8 +150,9 @@ multipart.post(
       throw conflict('artifact_exists', `${key} already exists; nothing in R2 is overwritten`);
     }
     const upload = c.env.BUCKET.resumeMultipartUpload(key, upload_id);
-    const object = await onUpload(() =>
-      upload.complete(parts.map((p) => ({ partNumber: p.part, etag: p.etag }))),
+    const object = await onUpload(
+      () => upload.complete(parts.map((p) => ({ partNumber: p.part, etag: p.etag }))),
+      [NO_SUCH_UPLOAD, NOT_ISSUED, ...BAD_PARTS],
     );
     const claimed = object.customMetadata;
     const actual = await hashObject(c.env.BUCKET, key);
@@ -145,7 +182,8 @@ multipart.delete(
   validate('query', uploadQuery),
   async (c) => {
     const { upload_id } = c.req.valid('query');
-    await onUpload(() => c.env.BUCKET.resumeMultipartUpload(keyOf(c.req.valid('param')), upload_id).abort());
+    const upload = c.env.BUCKET.resumeMultipartUpload(keyOf(c.req.valid('param')), upload_id);
+    await onUpload(() => upload.abort(), [NO_SUCH_UPLOAD, NOT_ISSUED]);
     return c.json({ upload_id, aborted: true });
   },
 );

@@ -3,7 +3,7 @@
  * already in R2 with exactly the signed size and SHA-256. The Worker never signs a release itself.
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Artifact, keysPayloadSchema } from '../../../protocol/documents.ts';
 import { sha256Hex } from '../../../protocol/encoding.ts';
 import { decodeDocument } from '../../../protocol/jws.ts';

@@ -5,7 +5,7 @@
  * snapshot.
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { newSalt } from '../../../protocol/bucket.ts';
 import { basisPointsSchema, type RolloutState, versionSchema } from '../../../protocol/documents.ts';
 import { type Plan, planSchema } from '../../../protocol/plan.ts';

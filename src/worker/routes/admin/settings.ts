@@ -1,7 +1,7 @@
 /** App settings and webhook deliveries (docs/rollouts.md § HTTP API and § Webhooks). */
 import { Hono } from 'hono';
 import { base64url } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { planSchema } from '../../../protocol/plan.ts';
 import { requireRole } from '../../auth.ts';
 import { badRequest, notFound } from '../../errors.ts';

@@ -3,7 +3,7 @@
  * D1 keeps only its SHA-256, so a leaked database leaks no usable token.
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { timestampSchema } from '../../../protocol/documents.ts';
 import { randomHex, sha256Hex } from '../../../protocol/encoding.ts';
 import { requireRole } from '../../auth.ts';

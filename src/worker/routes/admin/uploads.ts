@@ -30,6 +30,9 @@ export function declaredSha256(header: string | undefined): string {
   return parsed.data;
 }
 
+export const lengthMismatch = () =>
+  badRequest('length_mismatch', 'the body is not Content-Length bytes long; nothing was stored');
+
 /** What an existing object at `key` means for an upload of (`sha256`, `size`): a safe retry, or a conflict. */
 export function sameOrConflict(object: R2Object, sha256: string, size: number) {
   if (storedSha256(object) === sha256 && object.size === size) return { key: object.key, size, sha256 };
@@ -59,6 +62,7 @@ uploads.put(
     if (put.kind === 'sha256_mismatch') {
       throw badRequest('sha256_mismatch', 'the body does not hash to X-Updraft-Sha256; nothing was stored');
     }
+    if (put.kind === 'length_mismatch') throw lengthMismatch();
     if (put.kind === 'taken') {
       // A concurrent upload to the same path won the race.
       const winner = await c.env.BUCKET.head(key);

@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 import semverLt from 'semver/functions/lt.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { sha256Hex } from '../../../protocol/encoding.ts';
 import { requireRole } from '../../auth.ts';
 import { badRequest, conflict, notFound } from '../../errors.ts';
