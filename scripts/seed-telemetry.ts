@@ -14,9 +14,9 @@
  * Times are relative to now, so a fresh database always gets a recent picture.
  */
 import { createHash } from 'node:crypto';
+import type { ChannelHealth } from '../src/protocol/admin-api.ts';
 import type { EventType, TelemetryEventInput } from '../src/protocol/telemetry.ts';
 import type { ApiClient } from './lib/api.ts';
-import type { ChannelHealth } from './lib/api-types.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AppView, ReleaseView } from '../src/protocol/admin-api.ts';
 import { bucket, inRollout } from '../src/protocol/bucket.ts';
 import type { Arch, Platform } from '../src/protocol/documents.ts';
 import { appCreate } from './commands/app-create.ts';
@@ -19,7 +20,6 @@ import { promote } from './commands/promote.ts';
 import { publish } from './commands/publish.ts';
 import { status } from './commands/status.ts';
 import type { ApiClient } from './lib/api.ts';
-import type { AppView, ReleaseView } from './lib/api-types.ts';
 import type { ArtifactSpec } from './lib/parse.ts';
 import { seedTelemetry } from './seed-telemetry.ts';
 

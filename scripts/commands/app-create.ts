@@ -1,6 +1,7 @@
 /** `updraft app create <app> [--default-channel stable] [--channel name[:private]]...` */
+
+import type { AppView } from '../../src/protocol/admin-api.ts';
 import type { ApiClient } from '../lib/api.ts';
-import type { AppView } from '../lib/api-types.ts';
 import { arg, type Command, list, str } from '../lib/command.ts';
 import { UserError } from '../lib/errors.ts';
 import { parseName } from '../lib/parse.ts';

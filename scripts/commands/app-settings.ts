@@ -3,8 +3,9 @@
  * [--rotate-webhook-secret]`: shows an app's staged-rollout settings, or changes them. A new webhook
  * secret (the first URL set, or a rotation) is printed once.
  */
+
+import type { AppSettings, Plan } from '../../src/protocol/admin-api.ts';
 import { type ApiClient, seg } from '../lib/api.ts';
-import type { AppSettings, Plan } from '../lib/api-types.ts';
 import { arg, type Command, flag, str, type Values } from '../lib/command.ts';
 import { UserError } from '../lib/errors.ts';
 import { parseName } from '../lib/parse.ts';

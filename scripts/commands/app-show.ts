@@ -1,6 +1,7 @@
 /** `updraft app show <app>`: the app, its channels and its channel rules. */
+
+import type { AppView } from '../../src/protocol/admin-api.ts';
 import { type ApiClient, seg } from '../lib/api.ts';
-import type { AppView } from '../lib/api-types.ts';
 import { arg, type Command } from '../lib/command.ts';
 import { parseName } from '../lib/parse.ts';
 import { formatTable, formatTime } from '../lib/table.ts';

@@ -1,6 +1,7 @@
 /** `updraft app webhooks <app> [--limit 20]`: the app's recent webhook deliveries, newest first. */
+
+import type { WebhookDelivery } from '../../src/protocol/admin-api.ts';
 import { type ApiClient, seg } from '../lib/api.ts';
-import type { WebhookDelivery } from '../lib/api-types.ts';
 import { arg, type Command, str } from '../lib/command.ts';
 import { UserError } from '../lib/errors.ts';
 import { parseName } from '../lib/parse.ts';

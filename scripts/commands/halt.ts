@@ -1,5 +1,5 @@
 /** `updraft halt <app> <version> --channel <name> [--reason <text>]`: stop offering a release to new clients. */
-import type { ChannelView } from '../lib/api-types.ts';
+import type { ChannelView } from '../../src/protocol/admin-api.ts';
 import { type RolloutActionOptions, rolloutAction, rolloutActionCommand } from '../lib/rollout-action.ts';
 
 export function halt(opts: RolloutActionOptions): Promise<ChannelView> {

@@ -1,6 +1,7 @@
 /** `updraft history [<app>] [--limit 50] [--before <id>]`: the audit log, newest first. */
+
+import type { AuditEntry } from '../../src/protocol/admin-api.ts';
 import type { ApiClient } from '../lib/api.ts';
-import type { AuditEntry } from '../lib/api-types.ts';
 import { type Command, str } from '../lib/command.ts';
 import { UserError } from '../lib/errors.ts';
 import { parseName } from '../lib/parse.ts';

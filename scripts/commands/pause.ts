@@ -1,5 +1,5 @@
 /** `updraft pause <app> <version> --channel <name> [--reason <text>]`: freeze a rollout at its percentage. */
-import type { ChannelView } from '../lib/api-types.ts';
+import type { ChannelView } from '../../src/protocol/admin-api.ts';
 import { type RolloutActionOptions, rolloutAction, rolloutActionCommand } from '../lib/rollout-action.ts';
 
 export function pause(opts: RolloutActionOptions): Promise<ChannelView> {

@@ -4,9 +4,10 @@
  * only adds clients), attaches a staged plan the scheduler follows, or sends a critical release to
  * everyone at once (docs/rollouts.md).
  */
+
+import type { ChannelView, Plan } from '../../src/protocol/admin-api.ts';
 import { formatBp } from '../../src/protocol/format.ts';
 import { type ApiClient, seg } from '../lib/api.ts';
-import type { ChannelView, Plan } from '../lib/api-types.ts';
 import { describeChannel } from '../lib/channel-view.ts';
 import { arg, type Command, flag, requireStr, str } from '../lib/command.ts';
 import { UserError } from '../lib/errors.ts';

@@ -6,10 +6,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import semverValidRange from 'semver/ranges/valid.js';
+import type { ReleaseView } from '../../src/protocol/admin-api.ts';
 import type { Artifact, ReleasePayload } from '../../src/protocol/documents.ts';
 import { signDocument } from '../../src/protocol/jws.ts';
 import { type ApiClient, seg } from '../lib/api.ts';
-import type { ReleaseView } from '../lib/api-types.ts';
 import { arg, type Command, flag, list, str, type Values } from '../lib/command.ts';
 import { messageOf, UserError } from '../lib/errors.ts';
 import { isCode, readPrivateKey } from '../lib/keys-folder.ts';

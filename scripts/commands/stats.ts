@@ -2,8 +2,9 @@
  * `updraft stats <app> [<version>] [--channel c] [--since 7d] [--until now]`: DESIGN §5's metrics
  * from GET /v1/admin/apps/{app}/health, for one release or every release of a channel.
  */
+
+import type { ChannelHealth, ReleaseHealth } from '../../src/protocol/admin-api.ts';
 import { type ApiClient, seg } from '../lib/api.ts';
-import type { ChannelHealth, ReleaseHealth } from '../lib/api-types.ts';
 import { arg, type Command, str } from '../lib/command.ts';
 import { UserError } from '../lib/errors.ts';
 import { describeChannelHealth, describeReleaseHealth } from '../lib/metrics.ts';

@@ -3,8 +3,9 @@
  * rollout's health over the last 7 days (installs, failure and rollback rates, adoption), and for
  * staged rollouts the step, the time left to bake and the scheduler's last judgement.
  */
+
+import type { ChannelHealth, ReleaseHealth, StatusView } from '../../src/protocol/admin-api.ts';
 import { type ApiClient, ApiError, seg } from '../lib/api.ts';
-import type { ChannelHealth, ReleaseHealth, StatusView } from '../lib/api-types.ts';
 import { describeChannel, type HealthColumns } from '../lib/channel-view.ts';
 import { arg, type Command } from '../lib/command.ts';
 import { parseName } from '../lib/parse.ts';

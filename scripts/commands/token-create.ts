@@ -1,6 +1,7 @@
 /** `updraft token create --name <name> --role admin|publisher|analyst [--expires 30d]`: the token is shown once. */
+
+import type { TokenView } from '../../src/protocol/admin-api.ts';
 import type { ApiClient } from '../lib/api.ts';
-import type { TokenView } from '../lib/api-types.ts';
 import { type Command, requireStr, str } from '../lib/command.ts';
 import { UserError } from '../lib/errors.ts';
 import { parseExpires } from '../lib/parse.ts';

@@ -1,6 +1,7 @@
 /** `updraft token list`: every API token, active or not (never the secrets themselves). */
+
+import type { TokenView } from '../../src/protocol/admin-api.ts';
 import type { ApiClient } from '../lib/api.ts';
-import type { TokenView } from '../lib/api-types.ts';
 import type { Command } from '../lib/command.ts';
 import { formatTable, formatTime } from '../lib/table.ts';
 

@@ -4,9 +4,9 @@
  * nothing. Each poll reads the status and the release's health over the current step.
  */
 
+import type { ReleaseHealth, StatusView } from '../../src/protocol/admin-api.ts';
 import { PlanInputError, parseDuration } from '../../src/protocol/plan.ts';
 import { type ApiClient, ApiError, NetworkError, seg } from '../lib/api.ts';
-import type { ReleaseHealth, StatusView } from '../lib/api-types.ts';
 import { arg, type Command, str } from '../lib/command.ts';
 import { UserError } from '../lib/errors.ts';
 import { parseName, parseVersion, rfc3339 } from '../lib/parse.ts';

@@ -4,9 +4,9 @@
  */
 import semverCompare from 'semver/functions/compare.js';
 import semverPrerelease from 'semver/functions/prerelease.js';
+import type { ReleaseView } from '../../src/protocol/admin-api.ts';
 import { signDocument } from '../../src/protocol/jws.ts';
 import { type ApiClient, seg } from '../lib/api.ts';
-import type { ReleaseView } from '../lib/api-types.ts';
 import { arg, type Command, requireStr, str } from '../lib/command.ts';
 import { UserError } from '../lib/errors.ts';
 import { readPrivateKey } from '../lib/keys-folder.ts';

@@ -1,6 +1,7 @@
 /** Human rendering of the API's ChannelView, shared by status and every rollout command. */
+
+import type { ChannelView, ReleaseHealth } from '../../src/protocol/admin-api.ts';
 import { formatBp } from '../../src/protocol/format.ts';
-import type { ChannelView, ReleaseHealth } from './api-types.ts';
 import { healthCells } from './metrics.ts';
 import { isPlanned, planLines } from './rollout-plan.ts';
 import { formatTable, formatTime } from './table.ts';

@@ -3,6 +3,8 @@
  * durations in a readable unit, laid out as tables. Shared by `stats` and `status`; the numbers
  * themselves are src/protocol/format.ts's, as in the scheduler's reasons and the dashboard.
  */
+
+import type { Rate, ReleaseHealth } from '../../src/protocol/admin-api.ts';
 import {
   formatDuration,
   formatFraction,
@@ -11,7 +13,6 @@ import {
   isUnknownRate,
   NO_DATA,
 } from '../../src/protocol/format.ts';
-import type { Rate, ReleaseHealth } from './api-types.ts';
 import { formatTable, formatTime } from './table.ts';
 
 /** "2026-11-14 18:00:00Z → 2026-11-21 18:00:00Z" */

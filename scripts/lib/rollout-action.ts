@@ -1,6 +1,7 @@
 /** The four rollout state changes (pause, resume, halt, complete) share one route and one shape. */
+
+import type { ChannelView } from '../../src/protocol/admin-api.ts';
 import { type ApiClient, seg } from './api.ts';
-import type { ChannelView } from './api-types.ts';
 import { describeChannel } from './channel-view.ts';
 import { arg, type Command, requireStr, str } from './command.ts';
 import { parseName, parseVersion } from './parse.ts';

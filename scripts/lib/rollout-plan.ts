@@ -2,9 +2,10 @@
  * How a planned rollout reads for people, shared by `status` and `watch`: the current step, what the
  * scheduler will do next and when, and its last judgement with the figures it used.
  */
+
+import type { Plan, RolloutView } from '../../src/protocol/admin-api.ts';
 import { formatBp, formatFraction, formatRate, formatSeconds } from '../../src/protocol/format.ts';
 import type { RolloutJudgement } from '../../src/protocol/plan.ts';
-import type { Plan, RolloutView } from './api-types.ts';
 import { describeGates, describeSteps } from './plan-flags.ts';
 import { formatTime } from './table.ts';
 

@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import type { UploadResult } from '../../src/protocol/admin-api.ts';
 import { type ApiClient, seg } from './api.ts';
-import type { UploadResult } from './api-types.ts';
 import type { Reporter } from './progress.ts';
 import { formatBytes } from './table.ts';
 

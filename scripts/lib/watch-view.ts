@@ -2,8 +2,9 @@
  * What `updraft watch` shows per poll: a frame of a few lines redrawn in place on a terminal, or one
  * compact line for logs. Pure functions of a poll and the clock, so tests render fixtures.
  */
+
+import type { ReleaseHealth, RolloutView } from '../../src/protocol/admin-api.ts';
 import { formatBp, formatFraction, formatRate, NO_DATA } from '../../src/protocol/format.ts';
-import type { ReleaseHealth, RolloutView } from './api-types.ts';
 import { figuresText, isPlanned, judgementText, nextAction, stepLabel } from './rollout-plan.ts';
 import { formatTime } from './table.ts';
 

@@ -1,8 +1,8 @@
 /** Waiting for the demo telemetry (scripts/seed-telemetry.ts) to pass through the queue into D1. */
 import type { ApiClient } from '../../scripts/lib/api.ts';
-import type { ChannelHealth } from '../../scripts/lib/api-types.ts';
 import { DEMO_APP } from '../../scripts/seed.ts';
 import { planTelemetry } from '../../scripts/seed-telemetry.ts';
+import type { ChannelHealth } from '../../src/protocol/admin-api.ts';
 
 const CHANNELS = ['stable', 'beta'] as const;
 

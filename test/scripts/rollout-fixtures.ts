@@ -1,5 +1,5 @@
 /** Planned rollouts, health and judgements as the admin API returns them, for rendering tests. */
-import type { ChannelView, ReleaseHealth, RolloutView, StatusView } from '../../scripts/lib/api-types.ts';
+import type { ChannelView, ReleaseHealth, RolloutView, StatusView } from '../../src/protocol/admin-api.ts';
 import { wilson } from '../../src/protocol/wilson.ts';
 
 export const PLAN = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeDeliveries } from '../../scripts/commands/app-webhooks.ts';
 import { describeStatus } from '../../scripts/commands/status.ts';
-import type { WebhookDelivery } from '../../scripts/lib/api-types.ts';
+import type { WebhookDelivery } from '../../src/protocol/admin-api.ts';
 import { fakeServer, runBin } from './helpers.ts';
 import { channel, manualRollout, PLAN, plannedRollout, statusView } from './rollout-fixtures.ts';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ReleaseHealth, StatusView } from '../../scripts/lib/api-types.ts';
 import { UserError } from '../../scripts/lib/errors.ts';
 import { describeChannelHealth, describeReleaseHealth } from '../../scripts/lib/metrics.ts';
 import { parseWhen } from '../../scripts/lib/parse.ts';
+import type { ReleaseHealth, StatusView } from '../../src/protocol/admin-api.ts';
 import { fakeServer, runBin } from './helpers.ts';
 
 const WINDOW = { from: '2026-11-14T18:00:00Z', to: '2026-11-21T18:00:00Z' };

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODES, parseInterval, watch } from '../../scripts/commands/watch.ts';
 import { ApiClient } from '../../scripts/lib/api.ts';
-import type { RolloutView, StatusView } from '../../scripts/lib/api-types.ts';
 import { UserError } from '../../scripts/lib/errors.ts';
 import {
   progressBar,
@@ -11,6 +10,7 @@ import {
   terminalFrames,
   type WatchPoll,
 } from '../../scripts/lib/watch-view.ts';
+import type { RolloutView, StatusView } from '../../src/protocol/admin-api.ts';
 import { BIN, closedPort, fakeServer, type Handler, runBin } from './helpers.ts';
 import {
   channel,

@@ -1,7 +1,7 @@
-/** Shapes of the admin API's answers (docs/api.md), as the CLI reads them. */
-import type { Artifact, RolloutState } from '../../src/protocol/documents.ts';
-import type { Plan, RolloutJudgement } from '../../src/protocol/plan.ts';
-import type { Rate } from '../../src/protocol/wilson.ts';
+/** Shapes of the admin API's answers (docs/api.md), as the CLI and the dashboard read them. Types only. */
+import type { Artifact, RolloutState } from './documents.ts';
+import type { Plan, RolloutJudgement } from './plan.ts';
+import type { Rate } from './wilson.ts';
 
 export interface AppView {
   name: string;
