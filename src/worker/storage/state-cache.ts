@@ -58,8 +58,8 @@ export function stateTtlMs(env: { STATE_CACHE_TTL_MS?: string }): number {
 export interface CachedChannel {
   verified: true;
   snapshotJws: string;
-  /** `snapshotJws` as a JSON string literal, and its SHA-256 (hex): every check answer embeds and tags it. */
-  snapshotJson: string;
+  /** `snapshotJws` as a JSON string literal in UTF-8, and its SHA-256 (hex): every check answer embeds and tags it. */
+  snapshotJsonBytes: Uint8Array;
   snapshotSha256: string;
   snapshot: ChannelPayload;
   /** The decision's per-snapshot work, done once per cache fill rather than for every client. */
@@ -289,7 +289,7 @@ function parseChannel(
   return {
     verified: true,
     snapshotJws: projection.snapshot,
-    snapshotJson: JSON.stringify(projection.snapshot),
+    snapshotJsonBytes: new TextEncoder().encode(JSON.stringify(projection.snapshot)),
     snapshotSha256,
     snapshot,
     index: indexChannel(snapshot, releases),

@@ -1,0 +1,74 @@
+/**
+ * The measurements run.ts combines: a load run in its own process (load.ts), the end-to-end
+ * telemetry drain into D1, and the release-health query timed through the admin API.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Miniflare } from 'miniflare';
+import type { LoadResult, LoadSpec } from './types.ts';
+
+/** Runs autocannon in a child Node process and returns what it printed. */
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [join(import.meta.dirname, 'load.ts'), JSON.stringify(spec)],
+    { maxBuffer: 1024 * 1024 },
+  );
+  const result = JSON.parse(stdout) as LoadResult;
+  if (typeof result.rps !== 'number') throw new Error(`load.ts printed no result: ${stdout}`);
+  if (result.errors > 0 || result.non2xx > 0) {
+    console.warn(`  ${result.errors} connection errors and ${result.non2xx} non-2xx answers`);
+  }
+  return result;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Polls D1 until `app` has `expected` events (every event accepted with 202 is stored: DESIGN §5)
+ * and returns the epoch milliseconds when it first saw them all.
+ */
+export async function drainedAt(mf: Miniflare, app: string, expected: number, timeoutMs: number) {
+  const db = await mf.getD1Database('DB');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await db
+      .prepare('SELECT count(*) AS n FROM events WHERE app = ?1')
+      .bind(app)
+      .first<{ n: number }>();
+    const stored = row?.n ?? 0;
+    if (stored >= expected) return Date.now();
+    if (Date.now() > deadline) throw new Error(`only ${stored} of ${expected} events reached D1 in time`);
+    await sleep(50);
+  }
+}
+
+export const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+
+/**
+ * GET /v1/admin/apps/{app}/health?version=… `runs` times after one warm-up call (which loads the
+ * pages into SQLite's cache, as a steady dashboard would), milliseconds from request to full body.
+ */
+export async function healthQueryMs(
+  origin: string,
+  token: string,
+  query: { app: string; version: string },
+  runs: number,
+): Promise<number[]> {
+  const url = `${origin}/v1/admin/apps/${query.app}/health?version=${query.version}`;
+  const headers = { authorization: `Bearer ${token}` };
+  const timings: number[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const started = performance.now();
+    const response = await fetch(url, { headers });
+    const body = await response.text();
+    if (!response.ok) throw new Error(`health query answered ${response.status}: ${body}`);
+    if (i > 0) timings.push(performance.now() - started);
+  }
+  return timings;
+}

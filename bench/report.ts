@@ -1,0 +1,187 @@
+/**
+ * Results: the JSON under bench/results/ and the generated table of BENCHMARKS.md (between its
+ * markers; the findings written around it by hand are kept). Every figure is judged against the
+ * same run's hello-world baseline or its own target, never against a fixed time.
+ */
+
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './servers.ts';
+import type { ScenarioFigures } from './types.ts';
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memory_gib: number;
+  node: string;
+  workerd: string;
+  /** The 1-minute load average when the run started: above ~0.5 other work shared the cores. */
+  load_1m_at_start: number;
+}
+
+export type HealthKey = `health_query_ms_${string}`;
+
+export type BenchResults = {
+  date: string;
+  machine: Machine;
+  scenarios: Record<string, ScenarioFigures>;
+  check_by_releases: Record<string, { rps: number }>;
+  telemetry_events_per_s: number;
+  bundle_gzip_bytes: number;
+} & { [key: HealthKey]: number };
+
+export const TARGETS = {
+  warmCheckOfHello: 0.7,
+  thousandReleasesOfOne: 0.8,
+  telemetryEventsPerS: 20_000,
+  healthQueryMs: 100,
+  bundleGzipBytes: 150 * 1024,
+} as const;
+
+export async function machine(): Promise<Machine> {
+  const workerd = JSON.parse(await readFile(join(ROOT, 'node_modules', 'workerd', 'package.json'), 'utf8'));
+  return {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: cpus().length,
+    memory_gib: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    node: process.version,
+    workerd: String(workerd.version),
+    load_1m_at_start: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+  };
+}
+
+/** `1m` for 1,000,000 events, `100k` for 100,000: the label of the health figure. */
+export function countLabel(count: number): string {
+  if (count >= 1_000_000 && count % 1_000_000 === 0) return `${count / 1_000_000}m`;
+  if (count >= 1_000 && count % 1_000 === 0) return `${count / 1_000}k`;
+  return String(count);
+}
+
+/**
+ * Writes `<timestamp>.json` and `latest.json` (quick runs: `<timestamp>-quick.json` and
+ * `latest-quick.json`, so a quick check never replaces the full run's figures).
+ */
+export async function writeResults(results: BenchResults, quick: boolean): Promise<string> {
+  const dir = join(ROOT, 'bench', 'results');
+  await mkdir(dir, { recursive: true });
+  const stamp = results.date.replace(/[:.]/g, '-');
+  const suffix = quick ? '-quick' : '';
+  const health = healthFigure(results);
+  // The documented shape, in its order: the health figure before the bundle size.
+  const ordered = {
+    date: results.date,
+    machine: results.machine,
+    scenarios: results.scenarios,
+    check_by_releases: results.check_by_releases,
+    telemetry_events_per_s: results.telemetry_events_per_s,
+    [`health_query_ms_${health.label}`]: health.ms,
+    bundle_gzip_bytes: results.bundle_gzip_bytes,
+  };
+  const text = `${JSON.stringify(ordered, null, 2)}\n`;
+  const file = join(dir, `${stamp}${suffix}.json`);
+  await writeFile(file, text);
+  await writeFile(join(dir, `latest${suffix}.json`), text);
+  return file;
+}
+
+const num = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const ratio = (n: number) => n.toFixed(2);
+const verdict = (pass: boolean) => (pass ? '**pass**' : '**miss**');
+const perf = (s: ScenarioFigures) => `${num(s.rps)} req/s · p50 ${s.p50_ms} ms · p99 ${s.p99_ms} ms`;
+
+/** The healthKey of `results` and its value. */
+export function healthFigure(results: BenchResults): { label: string; ms: number } {
+  const key = Object.keys(results).find((k): k is HealthKey => k.startsWith('health_query_ms_'));
+  if (key === undefined) throw new Error('results carry no health_query_ms_* figure');
+  return { label: key.slice('health_query_ms_'.length), ms: results[key] ?? Number.NaN };
+}
+
+/** The Markdown table: every figure, its ratio to the same run's baseline, and the targets. */
+export function renderTable(results: BenchResults): string {
+  const s = results.scenarios;
+  const hello = s.hello?.rps ?? Number.NaN;
+  const of = (name: string) => (s[name]?.rps ?? Number.NaN) / hello;
+  const releases = results.check_by_releases;
+  const levels = Object.keys(releases).sort((a, b) => Number(a) - Number(b));
+  const top = levels[levels.length - 1] ?? '1';
+  const scale = (releases[top]?.rps ?? Number.NaN) / (releases['1']?.rps ?? Number.NaN);
+  const health = healthFigure(results);
+  const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const scenarioRow = (name: string, label: string, target?: number) => {
+    const figures = s[name];
+    if (!figures) return row([label, 'not measured', '', '', '']);
+    const r = of(name);
+    return target === undefined
+      ? row([label, perf(figures), `${ratio(r)} × hello`, '', ''])
+      : row([
+          label,
+          perf(figures),
+          `${ratio(r)} × hello`,
+          `≥ ${ratio(target)} × hello`,
+          verdict(r >= target),
+        ]);
+  };
+  return [
+    row(['figure', 'measured', 'ratio', 'target', '']),
+    row(['---', '---', '---', '---', '---']),
+    scenarioRow('hello', 'hello-world Worker (baseline)'),
+    scenarioRow('check_warm', 'check, isolate cache warm', TARGETS.warmCheckOfHello),
+    scenarioRow('check_cold', 'check, isolate cache off (every request reads KV)'),
+    scenarioRow('artifact_1mib', 'artifact download, 1 MiB'),
+    scenarioRow('telemetry', 'telemetry POST, 100 events each'),
+    row([
+      'check by releases in the channel',
+      Object.entries(releases)
+        .map(([n, f]) => `${n}: ${num(f.rps)} req/s`)
+        .join(' · '),
+      `${top} ÷ 1 = ${ratio(scale)}`,
+      `≥ ${ratio(TARGETS.thousandReleasesOfOne)} (1000 ÷ 1)`,
+      top === '1000' ? verdict(scale >= TARGETS.thousandReleasesOfOne) : 'not judged (quick run)',
+    ]),
+    row([
+      'telemetry end to end (accepted until stored in D1)',
+      `${num(results.telemetry_events_per_s)} events/s`,
+      '',
+      `≥ ${num(TARGETS.telemetryEventsPerS)} events/s`,
+      verdict(results.telemetry_events_per_s >= TARGETS.telemetryEventsPerS),
+    ]),
+    row([
+      `release health over ${health.label} events (median)`,
+      `${health.ms} ms`,
+      '',
+      `< ${TARGETS.healthQueryMs} ms${health.label === '1m' ? '' : ' (at 1m)'}`,
+      health.label === '1m' ? verdict(health.ms < TARGETS.healthQueryMs) : 'not judged (quick run)',
+    ]),
+    row([
+      'Worker bundle, gzip',
+      `${num(results.bundle_gzip_bytes / 1024, 1)} KiB`,
+      '',
+      `< ${TARGETS.bundleGzipBytes / 1024} KiB`,
+      verdict(results.bundle_gzip_bytes < TARGETS.bundleGzipBytes),
+    ]),
+  ].join('\n');
+}
+
+export function renderMachine(results: BenchResults): string {
+  const m = results.machine;
+  return [
+    `Run of ${results.date} on ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB; Node ${m.node},`,
+    `workerd ${m.workerd}; 1-minute load average ${m.load_1m_at_start} at the start.`,
+  ].join(' ');
+}
+
+const START = '<!-- bench:results:start -->';
+const END = '<!-- bench:results:end -->';
+
+/** Replaces the generated block of BENCHMARKS.md, keeping everything written around it. */
+export async function updateBenchmarksMd(results: BenchResults): Promise<void> {
+  const path = join(ROOT, 'BENCHMARKS.md');
+  const text = await readFile(path, 'utf8');
+  const start = text.indexOf(START);
+  const end = text.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`BENCHMARKS.md lacks the ${START} … ${END} block`);
+  const block = [START, renderMachine(results), '', renderTable(results), END].join('\n');
+  await writeFile(path, `${text.slice(0, start)}${block}${text.slice(end + END.length)}`);
+}

@@ -1,0 +1,247 @@
+/**
+ * `npm run bench [-- --quick]`: builds the Worker, serves it and a hello-world baseline from workerd
+ * through Miniflare, drives each scenario from a separate load process, and writes
+ * bench/results/*.json and the table of BENCHMARKS.md (BENCHMARKS.md says what each figure means).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildWorker } from './build.ts';
+import { drainedAt, healthQueryMs, median, runLoad } from './measure.ts';
+import {
+  type BenchResults,
+  countLabel,
+  machine,
+  renderMachine,
+  renderTable,
+  updateBenchmarksMd,
+  writeResults,
+} from './report.ts';
+import { addReleases, bootstrapKeys, createApp, promote, publishRelease } from './seed.ts';
+import { seedEvents } from './seed-events.ts';
+import {
+  freshSecrets,
+  restartUpdraft,
+  startHello,
+  startUpdraft,
+  type UpdraftServerOptions,
+  wranglerConfig,
+} from './servers.ts';
+import type { LoadResult, LoadSpec, ScenarioFigures, Workload } from './types.ts';
+
+interface Profile {
+  /** Seconds of measured load per scenario, after `warmupS` of the same load. */
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  releaseLevels: readonly number[];
+  healthEvents: number;
+  healthRuns: number;
+}
+
+const FULL: Profile = {
+  durationS: 10,
+  warmupS: 2,
+  connections: 10,
+  releaseLevels: [1, 10, 100, 1000],
+  healthEvents: 1_000_000,
+  healthRuns: 9,
+};
+/** A smoke run in under two minutes: publishing 1,000 releases alone takes longer, so it stops at 100. */
+const QUICK: Profile = {
+  ...FULL,
+  durationS: 3,
+  warmupS: 1,
+  releaseLevels: [1, 10, 100],
+  healthEvents: 100_000,
+  healthRuns: 5,
+};
+
+const BENCH_APP = 'bench';
+const SCALE_APP = 'scale';
+const ONE_APP = 'one';
+/** Alternating runs of the baseline and the warm check. */
+const ROUNDS = 3;
+const HEALTH_APP = 'health';
+const HEALTH_VERSIONS = ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0'] as const;
+/** Rotating client IDs per load run: enough that no cache or limiter keyed by client sees repeats. */
+const CLIENTS = 100_000;
+
+const checkPath = (app: string, installed: string) =>
+  `/v1/apps/${app}/check?client_id={client}&version=${installed}&platform=linux&arch=x64`;
+
+const log = (line: string) => console.log(line);
+/** `record` with `keys` first, in that order (the JSON reads in the order the table does). */
+const pick = <T>(record: Record<string, T>, keys: readonly string[]) =>
+  Object.fromEntries(keys.flatMap((key) => (record[key] === undefined ? [] : [[key, record[key]]])));
+const figures = ({ rps, p50_ms, p99_ms }: ScenarioFigures): ScenarioFigures => ({ rps, p50_ms, p99_ms });
+/** The run with the median throughput (its latencies come with it). */
+const medianRun = (runs: readonly LoadResult[]): LoadResult => {
+  const sorted = [...runs].sort((a, b) => a.rps - b.rps);
+  const run = sorted[Math.floor(sorted.length / 2)];
+  if (!run) throw new Error('no runs');
+  return run;
+};
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const profile = quick ? QUICK : FULL;
+  const started = Date.now();
+  const date = new Date().toISOString();
+  const host = await machine();
+  const work = await mkdtemp(join(tmpdir(), 'updraft-bench-'));
+  try {
+    log(`${quick ? 'quick' : 'full'} run; load average ${host.load_1m_at_start}`);
+    const bundle = await buildWorker(join(work, 'dist'));
+    log(`bundle: ${bundle.bytes} bytes, ${bundle.gzipBytes} gzip`);
+
+    const secrets = freshSecrets();
+    const server: UpdraftServerOptions = {
+      scriptPath: bundle.scriptPath,
+      persistDir: join(work, 'state'),
+      secrets,
+    };
+    const hello = await startHello(wranglerConfig().compatibility_date);
+    let updraft = await startUpdraft(server);
+    const scenarios: Record<string, ScenarioFigures> = {};
+    const load = async (name: string, origin: URL, workload: Workload, warm = true) => {
+      const spec: LoadSpec = {
+        origin: origin.origin,
+        workload,
+        connections: profile.connections,
+        durationS: profile.durationS,
+        warmupS: warm ? profile.warmupS : 0,
+      };
+      const result = await runLoad(spec);
+      log(`${name}: ${result.rps} req/s, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms`);
+      return result;
+    };
+
+    // The app every client scenario uses: 1.0.0 (with the 1 MiB artifact) everywhere, and 1.1.0
+    // staged to half the clients, so each check hashes the client into its bucket.
+    const publisher = await bootstrapKeys(updraft.url.origin, secrets.adminToken, secrets.onlineKey);
+    await createApp(publisher, BENCH_APP);
+    const mib = { file: `${BENCH_APP}-1.0.0.tar.gz`, bytes: new Uint8Array(randomBytes(1024 * 1024)) };
+    await publishRelease(publisher, BENCH_APP, '1.0.0', mib);
+    await promote(publisher, BENCH_APP, '1.0.0', 10_000);
+    const staged = { file: `${BENCH_APP}-1.1.0.tar.gz`, bytes: new Uint8Array(randomBytes(4096)) };
+    await publishRelease(publisher, BENCH_APP, '1.1.0', staged);
+    await promote(publisher, BENCH_APP, '1.1.0', 5_000);
+
+    // The baseline and the headline ratio drift with whatever else the machine does: measure them in
+    // alternation, ROUNDS times each, and keep the median run of each.
+    const check: Workload = { kind: 'get', path: checkPath(BENCH_APP, '1.0.0'), clients: CLIENTS };
+    const helloRuns: LoadResult[] = [];
+    const warmRuns: LoadResult[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      helloRuns.push(
+        await load('hello', hello.url, { kind: 'get', path: '/?client_id={client}', clients: CLIENTS }),
+      );
+      warmRuns.push(await load('check_warm', updraft.url, check));
+    }
+    scenarios.hello = figures(medianRun(helloRuns));
+    scenarios.check_warm = figures(medianRun(warmRuns));
+    const artifact = `/v1/apps/${BENCH_APP}/artifacts/1.0.0/linux-x64/${mib.file}`;
+    scenarios.artifact_1mib = figures(
+      await load('artifact_1mib', updraft.url, { kind: 'get', path: artifact, clients: 1 }),
+    );
+
+    // The same check against 1, 10, 100 and 1,000 releases in one channel (clients on 0.9.0: every
+    // release is a candidate).
+    await createApp(publisher, SCALE_APP);
+    const checkByReleases: Record<string, { rps: number }> = {};
+    let listed = 0;
+    for (const level of profile.releaseLevels) {
+      const seeding = Date.now();
+      await addReleases(publisher, SCALE_APP, listed, level);
+      listed = level;
+      log(`${level} releases seeded in ${((Date.now() - seeding) / 1000).toFixed(1)} s`);
+      const path = checkPath(SCALE_APP, '0.9.0');
+      const result = await load(`check with ${level} releases`, updraft.url, {
+        kind: 'get',
+        path,
+        clients: CLIENTS,
+      });
+      checkByReleases[String(level)] = { rps: result.rps };
+    }
+    // One release again, right after the largest level, in a channel of its own: the ratio then
+    // compares runs minutes apart with one a moment apart too, and "1" is the mean of both.
+    await createApp(publisher, ONE_APP);
+    await addReleases(publisher, ONE_APP, 0, 1);
+    const again = await load('check with 1 release, again', updraft.url, {
+      kind: 'get',
+      path: checkPath(ONE_APP, '0.9.0'),
+      clients: CLIENTS,
+    });
+    const first = checkByReleases['1']?.rps ?? again.rps;
+    checkByReleases['1'] = { rps: Math.round(((first + again.rps) / 2) * 10) / 10 };
+
+    // Release health over a week of seeded events.
+    await createApp(publisher, HEALTH_APP);
+    const seeding = Date.now();
+    const db = await updraft.mf.getD1Database('DB');
+    await seedEvents(db, {
+      app: HEALTH_APP,
+      channel: 'stable',
+      events: profile.healthEvents,
+      versions: HEALTH_VERSIONS,
+      now: Date.now(),
+    });
+    log(`${profile.healthEvents} events seeded in ${((Date.now() - seeding) / 1000).toFixed(1)} s`);
+    const busiest = { app: HEALTH_APP, version: HEALTH_VERSIONS[HEALTH_VERSIONS.length - 1] ?? '' };
+    const healthRuns = await healthQueryMs(
+      updraft.url.origin,
+      secrets.adminToken,
+      busiest,
+      profile.healthRuns,
+    );
+    const healthMs = Math.round(median(healthRuns) * 10) / 10;
+    log(`release health: median ${healthMs} ms of ${healthRuns.map((ms) => ms.toFixed(0)).join(', ')}`);
+
+    // Telemetry: POSTs of 100 events, then the time until every accepted event is in D1.
+    const telemetry = await load(
+      'telemetry',
+      updraft.url,
+      { kind: 'events', app: BENCH_APP, channel: 'stable', version: '1.1.0', perRequest: 100 },
+      false,
+    );
+    scenarios.telemetry = figures(telemetry);
+    const accepted = telemetry.accepted ?? 0;
+    const stored = await drainedAt(updraft.mf, BENCH_APP, accepted, 180_000);
+    const eventsPerS = Math.round(accepted / ((stored - telemetry.started_at) / 1000));
+    log(
+      `telemetry end to end: ${accepted} events in ${((stored - telemetry.started_at) / 1000).toFixed(1)} s`,
+    );
+
+    // The same check with the isolate cache off: every request reads and parses KV.
+    updraft = await restartUpdraft(updraft, { ...server, vars: { STATE_CACHE_TTL_MS: '0' } });
+    scenarios.check_cold = figures(await load('check_cold', updraft.url, check));
+
+    await hello.mf.dispose();
+    await updraft.mf.dispose();
+
+    const results: BenchResults = {
+      date,
+      machine: host,
+      scenarios: {
+        ...pick(scenarios, ['hello', 'check_warm', 'check_cold', 'artifact_1mib', 'telemetry']),
+        ...scenarios,
+      },
+      check_by_releases: checkByReleases,
+      telemetry_events_per_s: eventsPerS,
+      bundle_gzip_bytes: bundle.gzipBytes,
+    };
+    // 1m in a full run, 100k in a quick one: the label says how many events were queried.
+    results[`health_query_ms_${countLabel(profile.healthEvents)}`] = healthMs;
+    const file = await writeResults(results, quick);
+    if (!quick) await updateBenchmarksMd(results);
+    log(`\n${renderMachine(results)}\n\n${renderTable(results)}\n`);
+    log(`wrote ${file}${quick ? '' : ', bench/results/latest.json and BENCHMARKS.md'}`);
+    log(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,254 @@
+/**
+ * Seeds telemetry straight into D1 for the release-health query: a week of events of one app's
+ * channel, in large multi-row INSERTs (one JSON array parameter per statement, expanded by
+ * json_each), plus the hourly rollups and client rows storeEvents would have written for them.
+ * Events are generated in time order, so "arrival order" and occurred_at agree, as they do for a
+ * client reporting live; the generator is seeded, so a run is reproducible.
+ */
+import type { Miniflare } from 'miniflare';
+import {
+  type EventType,
+  eventVersion,
+  installedVersionAfter,
+  type TelemetryEvent,
+} from '../src/protocol/telemetry.ts';
+
+type D1 = Awaited<ReturnType<Miniflare['getD1Database']>>;
+
+/** Rows per INSERT statement and statements per D1 batch (one round trip). */
+const ROWS_PER_STATEMENT = 5_000;
+const STATEMENTS_PER_BATCH = 4;
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+
+export interface EventSeed {
+  app: string;
+  channel: string;
+  events: number;
+  /** Versions oldest first; later ones get more traffic, as a fleet moving forward does. */
+  versions: readonly string[];
+  /** The clock the week of events ends at (an hour before it, so the default window covers them all). */
+  now: number;
+}
+
+/** mulberry32: a small, fast, seeded PRNG (uniform in [0, 1)). */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+const TYPE_WEIGHTS: readonly [EventType, number][] = [
+  ['check', 0.35],
+  ['download_started', 0.15],
+  ['download_succeeded', 0.14],
+  ['download_failed', 0.01],
+  ['install_succeeded', 0.3],
+  ['install_failed', 0.03],
+  ['rollback', 0.02],
+];
+const ERROR_CODES = ['disk_full', 'file_locked', 'migration_failed', 'network_error', 'signature_mismatch'];
+const PLATFORMS = ['linux', 'darwin', 'windows'] as const;
+
+function pick<T>(items: readonly (readonly [T, number])[], r: number): T {
+  let acc = 0;
+  for (const [item, weight] of items) {
+    acc += weight;
+    if (r < acc) return item;
+  }
+  const last = items[items.length - 1];
+  if (!last) throw new Error('pick from nothing');
+  return last[0];
+}
+
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
+/** A version 4 UUID from the seeded generator. */
+function uuid(rand: () => number): string {
+  let s = '';
+  for (let i = 0; i < 16; i++) {
+    let byte = Math.floor(rand() * 256);
+    if (i === 6) byte = (byte & 0x0f) | 0x40;
+    if (i === 8) byte = (byte & 0x3f) | 0x80;
+    s += HEX[byte];
+  }
+  return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+}
+
+/** One events row in column order (see INSERT_EVENTS). */
+type EventRow = [
+  string, // id
+  string, // type
+  string, // client_id
+  string, // platform
+  string | null, // from_version
+  string | null, // to_version
+  string, // version
+  string | null, // error_code
+  number | null, // duration_ms
+  string, // occurred_at
+];
+
+const INSERT_EVENTS = `INSERT INTO events
+  (id, app, type, client_id, channel, from_version, to_version, version, platform, arch, os_version,
+   error_code, error_message, duration_ms, occurred_at, received_at)
+  SELECT e.value ->> 0, ?2, e.value ->> 1, e.value ->> 2, ?3, e.value ->> 4, e.value ->> 5, e.value ->> 6,
+    e.value ->> 3, 'x64', '14.2', e.value ->> 7, NULL, e.value ->> 8, e.value ->> 9, e.value ->> 9
+  FROM json_each(?1) AS e`;
+
+const INSERT_ROLLUPS = `INSERT INTO event_rollups_hourly (app, channel, version, type, platform, error_code, hour, count)
+  SELECT ?2, ?3, r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5
+  FROM json_each(?1) AS r`;
+
+const INSERT_CLIENTS = `INSERT INTO clients (app, client_id, channel, version, platform, arch, last_seen)
+  SELECT ?2, c.value ->> 0, ?3, c.value ->> 1, c.value ->> 2, 'x64', c.value ->> 3
+  FROM json_each(?1) AS c`;
+
+interface ClientState {
+  version: string;
+  platform: string;
+  lastSeen: string;
+}
+
+/** Writes `statement` for every chunk of `rows`, a few statements per D1 batch. */
+async function insertAll(db: D1, sql: string, seed: EventSeed, rows: readonly unknown[]): Promise<void> {
+  const statements = [];
+  for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
+    const chunk = JSON.stringify(rows.slice(start, start + ROWS_PER_STATEMENT));
+    statements.push(db.prepare(sql).bind(chunk, seed.app, seed.channel));
+  }
+  for (let start = 0; start < statements.length; start += STATEMENTS_PER_BATCH) {
+    await db.batch(statements.slice(start, start + STATEMENTS_PER_BATCH));
+  }
+}
+
+/**
+ * Runs `fill` with the indexes of `table` dropped, then creates them again from their own stored
+ * definitions (whatever the migrations made them): one sort per index instead of a million random
+ * B-tree inserts. Only for seeding an otherwise idle database.
+ */
+async function withoutIndexes(db: D1, table: string, fill: () => Promise<void>): Promise<void> {
+  const { results } = await db
+    .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL")
+    .bind(table)
+    .all<{ name: string; sql: string }>();
+  await db.batch(results.map((index) => db.prepare(`DROP INDEX ${index.name}`)));
+  try {
+    await fill();
+  } finally {
+    await db.batch(results.map((index) => db.prepare(index.sql)));
+  }
+}
+
+/** Seeds `seed.events` events with their rollups and client rows; returns how many clients there are. */
+export async function seedEvents(db: D1, seed: EventSeed): Promise<{ clients: number }> {
+  let clients = 0;
+  await withoutIndexes(db, 'events', async () => {
+    clients = await fillEvents(db, seed);
+  });
+  return { clients };
+}
+
+async function fillEvents(db: D1, seed: EventSeed): Promise<number> {
+  const rand = random(0x5eed);
+  const clientCount = Math.max(1, Math.round(seed.events / 10));
+  const versionWeights = seed.versions.map((v, i) => [v, i + 1] as const);
+  const totalWeight = versionWeights.reduce((sum, [, w]) => sum + w, 0);
+  const versionsByWeight = versionWeights.map(([v, w]) => [v, w / totalWeight] as const);
+  const start = seed.now - WEEK_MS + 3600_000;
+  const span = WEEK_MS - 2 * 3600_000;
+
+  const rollups = new Map<string, number>();
+  const clients = new Map<string, ClientState>();
+  let batch: EventRow[] = [];
+  const flushEvery = ROWS_PER_STATEMENT * STATEMENTS_PER_BATCH;
+  for (let i = 0; i < seed.events; i++) {
+    const event = nextEvent(rand, {
+      channel: seed.channel,
+      versions: seed.versions,
+      versionsByWeight,
+      clientId: `client-${Math.floor(rand() * clientCount)}`,
+      occurredAt: new Date(start + Math.floor((i / seed.events) * span)).toISOString(),
+    });
+    // The same derivations the consumer makes.
+    const about = eventVersion(event);
+    const installed = installedVersionAfter(event);
+    batch.push([
+      event.id,
+      event.type,
+      event.client_id,
+      event.platform,
+      event.from_version ?? null,
+      event.to_version ?? null,
+      about,
+      event.error_code ?? null,
+      event.duration_ms ?? null,
+      event.occurred_at,
+    ]);
+
+    const hour = `${event.occurred_at.slice(0, 13)}:00:00Z`;
+    const key = [about, event.type, event.platform, event.error_code ?? '', hour].join(' ');
+    rollups.set(key, (rollups.get(key) ?? 0) + 1);
+    const known = clients.get(event.client_id);
+    if (installed !== undefined) {
+      clients.set(event.client_id, {
+        version: installed,
+        platform: event.platform,
+        lastSeen: event.occurred_at,
+      });
+    } else if (known) {
+      clients.set(event.client_id, { ...known, platform: event.platform, lastSeen: event.occurred_at });
+    }
+
+    if (batch.length === flushEvery || i === seed.events - 1) {
+      await insertAll(db, INSERT_EVENTS, seed, batch);
+      batch = [];
+    }
+  }
+  const rollupRows = [...rollups].map(([key, count]) => [...key.split(' '), count]);
+  await insertAll(db, INSERT_ROLLUPS, seed, rollupRows);
+  const clientRows = [...clients].map(([id, c]) => [id, c.version, c.platform, c.lastSeen]);
+  await insertAll(db, INSERT_CLIENTS, seed, clientRows);
+  return clients.size;
+}
+
+interface EventDraw {
+  channel: string;
+  versions: readonly string[];
+  versionsByWeight: readonly (readonly [string, number])[];
+  clientId: string;
+  occurredAt: string;
+}
+
+/** One random event as intake stores it: a type, the version it is about, and what that type carries. */
+function nextEvent(rand: () => number, draw: EventDraw): TelemetryEvent {
+  const type = pick(TYPE_WEIGHTS, rand());
+  const version = pick(draw.versionsByWeight, rand());
+  const previous = draw.versions[Math.max(0, draw.versions.indexOf(version) - 1)] ?? version;
+  const event: TelemetryEvent = {
+    id: uuid(rand),
+    type,
+    client_id: draw.clientId,
+    channel: draw.channel,
+    platform: PLATFORMS[Math.floor(rand() * PLATFORMS.length)] ?? 'linux',
+    arch: 'x64',
+    os_version: '14.2',
+    occurred_at: draw.occurredAt,
+  };
+  if (type === 'check') return { ...event, from_version: version };
+  if (type === 'rollback') return { ...event, from_version: version, to_version: previous };
+  const moving = { ...event, from_version: previous, to_version: version };
+  if (type === 'install_succeeded')
+    return { ...moving, duration_ms: 500 + Math.floor(rand() * rand() * 20_000) };
+  if (type === 'install_failed' || type === 'download_failed') {
+    return {
+      ...moving,
+      error_code: ERROR_CODES[Math.floor(rand() * rand() * ERROR_CODES.length)] ?? 'unknown',
+    };
+  }
+  return moving;
+}
