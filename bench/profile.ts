@@ -5,14 +5,13 @@
  * Writes bench/results/<scenario>.cpuprofile (open it in Chrome DevTools) and prints the functions
  * with the most self time. BENCHMARKS.md says what these profiles showed.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildWorker } from './build.ts';
 import { runLoad } from './measure.ts';
 import { addReleases, bootstrapKeys, createApp, promote, publishRelease, tinyArtifact } from './seed.ts';
-import { freshSecrets, ROOT, startUpdraft } from './servers.ts';
+import { freshSecrets, ROOT, startUpdraft, workDir } from './servers.ts';
 import type { Workload } from './types.ts';
 
 interface CpuProfile {
@@ -86,7 +85,7 @@ async function main(): Promise<void> {
   const [scenario = 'check', isolate = 'core:user:', seconds = '5'] = process.argv.slice(2);
   const workload = WORKLOADS[scenario];
   if (!workload) throw new Error(`scenario is one of ${Object.keys(WORKLOADS).join(', ')}`);
-  const work = await mkdtemp(join(tmpdir(), 'updraft-profile-'));
+  const work = await workDir('updraft-profile-');
   try {
     const bundle = await buildWorker(join(work, 'dist'));
     const secrets = freshSecrets();

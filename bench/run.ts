@@ -4,8 +4,7 @@
  * bench/results/*.json and the table of BENCHMARKS.md (BENCHMARKS.md says what each figure means).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildWorker } from './build.ts';
 import { drainedAt, healthQueryMs, median, runLoad } from './measure.ts';
@@ -26,6 +25,7 @@ import {
   startHello,
   startUpdraft,
   type UpdraftServerOptions,
+  workDir,
   wranglerConfig,
 } from './servers.ts';
 import type { LoadResult, LoadSpec, ScenarioFigures, Workload } from './types.ts';
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const date = new Date().toISOString();
   const host = await machine();
-  const work = await mkdtemp(join(tmpdir(), 'updraft-bench-'));
+  const work = await workDir('updraft-bench-');
   try {
     log(`${quick ? 'quick' : 'full'} run; load average ${host.load_1m_at_start}`);
     const bundle = await buildWorker(join(work, 'dist'));

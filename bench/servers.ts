@@ -5,7 +5,9 @@
  * the same way as the baseline every throughput figure is divided by.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare, type V4MiniflareOptions } from 'miniflare';
 import { unstable_readConfig, unstable_splitSqlQuery } from 'wrangler';
@@ -17,6 +19,17 @@ const HELLO_WORKER = `export default {
     return new Response('Hello World!', { headers: { 'Content-Type': 'text/plain' } });
   },
 };`;
+
+/**
+ * A fresh working directory for one run, in memory (/dev/shm) where the machine has it. workerd runs
+ * the Worker, D1's SQLite and the queue broker on one thread, and a disk-backed database makes that
+ * thread wait for every commit's fsync: a cost of the local simulator, which the Worker does not pay
+ * in production (D1 commits elsewhere), so it is kept out of the figures (BENCHMARKS.md).
+ */
+export async function workDir(prefix: string): Promise<string> {
+  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  return mkdtemp(join(base, prefix));
+}
 
 export interface Secrets {
   adminToken: string;

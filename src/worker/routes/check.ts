@@ -20,6 +20,7 @@ import { notFound } from '../errors.ts';
 import { etagMatches } from '../http-caching.ts';
 import {
   type CachedChannel,
+  type EncodedAnswer,
   type LoadedChannel,
   loadApp,
   loadChannel,
@@ -94,36 +95,50 @@ check.get(
       state,
       installed: query.version,
     });
-    const { prefix, suffix, etag } = await serializeAnswer(answer, state);
+    const { body, etag } = await encodeAnswer(answer, state);
     if (etagMatches(c.req.header('If-None-Match'), etag)) {
       return c.body(null, 304, { ETag: etag, 'Cache-Control': CACHE_CONTROL });
     }
-    // Only the few hundred bytes around the snapshot are encoded per request.
-    return new Response(new Blob([prefix, state.snapshotJsonBytes, suffix]), {
+    return new Response(body, {
       headers: { 'Content-Type': 'application/json', ETag: etag, 'Cache-Control': CACHE_CONTROL },
     });
   },
 );
 
 /**
- * The body, exactly `JSON.stringify(answer)`, as the text before and after the snapshot, and its
- * ETag. The snapshot lists every release of the channel (about 250 KB with 1,000 of them), so its
- * encoded JSON and its SHA-256 are kept with the cached state rather than produced for every request.
- * `signed` is the answer's last key, and the ETag hashes the body with the snapshot's hash in place of
- * the snapshot, which changes exactly when the body does.
+ * The body, exactly `JSON.stringify(answer)` in UTF-8, and its ETag. The snapshot lists every release
+ * of the channel (about 250 KB with 1,000 of them), so its encoded JSON and its SHA-256 are kept with
+ * the cached state, and so is each distinct answer once encoded: the clients of one channel get a
+ * handful of different answers (the same update, `none`…), and encoding and hashing one costs more
+ * than the rest of a check. `signed` is the answer's last key, and the ETag hashes the body with the
+ * snapshot's hash in place of the snapshot, which changes exactly when the body does.
  */
-export async function serializeAnswer(
+export async function encodeAnswer(
   answer: CheckResponse,
-  state: Pick<CachedChannel, 'snapshotJws' | 'snapshotSha256'>,
-): Promise<{ prefix: string; suffix: string; etag: string }> {
+  state: Pick<CachedChannel, 'snapshotJws' | 'snapshotJsonBytes' | 'snapshotSha256' | 'answers'>,
+): Promise<EncodedAnswer> {
   const { signed, ...rest } = answer;
   if (signed.snapshot !== state.snapshotJws) throw new Error('the answer carries another snapshot');
   const prefix = `${JSON.stringify(rest).slice(0, -1)},"signed":{"snapshot":`;
   const release = signed.release === undefined ? '' : `,"release":${JSON.stringify(signed.release)}`;
   const yank = signed.yank === undefined ? '' : `,"yank":${JSON.stringify(signed.yank)}`;
   const suffix = `${release}${yank}}}`;
+  // JSON text never holds a raw NUL, so the key tells every (prefix, suffix) pair apart.
+  const key = `${prefix}\u0000${suffix}`;
+  const known = state.answers.get(key);
+  if (known) return known;
+
   const digest = await sha256Hex(`${prefix}${JSON.stringify(state.snapshotSha256)}${suffix}`);
-  return { prefix, suffix, etag: `"${digest.slice(0, 32)}"` };
+  const encoder = new TextEncoder();
+  const head = encoder.encode(prefix);
+  const tail = encoder.encode(suffix);
+  const body = new Uint8Array(head.byteLength + state.snapshotJsonBytes.byteLength + tail.byteLength);
+  body.set(head, 0);
+  body.set(state.snapshotJsonBytes, head.byteLength);
+  body.set(tail, head.byteLength + state.snapshotJsonBytes.byteLength);
+  const encoded = { body, etag: `"${digest.slice(0, 32)}"` };
+  state.answers.set(key, encoded);
+  return encoded;
 }
 
 /** The response body: the decision with the signed documents a client needs to verify it. */
