@@ -6,7 +6,7 @@ import type { IntakeAnswer } from '../../src/worker/routes/events.ts';
 import { errorOf, fetchWorker, ORIGIN, seedApp, uniqueApp } from './seed-projection.ts';
 import { clientRows, eventCount, eventIds, rollups, telemetryEvent } from './telemetry-fixtures.ts';
 
-/** The real queue consumer runs after max_batch_timeout (5 s): wait for D1 to show the result. */
+/** The real queue consumer runs after max_batch_timeout (1 s): wait for D1 to show the result. */
 const QUEUE_WAIT = { timeout: 15_000, interval: 250 };
 
 function post(app: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
