@@ -34,35 +34,40 @@ interface Profile {
   /** Seconds of measured load per scenario, after `warmupS` of the same load. */
   durationS: number;
   warmupS: number;
+  /** Seconds of telemetry load: longer, so that the drain after it weighs less in the end-to-end rate. */
+  telemetryS: number;
   connections: number;
   releaseLevels: readonly number[];
   healthEvents: number;
   healthRuns: number;
+  /** How many times the runs that are compared with each other alternate (the median run counts). */
+  rounds: number;
 }
 
 const FULL: Profile = {
-  durationS: 10,
-  warmupS: 2,
+  durationS: 6,
+  warmupS: 1,
+  telemetryS: 15,
   connections: 10,
   releaseLevels: [1, 10, 100, 1000],
   healthEvents: 1_000_000,
   healthRuns: 9,
+  rounds: 5,
 };
 /** A smoke run in under two minutes: publishing 1,000 releases alone takes longer, so it stops at 100. */
 const QUICK: Profile = {
   ...FULL,
   durationS: 3,
   warmupS: 1,
+  telemetryS: 5,
   releaseLevels: [1, 10, 100],
   healthEvents: 100_000,
   healthRuns: 5,
+  rounds: 1,
 };
 
 const BENCH_APP = 'bench';
-const SCALE_APP = 'scale';
-const ONE_APP = 'one';
-/** Alternating runs of the baseline and the warm check. */
-const ROUNDS = 3;
+const scaleApp = (releases: number) => `scale-${releases}`;
 const HEALTH_APP = 'health';
 const HEALTH_VERSIONS = ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0'] as const;
 /** Rotating client IDs per load run: enough that no cache or limiter keyed by client sees repeats. */
@@ -105,13 +110,15 @@ async function main(): Promise<void> {
     const hello = await startHello(wranglerConfig().compatibility_date);
     let updraft = await startUpdraft(server);
     const scenarios: Record<string, ScenarioFigures> = {};
-    const load = async (name: string, origin: URL, workload: Workload, warm = true) => {
+    const load = async (name: string, origin: URL, workload: Workload) => {
+      // Telemetry runs cold: a warm-up's events would be counted by the drain too.
+      const events = workload.kind === 'events';
       const spec: LoadSpec = {
         origin: origin.origin,
         workload,
         connections: profile.connections,
-        durationS: profile.durationS,
-        warmupS: warm ? profile.warmupS : 0,
+        durationS: events ? profile.telemetryS : profile.durationS,
+        warmupS: events ? 0 : profile.warmupS,
       };
       const result = await runLoad(spec);
       log(`${name}: ${result.rps} req/s, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms`);
@@ -130,11 +137,11 @@ async function main(): Promise<void> {
     await promote(publisher, BENCH_APP, '1.1.0', 5_000);
 
     // The baseline and the headline ratio drift with whatever else the machine does: measure them in
-    // alternation, ROUNDS times each, and keep the median run of each.
+    // alternation, `rounds` times each, and keep the median run of each.
     const check: Workload = { kind: 'get', path: checkPath(BENCH_APP, '1.0.0'), clients: CLIENTS };
     const helloRuns: LoadResult[] = [];
     const warmRuns: LoadResult[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < profile.rounds; round++) {
       helloRuns.push(
         await load('hello', hello.url, { kind: 'get', path: '/?client_id={client}', clients: CLIENTS }),
       );
@@ -147,35 +154,29 @@ async function main(): Promise<void> {
       await load('artifact_1mib', updraft.url, { kind: 'get', path: artifact, clients: 1 }),
     );
 
-    // The same check against 1, 10, 100 and 1,000 releases in one channel (clients on 0.9.0: every
-    // release is a candidate).
-    await createApp(publisher, SCALE_APP);
-    const checkByReleases: Record<string, { rps: number }> = {};
-    let listed = 0;
+    // The same check against 1, 10, 100 and 1,000 releases, each level a channel of its own (clients
+    // on 0.9.0: every release is a candidate). The levels are measured in turn, `rounds` times, and
+    // each keeps its median run, so a level is never compared with another measured minutes apart.
     for (const level of profile.releaseLevels) {
       const seeding = Date.now();
-      await addReleases(publisher, SCALE_APP, listed, level);
-      listed = level;
+      await createApp(publisher, scaleApp(level));
+      await addReleases(publisher, scaleApp(level), 0, level);
       log(`${level} releases seeded in ${((Date.now() - seeding) / 1000).toFixed(1)} s`);
-      const path = checkPath(SCALE_APP, '0.9.0');
-      const result = await load(`check with ${level} releases`, updraft.url, {
-        kind: 'get',
-        path,
-        clients: CLIENTS,
-      });
-      checkByReleases[String(level)] = { rps: result.rps };
     }
-    // One release again, right after the largest level, in a channel of its own: the ratio then
-    // compares runs minutes apart with one a moment apart too, and "1" is the mean of both.
-    await createApp(publisher, ONE_APP);
-    await addReleases(publisher, ONE_APP, 0, 1);
-    const again = await load('check with 1 release, again', updraft.url, {
-      kind: 'get',
-      path: checkPath(ONE_APP, '0.9.0'),
-      clients: CLIENTS,
-    });
-    const first = checkByReleases['1']?.rps ?? again.rps;
-    checkByReleases['1'] = { rps: Math.round(((first + again.rps) / 2) * 10) / 10 };
+    const levelRuns = new Map<number, LoadResult[]>(profile.releaseLevels.map((level) => [level, []]));
+    for (let round = 0; round < profile.rounds; round++) {
+      for (const level of profile.releaseLevels) {
+        const path = checkPath(scaleApp(level), '0.9.0');
+        const result = await load(`check with ${level} releases`, updraft.url, {
+          kind: 'get',
+          path,
+          clients: CLIENTS,
+        });
+        levelRuns.get(level)?.push(result);
+      }
+    }
+    const checkByReleases: Record<string, { rps: number }> = {};
+    for (const [level, runs] of levelRuns) checkByReleases[String(level)] = { rps: medianRun(runs).rps };
 
     // Release health over a week of seeded events.
     await createApp(publisher, HEALTH_APP);
@@ -200,12 +201,13 @@ async function main(): Promise<void> {
     log(`release health: median ${healthMs} ms of ${healthRuns.map((ms) => ms.toFixed(0)).join(', ')}`);
 
     // Telemetry: POSTs of 100 events, then the time until every accepted event is in D1.
-    const telemetry = await load(
-      'telemetry',
-      updraft.url,
-      { kind: 'events', app: BENCH_APP, channel: 'stable', version: '1.1.0', perRequest: 100 },
-      false,
-    );
+    const telemetry = await load('telemetry', updraft.url, {
+      kind: 'events',
+      app: BENCH_APP,
+      channel: 'stable',
+      version: '1.1.0',
+      perRequest: 100,
+    });
     scenarios.telemetry = figures(telemetry);
     const accepted = telemetry.accepted ?? 0;
     const stored = await drainedAt(updraft.mf, BENCH_APP, accepted, 180_000);

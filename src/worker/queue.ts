@@ -9,7 +9,8 @@ import * as z from 'zod';
 import { nameSchema } from '../protocol/documents.ts';
 import { eventSchema, type TelemetryEvent } from '../protocol/telemetry.ts';
 import { MAX_EVENTS } from './routes/events.ts';
-import { type StoredEvent, storeEvents } from './storage/telemetry.ts';
+import { storeEvents } from './storage/telemetry.ts';
+import type { StoredEvent } from './storage/telemetry-sql.ts';
 import { describeIssue } from './validate.ts';
 
 /** Retry delay: 10 s, 20 s, 40 s… capped at 10 minutes. */

@@ -7,7 +7,8 @@
  */
 import { env } from 'cloudflare:workers';
 import type { EventType } from '../../src/protocol/telemetry.ts';
-import { type StoredEvent, storeEvents } from '../../src/worker/storage/telemetry.ts';
+import { storeEvents } from '../../src/worker/storage/telemetry.ts';
+import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
 import { createApp, promote, publish } from './fixtures.ts';
 
 export const H = Date.parse('2026-11-10T12:00:00.000Z');

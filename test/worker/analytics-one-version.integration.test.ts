@@ -7,7 +7,8 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { durationsSql, prepareNamed, rollbacksSql } from '../../src/worker/storage/analytics-sql.ts';
-import { type StoredEvent, storeEvents } from '../../src/worker/storage/telemetry.ts';
+import { storeEvents } from '../../src/worker/storage/telemetry.ts';
+import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
 import { event, WINDOW } from './analytics-fixture.ts';
 import { uniqueApp } from './fixtures.ts';
 

@@ -11,7 +11,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import worker from '../../src/worker/index.ts';
-import type { StoredEvent } from '../../src/worker/storage/telemetry.ts';
+import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
 import { uniqueApp } from './fixtures.ts';
 import { clientRows, eventIds, rollups, storedEvent } from './telemetry-fixtures.ts';
 

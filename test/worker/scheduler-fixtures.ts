@@ -8,7 +8,8 @@ import type { RolloutState } from '../../src/protocol/documents.ts';
 import { randomHex } from '../../src/protocol/encoding.ts';
 import type { Plan, RolloutJudgement } from '../../src/protocol/plan.ts';
 import { runScheduled } from '../../src/worker/scheduled.ts';
-import { type StoredEvent, storeEvents } from '../../src/worker/storage/telemetry.ts';
+import { storeEvents } from '../../src/worker/storage/telemetry.ts';
+import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
 import { admin, createApp, promote, publish } from './fixtures.ts';
 import { storedEvent } from './telemetry-fixtures.ts';
 

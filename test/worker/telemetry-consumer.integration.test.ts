@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import worker from '../../src/worker/index.ts';
 import { type EventsMessage, retryDelaySeconds } from '../../src/worker/queue.ts';
-import type { StoredEvent } from '../../src/worker/storage/telemetry.ts';
+import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
 import { uniqueApp } from './fixtures.ts';
 import { clientRows, eventCount, eventIds, rollups, storedEvent } from './telemetry-fixtures.ts';
 

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { EVENTS_PER_BATCH, hourOf, storeEvents } from '../../src/worker/storage/telemetry.ts';
+import { storeEvents } from '../../src/worker/storage/telemetry.ts';
+import { EVENTS_PER_BATCH, hourOf } from '../../src/worker/storage/telemetry-sql.ts';
 import { uniqueApp } from './fixtures.ts';
 import { clientRows, eventCount, rollups, storedEvent } from './telemetry-fixtures.ts';
 

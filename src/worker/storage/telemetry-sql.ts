@@ -1,0 +1,124 @@
+/**
+ * The SQL that stores telemetry (migrations/0002_telemetry.sql, 0005_event_batches.sql) and the row
+ * layout it reads, apart from D1 itself so that bench/storage-cost.ts can time the very same
+ * statements on node:sqlite. storeEvents (telemetry.ts) runs them.
+ */
+import { eventVersion, installedVersionAfter, type TelemetryEvent } from '../../protocol/telemetry.ts';
+
+/** An accepted event as the queue carries it and D1 stores it. */
+export interface StoredEvent extends TelemetryEvent {
+  app: string;
+  /** When the Worker accepted it: RFC 3339 UTC with milliseconds. */
+  received_at: string;
+}
+
+/**
+ * Events per D1 batch. They are bound once, as one JSON parameter of a few hundred bytes per event
+ * (far inside D1's 2 MB per value), so a batch is six statements whatever its size.
+ */
+export const EVENTS_PER_BATCH = 1_000;
+
+// A batch runs these in order inside one transaction. The rows are bound once, to the first, which
+// copies them into `event_batch` (migrations/0005) marking those whose id is not stored yet; every
+// other statement reads them from there, and the last empties it. Only fresh rows move rollups and
+// client rows, so a redelivered or duplicate event changes nothing: it is counted once in `events`,
+// in the rollups and in `clients`. Row layout: see `toRow`.
+const STAGE = `INSERT INTO event_batch (seq, id, app, type, client_id, channel, from_version, to_version,
+  version, platform, arch, os_version, error_code, error_message, duration_ms, occurred_at, received_at,
+  installed, hour, fresh)
+SELECT r.key, r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5,
+  r.value ->> 6, r.value ->> 7, r.value ->> 8, r.value ->> 9, r.value ->> 10, r.value ->> 11,
+  r.value ->> 12, r.value ->> 13, r.value ->> 14, r.value ->> 15, r.value ->> 16, r.value ->> 17,
+  NOT EXISTS (SELECT 1 FROM events WHERE events.id = r.value ->> 0)
+FROM json_each(?1) AS r`;
+
+const UPSERT_ROLLUPS = `INSERT INTO event_rollups_hourly (app, channel, version, type, platform, error_code, hour, count)
+SELECT app, channel, version, type, platform, coalesce(error_code, ''), hour, count(*) FROM event_batch
+WHERE fresh
+GROUP BY app, channel, version, type, platform, coalesce(error_code, ''), hour
+ON CONFLICT (app, channel, version, type, platform, error_code, hour) DO UPDATE SET
+  count = count + excluded.count`;
+
+// A client's row follows its newest event by occurred_at (ties: the later in the batch); an older
+// event arriving late changes nothing. Each client's newest event comes from `max()` over
+// occurred_at and position: SQLite takes the other (bare) columns of a min/max aggregate from the
+// row that holds it, which is much cheaper here than a window function.
+const newestPerClient = (
+  where: string,
+) => `SELECT app, client_id, channel, installed, platform, arch, occurred_at,
+    max(occurred_at || printf('%09d', seq)) AS position
+  FROM event_batch WHERE ${where}
+  GROUP BY app, client_id`;
+
+// First the newest event that says which version the client runs moves the whole row forward (or
+// creates it)...
+const UPSERT_CLIENTS = `INSERT INTO clients (app, client_id, channel, version, platform, arch, last_seen)
+SELECT app, client_id, channel, installed, platform, arch, occurred_at
+FROM (${newestPerClient('fresh AND installed IS NOT NULL')})
+WHERE true
+ON CONFLICT (app, client_id) DO UPDATE SET
+  channel = excluded.channel, version = excluded.version, platform = excluded.platform,
+  arch = excluded.arch, last_seen = excluded.last_seen
+WHERE excluded.last_seen >= clients.last_seen`;
+
+// ...then the newest event of any type marks the client seen, keeping the version it last reported
+// (a download_* or install_failed without from_version does not say). A client never seen with a
+// version gets no row (the row's version is not nullable, and a guess would skew adoption).
+const TOUCH_CLIENTS = `UPDATE clients SET channel = newest.channel, platform = newest.platform,
+  arch = newest.arch, last_seen = newest.occurred_at
+FROM (${newestPerClient('fresh')}) AS newest
+WHERE clients.app = newest.app AND clients.client_id = newest.client_id
+  AND clients.last_seen <= newest.occurred_at`;
+
+const INSERT_EVENTS = `INSERT OR IGNORE INTO events
+  (id, app, type, client_id, channel, from_version, to_version, version, platform, arch, os_version,
+   error_code, error_message, duration_ms, occurred_at, received_at)
+SELECT id, app, type, client_id, channel, from_version, to_version, version, platform, arch, os_version,
+  error_code, error_message, duration_ms, occurred_at, received_at
+FROM event_batch WHERE fresh ORDER BY seq`;
+
+const UNSTAGE = 'DELETE FROM event_batch';
+
+/**
+ * What one batch runs, in order: `stage` bound to the rows (see `toRow`), then the rest unbound.
+ * (bench/storage-cost.ts times each against SQLite.)
+ */
+export const STORE_STATEMENTS = {
+  stage: STAGE,
+  rest: {
+    rollups: UPSERT_ROLLUPS,
+    clients: UPSERT_CLIENTS,
+    touch: TOUCH_CLIENTS,
+    events: INSERT_EVENTS,
+    unstage: UNSTAGE,
+  },
+} as const;
+
+/** `2026-11-21T18:12:34.567Z` → `2026-11-21T18:00:00Z`, the rollup bucket. */
+export function hourOf(occurredAt: string): string {
+  return `${occurredAt.slice(0, 13)}:00:00Z`;
+}
+
+/** An event as the row `STAGE` reads: a JSON array in the column order of `event_batch`. */
+export function toRow(e: StoredEvent): (string | number | null)[] {
+  return [
+    e.id,
+    e.app,
+    e.type,
+    e.client_id,
+    e.channel,
+    e.from_version ?? null,
+    e.to_version ?? null,
+    eventVersion(e),
+    e.platform,
+    e.arch,
+    e.os_version ?? null,
+    e.error_code ?? null,
+    e.error_message ?? null,
+    e.duration_ms ?? null,
+    e.occurred_at,
+    e.received_at,
+    installedVersionAfter(e) ?? null,
+    hourOf(e.occurred_at),
+  ];
+}
