@@ -51,7 +51,7 @@ const FULL: Profile = {
   connections: 10,
   releaseLevels: [1, 10, 100, 1000],
   healthEvents: 1_000_000,
-  healthRuns: 9,
+  healthRuns: 15,
   rounds: 5,
 };
 /** A smoke run in under two minutes: publishing 1,000 releases alone takes longer, so it stops at 100. */
@@ -81,13 +81,17 @@ const log = (line: string) => console.log(line);
 const pick = <T>(record: Record<string, T>, keys: readonly string[]) =>
   Object.fromEntries(keys.flatMap((key) => (record[key] === undefined ? [] : [[key, record[key]]])));
 const figures = ({ rps, p50_ms, p99_ms }: ScenarioFigures): ScenarioFigures => ({ rps, p50_ms, p99_ms });
-/** The run with the median throughput (its latencies come with it). */
-const medianRun = (runs: readonly LoadResult[]): LoadResult => {
-  const sorted = [...runs].sort((a, b) => a.rps - b.rps);
-  const run = sorted[Math.floor(sorted.length / 2)];
-  if (!run) throw new Error('no runs');
-  return run;
+/**
+ * Of rounds of runs measured back to back, the round whose `ratio` (between its own runs) is the
+ * median: a ratio then always divides runs seconds apart, and drift across rounds cancels out.
+ */
+const medianRound = (rounds: readonly LoadResult[][], ratio: (round: LoadResult[]) => number) => {
+  const sorted = [...rounds].sort((a, b) => ratio(a) - ratio(b));
+  const round = sorted[Math.floor(sorted.length / 2)];
+  if (!round) throw new Error('no rounds');
+  return round;
 };
+const rpsOf = (run: LoadResult | undefined) => run?.rps ?? 0;
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
@@ -136,19 +140,20 @@ async function main(): Promise<void> {
     await publishRelease(publisher, BENCH_APP, '1.1.0', staged);
     await promote(publisher, BENCH_APP, '1.1.0', 5_000);
 
-    // The baseline and the headline ratio drift with whatever else the machine does: measure them in
-    // alternation, `rounds` times each, and keep the median run of each.
+    // The baseline and the warm check drift with whatever else the machine does: measure them back to
+    // back, `rounds` times, and keep the round with the median ratio.
     const check: Workload = { kind: 'get', path: checkPath(BENCH_APP, '1.0.0'), clients: CLIENTS };
-    const helloRuns: LoadResult[] = [];
-    const warmRuns: LoadResult[] = [];
+    const pairs: LoadResult[][] = [];
     for (let round = 0; round < profile.rounds; round++) {
-      helloRuns.push(
+      pairs.push([
         await load('hello', hello.url, { kind: 'get', path: '/?client_id={client}', clients: CLIENTS }),
-      );
-      warmRuns.push(await load('check_warm', updraft.url, check));
+        await load('check_warm', updraft.url, check),
+      ]);
     }
-    scenarios.hello = figures(medianRun(helloRuns));
-    scenarios.check_warm = figures(medianRun(warmRuns));
+    const [helloRun, warmRun] = medianRound(pairs, ([base, warm]) => rpsOf(warm) / rpsOf(base));
+    if (!helloRun || !warmRun) throw new Error('no hello or check_warm run');
+    scenarios.hello = figures(helloRun);
+    scenarios.check_warm = figures(warmRun);
     const artifact = `/v1/apps/${BENCH_APP}/artifacts/1.0.0/linux-x64/${mib.file}`;
     scenarios.artifact_1mib = figures(
       await load('artifact_1mib', updraft.url, { kind: 'get', path: artifact, clients: 1 }),
@@ -156,27 +161,29 @@ async function main(): Promise<void> {
 
     // The same check against 1, 10, 100 and 1,000 releases, each level a channel of its own (clients
     // on 0.9.0: every release is a candidate). The levels are measured in turn, `rounds` times, and
-    // each keeps its median run, so a level is never compared with another measured minutes apart.
+    // the round with the median ratio of the largest level to one release counts.
     for (const level of profile.releaseLevels) {
       const seeding = Date.now();
       await createApp(publisher, scaleApp(level));
       await addReleases(publisher, scaleApp(level), 0, level);
       log(`${level} releases seeded in ${((Date.now() - seeding) / 1000).toFixed(1)} s`);
     }
-    const levelRuns = new Map<number, LoadResult[]>(profile.releaseLevels.map((level) => [level, []]));
+    const levelRounds: LoadResult[][] = [];
     for (let round = 0; round < profile.rounds; round++) {
+      const runs: LoadResult[] = [];
       for (const level of profile.releaseLevels) {
         const path = checkPath(scaleApp(level), '0.9.0');
-        const result = await load(`check with ${level} releases`, updraft.url, {
-          kind: 'get',
-          path,
-          clients: CLIENTS,
-        });
-        levelRuns.get(level)?.push(result);
+        runs.push(
+          await load(`check with ${level} releases`, updraft.url, { kind: 'get', path, clients: CLIENTS }),
+        );
       }
+      levelRounds.push(runs);
     }
+    const levels = medianRound(levelRounds, (runs) => rpsOf(runs[runs.length - 1]) / rpsOf(runs[0]));
     const checkByReleases: Record<string, { rps: number }> = {};
-    for (const [level, runs] of levelRuns) checkByReleases[String(level)] = { rps: medianRun(runs).rps };
+    profile.releaseLevels.forEach((level, i) => {
+      checkByReleases[String(level)] = { rps: rpsOf(levels[i]) };
+    });
 
     // Release health over a week of seeded events.
     await createApp(publisher, HEALTH_APP);

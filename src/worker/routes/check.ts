@@ -27,7 +27,7 @@ import {
   stateTtlMs,
 } from '../storage/state-cache.ts';
 import type { AppEnv } from '../types.ts';
-import { validate } from '../validate.ts';
+import { parseQuery, validate } from '../validate.ts';
 
 /** A query parameter that must be present: a missing one reads "is required", not a type error. */
 const required = <T extends z.ZodType<unknown, string>>(schema: T) =>
@@ -54,10 +54,10 @@ export const check = new Hono<AppEnv>();
 check.get(
   '/:app/check',
   validate('param', z.object({ app: nameSchema })),
-  validate('query', checkQuerySchema),
   async (c) => {
     const { app } = c.req.valid('param');
-    const query = c.req.valid('query');
+    const url = new URL(c.req.url);
+    const query = parseQuery(url, checkQuerySchema);
 
     const ttlMs = stateTtlMs(c.env);
     const config = await loadApp(c.env.STATE, app, ttlMs);
@@ -89,7 +89,7 @@ check.get(
     });
 
     const answer = toAnswer(decision, {
-      origin: new URL(c.req.url).origin,
+      origin: url.origin,
       app,
       channel,
       state,
