@@ -51,59 +51,55 @@ const CACHE_CONTROL = 'private, no-cache';
 
 export const check = new Hono<AppEnv>();
 
-check.get(
-  '/:app/check',
-  validate('param', z.object({ app: nameSchema })),
-  async (c) => {
-    const { app } = c.req.valid('param');
-    const url = new URL(c.req.url);
-    const query = parseQuery(url, checkQuerySchema);
+check.get('/:app/check', validate('param', z.object({ app: nameSchema })), async (c) => {
+  const { app } = c.req.valid('param');
+  const url = new URL(c.req.url);
+  const query = parseQuery(url, checkQuerySchema);
 
-    const ttlMs = stateTtlMs(c.env);
-    const config = await loadApp(c.env.STATE, app, ttlMs);
-    if (!config) throw notFound('unknown_app', `no app named ${app}`);
-    // `request.cf` is built on first access, which costs more than the rest of a warm check: read it
-    // only when a channel rule routes by country.
-    const byCountry = config.rules.some((rule) => rule.match.countries !== undefined);
-    const { channel, state } = await resolveChannel(
-      { kv: c.env.STATE, ttlMs },
-      config,
-      query,
-      byCountry ? countryOf(c.req.raw) : undefined,
-    );
-    // A projection that does not verify is never served, not even in part (docs/api.md).
-    if (!state.verified) return c.json(unverifiedAnswer(channel), 200, { 'Cache-Control': 'no-store' });
+  const ttlMs = stateTtlMs(c.env);
+  const config = await loadApp(c.env.STATE, app, ttlMs);
+  if (!config) throw notFound('unknown_app', `no app named ${app}`);
+  // `request.cf` is built on first access, which costs more than the rest of a warm check: read it
+  // only when a channel rule routes by country.
+  const byCountry = config.rules.some((rule) => rule.match.countries !== undefined);
+  const { channel, state } = await resolveChannel(
+    { kv: c.env.STATE, ttlMs },
+    config,
+    query,
+    byCountry ? countryOf(c.req.raw) : undefined,
+  );
+  // A projection that does not verify is never served, not even in part (docs/api.md).
+  if (!state.verified) return c.json(unverifiedAnswer(channel), 200, { 'Cache-Control': 'no-store' });
 
-    const decision = await decide({
-      snapshot: state.snapshot,
-      releases: state.releases,
-      yanks: state.yanks,
-      index: state.index,
-      client: {
-        clientId: query.client_id,
-        platform: query.platform,
-        arch: query.arch,
-        installed: query.version,
-        osVersion: query.os_version,
-      },
-    });
-
-    const answer = toAnswer(decision, {
-      origin: url.origin,
-      app,
-      channel,
-      state,
+  const decision = await decide({
+    snapshot: state.snapshot,
+    releases: state.releases,
+    yanks: state.yanks,
+    index: state.index,
+    client: {
+      clientId: query.client_id,
+      platform: query.platform,
+      arch: query.arch,
       installed: query.version,
-    });
-    const { body, etag } = await encodeAnswer(answer, state);
-    if (etagMatches(c.req.header('If-None-Match'), etag)) {
-      return c.body(null, 304, { ETag: etag, 'Cache-Control': CACHE_CONTROL });
-    }
-    return new Response(body, {
-      headers: { 'Content-Type': 'application/json', ETag: etag, 'Cache-Control': CACHE_CONTROL },
-    });
-  },
-);
+      osVersion: query.os_version,
+    },
+  });
+
+  const answer = toAnswer(decision, {
+    origin: url.origin,
+    app,
+    channel,
+    state,
+    installed: query.version,
+  });
+  const { body, etag } = await encodeAnswer(answer, state);
+  if (etagMatches(c.req.header('If-None-Match'), etag)) {
+    return c.body(null, 304, { ETag: etag, 'Cache-Control': CACHE_CONTROL });
+  }
+  return new Response(body, {
+    headers: { 'Content-Type': 'application/json', ETag: etag, 'Cache-Control': CACHE_CONTROL },
+  });
+});
 
 /**
  * The body, exactly `JSON.stringify(answer)` in UTF-8, and its ETag. The snapshot lists every release
