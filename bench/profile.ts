@@ -6,8 +6,8 @@
  * with the most self time. BENCHMARKS.md says what these profiles showed.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../scripts/lib/net.ts';
 import { buildWorker } from './build.ts';
 import { runLoad } from './measure.ts';
 import { addReleases, bootstrapKeys, createApp, promote, publishRelease, tinyArtifact } from './seed.ts';
@@ -33,15 +33,6 @@ const WORKLOADS: Record<string, Workload> = {
   },
   telemetry: { kind: 'events', app: 'bench', channel: 'stable', version: '1.1.0', perRequest: 100 },
 };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const address = server.address();
-  await new Promise<void>((done) => server.close(() => done()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** A minimal Chrome DevTools protocol session over the inspector's WebSocket. */
 async function inspect(url: string) {

@@ -6,6 +6,7 @@
  * client reporting live; the generator is seeded, so a run is reproducible.
  */
 import type { Miniflare } from 'miniflare';
+import { mulberry32 } from '../scripts/lib/random.ts';
 import {
   type EventType,
   eventVersion,
@@ -28,18 +29,6 @@ export interface EventSeed {
   versions: readonly string[];
   /** The clock the week of events ends at (an hour before it, so the default window covers them all). */
   now: number;
-}
-
-/** mulberry32: a small, fast, seeded PRNG (uniform in [0, 1)). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 const TYPE_WEIGHTS: readonly [EventType, number][] = [
@@ -154,7 +143,7 @@ export async function seedEvents(db: D1, seed: EventSeed): Promise<{ clients: nu
 }
 
 async function fillEvents(db: D1, seed: EventSeed): Promise<number> {
-  const rand = random(0x5eed);
+  const rand = mulberry32(0x5eed);
   const clientCount = Math.max(1, Math.round(seed.events / 10));
   const versionWeights = seed.versions.map((v, i) => [v, i + 1] as const);
   const totalWeight = versionWeights.reduce((sum, [, w]) => sum + w, 0);

@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import type { ChannelHealth } from '../src/protocol/admin-api.ts';
 import type { EventType, TelemetryEventInput } from '../src/protocol/telemetry.ts';
 import type { ApiClient } from './lib/api.ts';
+import { mulberry32 } from './lib/random.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -299,18 +300,6 @@ function lognormal(random: () => number, median: number, sigma: number): number 
   const v = random();
   const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   return median * Math.exp(sigma * z);
-}
-
-/** A small, fast, seeded PRNG (mulberry32): the same seed gives the same history. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 function hex(text: string, length: number): string {
