@@ -146,11 +146,10 @@ interface Judged {
 
 /** Validates each event on its own; a repeat of an id already valid in this request is a duplicate. */
 function judge(list: unknown[]): Judged {
-  const schema = intakeEventSchema;
   const seen = new Set<string>();
   const judged: Judged = { valid: [], duplicates: 0, rejected: [] };
   list.forEach((item, index) => {
-    const parsed = schema.safeParse(item);
+    const parsed = intakeEventSchema.safeParse(item);
     if (!parsed.success) {
       judged.rejected.push({ index, code: 'invalid_event', message: describeIssue(parsed.error) });
     } else if (seen.has(parsed.data.id)) {

@@ -5,6 +5,9 @@
  */
 import { EVENTS_PER_BATCH, STORE_STATEMENTS, type StoredEvent, toRow } from './telemetry-sql.ts';
 
+/** Where the insert into `events` stands among a batch's results: after `stage` and the rest before it. */
+const EVENTS_RESULT = 1 + Object.keys(STORE_STATEMENTS.rest).indexOf('events');
+
 /**
  * Writes events, their hourly rollups and client rows. Idempotent: an event whose id is already stored
  * changes nothing, so a retried delivery is harmless, and of one id given twice the first counts. Up
@@ -22,8 +25,7 @@ export async function storeEvents(db: D1Database, events: StoredEvent[]): Promis
       db.prepare(STORE_STATEMENTS.stage).bind(rows),
       ...Object.values(STORE_STATEMENTS.rest).map((sql) => db.prepare(sql)),
     ]);
-    // The result of INSERT_EVENTS: stage, rollups, clients, touch, events.
-    inserted += results[4]?.meta.changes ?? 0;
+    inserted += results[EVENTS_RESULT]?.meta.changes ?? 0;
   }
   return { inserted };
 }
