@@ -15,9 +15,13 @@ import { clientRows, eventIds, rollups, storedEvent } from './telemetry-fixtures
 const DAY = 86_400_000;
 // The clock of each run: real time, so that R2's upload times (real) compare with it as in production.
 const NOW = new Date();
-/** 01:00 UTC on the day `days` before NOW, plus `plusMs`: far from midnight, so a partition's day is certain. */
+/**
+ * Noon UTC on the day `days` before NOW, plus `plusMs`. Noon keeps an event's day certain and its side of
+ * the cutoff too, whatever time of day the run starts: a cutoff moved an hour on (the orphan test) still
+ * falls at least eleven hours away from every event, so a run that crosses midnight behaves as any other.
+ */
 const daysAgo = (days: number, plusMs = 0) =>
-  new Date(Math.floor((NOW.getTime() - days * DAY) / DAY) * DAY + 3_600_000 + plusMs).toISOString();
+  new Date(Math.floor((NOW.getTime() - days * DAY) / DAY) * DAY + 12 * 3_600_000 + plusMs).toISOString();
 const dayOf = (iso: string) => iso.slice(0, 10);
 
 async function objects(app: string): Promise<string[]> {
