@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import worker from '../../src/worker/index.ts';
 import type { IntakeAnswer } from '../../src/worker/routes/events.ts';
+import { withinOneRateWindow } from './rate-window.ts';
 import { errorOf, fetchWorker, ORIGIN, seedApp, uniqueApp } from './seed-projection.ts';
 import { clientRows, eventCount, eventIds, rollups, telemetryEvent } from './telemetry-fixtures.ts';
 
@@ -89,7 +90,8 @@ describe('POST /v1/apps/{app}/events', () => {
   }, async () => {
     const app = await newApp();
     const event = telemetryEvent();
-    const other = telemetryEvent({ client_id: 'client-2' });
+    // At the same moment, so that both fall in one hourly rollup whatever the clock says.
+    const other = telemetryEvent({ client_id: 'client-2', occurred_at: event.occurred_at });
     // The same UUID in upper case is the same event.
     const first: IntakeAnswer = await (
       await post(app, { events: [event, event, other, { ...event, id: event.id.toUpperCase() }] })
@@ -189,6 +191,7 @@ describe('POST /v1/apps/{app}/events', () => {
     const greedy = (n: number) =>
       telemetryEvent({ client_id: 'greedy', occurred_at: new Date(Date.now() - n).toISOString() });
     // The limit is 60 requests per client per minute (wrangler.toml), counted per request, not per event.
+    await withinOneRateWindow(15_000);
     for (let i = 0; i < 60; i++) {
       const response = await post(app, { events: [greedy(i)] });
       expect(response.status).toBe(202);

@@ -19,6 +19,7 @@ import {
   publish,
   uniqueApp,
 } from './fixtures.ts';
+import { withinOneRateWindow } from './rate-window.ts';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -62,6 +63,7 @@ describe('rate limit on failed admin authentication', () => {
   it('after 10 invalid tokens from one IP: 429 rate_limited with Retry-After, for any token, without touching D1', async () => {
     const ip = freshIp();
     const { db, calls } = countingDb();
+    await withinOneRateWindow(10_000);
     for (let i = 0; i < 10; i++) {
       const response = await fetchWith(whoami(ip, WRONG), { DB: db });
       expect(response.status).toBe(401);
@@ -254,6 +256,7 @@ describe('security headers on every response of the Worker', () => {
 /** A 429 from the auth limit: the 11th invalid token from one address. */
 async function limitedResponse(): Promise<Response> {
   const ip = freshIp();
+  await withinOneRateWindow(10_000);
   for (let i = 0; i < 10; i++) await fetchWith(whoami(ip, WRONG));
   return fetchWith(whoami(ip, WRONG));
 }

@@ -23,10 +23,17 @@ async function deliver(bodies: unknown[], attempts = 1) {
   return { ...result, retryAllWith: retryAll.mock.calls.map(([options]) => options) };
 }
 
+/**
+ * When the Worker accepted the fixed history below: fixed too, since the consumer refuses events
+ * more than 400 days older than their acceptance, and a real clock would one day cross that.
+ */
+const RECEIVED_AT = '2026-11-21T19:00:00.000Z';
+
 /** 100 events of 10 clients over two hours, about two releases. */
 function hundredEvents(app: string): StoredEvent[] {
   return Array.from({ length: 100 }, (_, i) =>
     storedEvent(app, {
+      received_at: RECEIVED_AT,
       client_id: `client-${i % 10}`,
       type: i % 4 === 0 ? 'install_failed' : 'install_succeeded',
       to_version: i % 2 === 0 ? '1.1.0' : '1.2.0',
@@ -161,7 +168,7 @@ describe('queue consumer', () => {
 
   it('stores messages that carry the events of a whole intake request', async () => {
     const app = uniqueApp('cons');
-    const received_at = new Date().toISOString();
+    const received_at = RECEIVED_AT;
     const message = (events: StoredEvent[]): EventsMessage => ({
       app,
       received_at,

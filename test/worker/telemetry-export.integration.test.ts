@@ -188,9 +188,11 @@ describe('retention export', () => {
     expect(await (await env.BUCKET.get(orphan))?.text()).toBe('left by a dead run');
     expect(await eventIds(app)).toHaveLength(3);
 
-    // An hour on, it is dead: deleted (its events are still in D1) and the export goes on under part 1.
+    // An hour after its upload, it is dead: deleted (its events are still in D1) and the export goes
+    // on under part 1. (From the upload time R2 recorded, not NOW: the file's earlier tests take time.)
     vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const later = new Date(NOW.getTime() + ORPHAN_AGE_MS + 60_000);
+    const uploaded = (await env.BUCKET.head(orphan))?.uploaded ?? NOW;
+    const later = new Date(Math.max(NOW.getTime(), uploaded.getTime()) + ORPHAN_AGE_MS + 60_000);
     const parts = await exportExpiredEvents(env.DB, env.BUCKET, { now: later, retentionDays: 30 });
     expect(parts.map((p) => p.key)).toEqual([exportKey(app, day, 1)]);
     expect(await objects(app)).toEqual([exportKey(app, day, 1)]);

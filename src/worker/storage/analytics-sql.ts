@@ -10,15 +10,50 @@ export type Slice = 'one' | 'each' | 'all';
 
 const onlyVersion = (slice: Slice) => (slice === 'one' ? '\n  AND version = :version' : '');
 
-/** installs and failures: install_succeeded / install_failed events to the version, in the window. */
+/**
+ * installs and failures: install_succeeded / install_failed events to the version, in the window.
+ *
+ * The whole UTC hours inside the window are read from `event_rollups_hourly` (a few rows per hour
+ * whatever the traffic, through `event_rollups_window`, migrations/0006), and only the hours the
+ * window cuts at either end from `events`. In `hours`: [first_hour, end_hour) are the whole hours
+ * (none when first_hour ≥ end_hour), in the rollups' form `2026-11-21T18:00:00Z`; [:from, head_end)
+ * and [tail_start, :to) are the cut ends, in the events' form with milliseconds. The three never
+ * overlap and together are the window. (`+3599.999 seconds`, then truncating to the hour, rounds
+ * :from up to a whole hour: stored times have millisecond precision.) The same counts as reading
+ * every event of the window, for as long as raw events are kept; the rollups outlive them.
+ */
 export function countsSql(slice: Exclude<Slice, 'all'>): string {
-  return `SELECT version,
-  sum(type = 'install_succeeded') AS installs,
-  sum(type = 'install_failed') AS failures
-FROM events
-WHERE app = :app AND channel = :channel${onlyVersion(slice)}
-  AND type IN ('install_succeeded', 'install_failed')
-  AND occurred_at >= :from AND occurred_at < :to
+  const where = `app = :app AND channel = :channel${onlyVersion(slice).replace('\n', '\n  ')}
+    AND type IN ('install_succeeded', 'install_failed')`;
+  // One release's cut ends are ranges of its own index; every release's, ranges of time.
+  const eventIndex = slice === 'one' ? 'events_by_release' : 'events_by_time';
+  return `WITH hours AS (
+  SELECT strftime('%Y-%m-%dT%H:00:00Z', :from, '+3599.999 seconds') AS first_hour,
+    strftime('%Y-%m-%dT%H:00:00Z', :to) AS end_hour,
+    min(strftime('%Y-%m-%dT%H:00:00.000Z', :from, '+3599.999 seconds'), :to) AS head_end,
+    max(strftime('%Y-%m-%dT%H:00:00.000Z', :to),
+      min(strftime('%Y-%m-%dT%H:00:00.000Z', :from, '+3599.999 seconds'), :to)) AS tail_start
+),
+counted AS (
+  SELECT version, type, count AS n
+  FROM event_rollups_hourly INDEXED BY event_rollups_window
+  WHERE ${where}
+    AND hour >= (SELECT first_hour FROM hours) AND hour < (SELECT end_hour FROM hours)
+  UNION ALL
+  SELECT version, type, 1 AS n
+  FROM events INDEXED BY ${eventIndex}
+  WHERE ${where}
+    AND occurred_at >= :from AND occurred_at < (SELECT head_end FROM hours)
+  UNION ALL
+  SELECT version, type, 1 AS n
+  FROM events INDEXED BY ${eventIndex}
+  WHERE ${where}
+    AND occurred_at >= (SELECT tail_start FROM hours) AND occurred_at < :to
+)
+SELECT version,
+  sum(CASE WHEN type = 'install_succeeded' THEN n ELSE 0 END) AS installs,
+  sum(CASE WHEN type = 'install_failed' THEN n ELSE 0 END) AS failures
+FROM counted
 GROUP BY version`;
 }
 
