@@ -60,10 +60,12 @@ const whoami = (ip: string, token: string | null) =>
   });
 
 describe('rate limit on failed admin authentication', () => {
-  it('after 10 invalid tokens from one IP: 429 rate_limited with Retry-After, for any token, without touching D1', async () => {
+  it('after 10 invalid tokens from one IP: 429 rate_limited with Retry-After, for any token, without touching D1', {
+    timeout: 20_000,
+  }, async () => {
     const ip = freshIp();
     const { db, calls } = countingDb();
-    await withinOneRateWindow(10_000);
+    await withinOneRateWindow(3_000);
     for (let i = 0; i < 10; i++) {
       const response = await fetchWith(whoami(ip, WRONG), { DB: db });
       expect(response.status).toBe(401);
@@ -202,7 +204,7 @@ describe('security headers on every response of the Worker', () => {
   const headersOf = (response: Response) =>
     Object.fromEntries(Object.keys(EXPECTED).map((name) => [name, response.headers.get(name)]));
 
-  it('2xx, 3xx, 4xx and 5xx alike', async () => {
+  it('2xx, 3xx, 4xx and 5xx alike', { timeout: 20_000 }, async () => {
     const name = await createApp(uniqueApp('hdr'));
     await publish(name, '1.0.0');
     expect((await promote(name, 'stable', '1.0.0')).status).toBe(200);
@@ -256,7 +258,7 @@ describe('security headers on every response of the Worker', () => {
 /** A 429 from the auth limit: the 11th invalid token from one address. */
 async function limitedResponse(): Promise<Response> {
   const ip = freshIp();
-  await withinOneRateWindow(10_000);
+  await withinOneRateWindow(3_000);
   for (let i = 0; i < 10; i++) await fetchWith(whoami(ip, WRONG));
   return fetchWith(whoami(ip, WRONG));
 }
