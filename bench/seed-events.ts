@@ -5,7 +5,6 @@
  * Events are generated in time order, so "arrival order" and occurred_at agree, as they do for a
  * client reporting live; the generator is seeded, so a run is reproducible.
  */
-import type { Miniflare } from 'miniflare';
 import { mulberry32 } from '../scripts/lib/random.ts';
 import {
   type EventType,
@@ -14,7 +13,19 @@ import {
   type TelemetryEvent,
 } from '../src/protocol/telemetry.ts';
 
-type D1 = Awaited<ReturnType<Miniflare['getD1Database']>>;
+/**
+ * What seeding needs of a database: Miniflare's D1 binding, or bench/health-cost.ts's adapter over
+ * node:sqlite, which times the health SQL on the very same history.
+ */
+export interface SeedDb {
+  prepare(sql: string): SeedStatement;
+  batch(statements: SeedStatement[]): Promise<unknown>;
+}
+export interface SeedStatement {
+  bind(...values: unknown[]): SeedStatement;
+  all<T>(): Promise<{ results: T[] }>;
+}
+type D1 = SeedDb;
 
 /** Rows per INSERT statement and statements per D1 batch (one round trip). */
 const ROWS_PER_STATEMENT = 5_000;

@@ -6,7 +6,8 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { durationsSql, prepareNamed, rollbacksSql } from '../../src/worker/storage/analytics-sql.ts';
+import { prepareNamed } from '../../src/worker/storage/analytics.ts';
+import { durationsSql, rollbacksSql } from '../../src/worker/storage/analytics-sql.ts';
 import { storeEvents } from '../../src/worker/storage/telemetry.ts';
 import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
 import { event, WINDOW } from './analytics-fixture.ts';

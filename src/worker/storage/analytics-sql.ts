@@ -218,11 +218,16 @@ export const KNOWN_VERSION_SQL = `SELECT (EXISTS (SELECT 1 FROM releases WHERE a
 
 export type SqlParams = Record<string, string | number>;
 
+/** How many error codes a release health lists (`:limit` of its top errors). */
+export const HEALTH_TOP_ERRORS = 5;
+
 /**
- * Prepares SQL written with `:name` placeholders: D1 binds only positional parameters, so each name
- * becomes `?N` in order of first use. A placeholder without a value is a bug and throws.
+ * SQL written with `:name` placeholders as positional SQL: D1 binds only positional parameters, so
+ * each name becomes `?N` in order of first use, and `values` are in that order. A placeholder
+ * without a value is a bug and throws. (analytics.ts prepares the result on D1; bench/health-cost.ts
+ * on node:sqlite.)
  */
-export function prepareNamed(db: D1Database, sql: string, params: SqlParams): D1PreparedStatement {
+export function positional(sql: string, params: SqlParams): { text: string; values: (string | number)[] } {
   const names: string[] = [];
   const text = sql.replace(/:([a-z_]+)\b/g, (_, name: string) => {
     if (!names.includes(name)) names.push(name);
@@ -233,5 +238,5 @@ export function prepareNamed(db: D1Database, sql: string, params: SqlParams): D1
     if (value === undefined) throw new Error(`no value for SQL parameter :${name}`);
     return value;
   });
-  return db.prepare(text).bind(...values);
+  return { text, values };
 }

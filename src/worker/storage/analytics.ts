@@ -10,8 +10,9 @@ import {
   ADOPTION_SERIES_SQL,
   countsSql,
   durationsSql,
+  HEALTH_TOP_ERRORS,
   KNOWN_VERSION_SQL,
-  prepareNamed,
+  positional,
   rollbacksSql,
   type Slice,
   type SqlParams,
@@ -60,9 +61,6 @@ export interface ReleaseHealth {
   top_errors: ErrorCount[];
 }
 
-/** How many error codes a release health lists. */
-export const HEALTH_TOP_ERRORS = 5;
-
 interface CountsRow {
   version: string;
   installs: number;
@@ -86,6 +84,12 @@ interface VersionCount {
 }
 
 const rowsOf = <T>(result: D1Result | undefined): T[] => (result?.results ?? []) as T[];
+
+/** Prepares SQL written with `:name` placeholders (analytics-sql.ts) on D1, bound to `params`. */
+export function prepareNamed(db: D1Database, sql: string, params: SqlParams): D1PreparedStatement {
+  const { text, values } = positional(sql, params);
+  return db.prepare(text).bind(...values);
+}
 
 const params = (scope: Scope, extra: SqlParams = {}): SqlParams => ({
   app: scope.app,
