@@ -15,24 +15,27 @@ const onlyVersion = (slice: Slice) => (slice === 'one' ? '\n  AND version = :ver
  *
  * The whole UTC hours inside the window are read from `event_rollups_hourly` (a few rows per hour
  * whatever the traffic, through `event_rollups_window`, migrations/0006), and only the hours the
- * window cuts at either end from `events`. In `hours`: [first_hour, end_hour) are the whole hours
- * (none when first_hour ≥ end_hour), in the rollups' form `2026-11-21T18:00:00Z`; [:from, head_end)
- * and [tail_start, :to) are the cut ends, in the events' form with milliseconds. The three never
- * overlap and together are the window. (`+3599.999 seconds`, then truncating to the hour, rounds
- * :from up to a whole hour: stored times have millisecond precision.) The same counts as reading
- * every event of the window, for as long as raw events are kept; the rollups outlive them.
+ * window cuts at either end from `events`. `rounded` is :from rounded up to a whole hour
+ * (`+3599.999 seconds`, then truncated: stored times have millisecond precision) and :to rounded
+ * down. In `hours`: [first_hour, end_hour) are the whole hours (none when first_hour ≥ end_hour), in
+ * the rollups' form `2026-11-21T18:00:00Z`; [:from, head_end) and [tail_start, :to) are the cut ends,
+ * in the events' form with milliseconds. The three never overlap and together are the window: the
+ * same counts as reading every event of the window, for as long as raw events are kept (the rollups
+ * outlive them).
  */
 export function countsSql(slice: Exclude<Slice, 'all'>): string {
   const where = `app = :app AND channel = :channel${onlyVersion(slice).replace('\n', '\n  ')}
     AND type IN ('install_succeeded', 'install_failed')`;
   // One release's cut ends are ranges of its own index; every release's, ranges of time.
   const eventIndex = slice === 'one' ? 'events_by_release' : 'events_by_time';
-  return `WITH hours AS (
-  SELECT strftime('%Y-%m-%dT%H:00:00Z', :from, '+3599.999 seconds') AS first_hour,
-    strftime('%Y-%m-%dT%H:00:00Z', :to) AS end_hour,
-    min(strftime('%Y-%m-%dT%H:00:00.000Z', :from, '+3599.999 seconds'), :to) AS head_end,
-    max(strftime('%Y-%m-%dT%H:00:00.000Z', :to),
-      min(strftime('%Y-%m-%dT%H:00:00.000Z', :from, '+3599.999 seconds'), :to)) AS tail_start
+  return `WITH rounded AS (
+  SELECT strftime('%Y-%m-%dT%H:00:00.000Z', :from, '+3599.999 seconds') AS from_up,
+    strftime('%Y-%m-%dT%H:00:00.000Z', :to) AS to_down
+),
+hours AS (
+  SELECT substr(from_up, 1, 13) || ':00:00Z' AS first_hour, substr(to_down, 1, 13) || ':00:00Z' AS end_hour,
+    min(from_up, :to) AS head_end, max(to_down, min(from_up, :to)) AS tail_start
+  FROM rounded
 ),
 counted AS (
   SELECT version, type, count AS n
