@@ -25,7 +25,6 @@ export interface SeedStatement {
   bind(...values: unknown[]): SeedStatement;
   all<T>(): Promise<{ results: T[] }>;
 }
-type D1 = SeedDb;
 
 /** Rows per INSERT statement and statements per D1 batch (one round trip). */
 const ROWS_PER_STATEMENT = 5_000;
@@ -115,7 +114,7 @@ interface ClientState {
 }
 
 /** Writes `statement` for every chunk of `rows`, a few statements per D1 batch. */
-async function insertAll(db: D1, sql: string, seed: EventSeed, rows: readonly unknown[]): Promise<void> {
+async function insertAll(db: SeedDb, sql: string, seed: EventSeed, rows: readonly unknown[]): Promise<void> {
   const statements = [];
   for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
     const chunk = JSON.stringify(rows.slice(start, start + ROWS_PER_STATEMENT));
@@ -131,7 +130,7 @@ async function insertAll(db: D1, sql: string, seed: EventSeed, rows: readonly un
  * definitions (whatever the migrations made them): one sort per index instead of a million random
  * B-tree inserts. Only for seeding an otherwise idle database.
  */
-async function withoutIndexes(db: D1, table: string, fill: () => Promise<void>): Promise<void> {
+async function withoutIndexes(db: SeedDb, table: string, fill: () => Promise<void>): Promise<void> {
   const { results } = await db
     .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL")
     .bind(table)
@@ -145,7 +144,7 @@ async function withoutIndexes(db: D1, table: string, fill: () => Promise<void>):
 }
 
 /** Seeds `seed.events` events with their rollups and client rows; returns how many clients there are. */
-export async function seedEvents(db: D1, seed: EventSeed): Promise<{ clients: number }> {
+export async function seedEvents(db: SeedDb, seed: EventSeed): Promise<{ clients: number }> {
   let clients = 0;
   await withoutIndexes(db, 'events', async () => {
     clients = await fillEvents(db, seed);
@@ -153,7 +152,7 @@ export async function seedEvents(db: D1, seed: EventSeed): Promise<{ clients: nu
   return { clients };
 }
 
-async function fillEvents(db: D1, seed: EventSeed): Promise<number> {
+async function fillEvents(db: SeedDb, seed: EventSeed): Promise<number> {
   const rand = mulberry32(0x5eed);
   const clientCount = Math.max(1, Math.round(seed.events / 10));
   const versionWeights = seed.versions.map((v, i) => [v, i + 1] as const);
