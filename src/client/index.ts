@@ -24,6 +24,7 @@ import { serial, storageKeys } from './store.ts';
 import { appendToQueue, buildEvent } from './telemetry.ts';
 
 export { UpdraftError } from './errors.ts';
+export { MemoryStorage } from './memory-storage.ts';
 
 /** Where the SDK keeps what must survive restarts: client ID, highest snapshot revision seen, trusted keys, queued telemetry. */
 export interface StorageAdapter {

@@ -63,7 +63,7 @@ describe('the updraft/client entry point', () => {
       cwd: process.cwd(),
     });
     expect(JSON.parse(stdout)).toEqual({
-      exports: ['UpdraftError', 'createUpdater'],
+      exports: ['MemoryStorage', 'UpdraftError', 'createUpdater'],
       error: 'network',
       storages: ['function', 'function'],
     });
