@@ -4,12 +4,11 @@
  * answer is used until the document that vouches for it has been verified.
  */
 import * as z from 'zod';
-import type { CheckResponse } from '../protocol/api.ts';
-import { nameSchema } from '../protocol/documents.ts';
+import { type KeysPayload, nameSchema } from '../protocol/documents.ts';
 import { UpdraftError } from './errors.ts';
 import { getJson } from './http.ts';
-import type { CheckResult } from './index.ts';
-import { type KeysContext, trustedKeys } from './keys.ts';
+import type { CheckResult, UpdraftErrorCode } from './index.ts';
+import { type KeysContext, kidOf, trustedKeys } from './keys.ts';
 import { type Offer, type OfferContext, verifyOffer } from './offer.ts';
 import { verifySnapshot } from './snapshot.ts';
 import { storageKeys } from './store.ts';
@@ -21,8 +20,15 @@ const checkResponseSchema = z.object({
   mandatory: z.boolean().optional(),
   yanked: z.boolean().optional(),
   artifact: z.object({ url: z.string(), sha256: z.string(), size: z.number() }).optional(),
-  signed: z.object({ snapshot: z.string(), release: z.string().optional(), yank: z.string().optional() }),
-}) satisfies z.ZodType<CheckResponse>;
+  signed: z.object({
+    snapshot: z.string().optional(),
+    release: z.string().optional(),
+    yank: z.string().optional(),
+  }),
+});
+
+/** The default deadline of `check()`, every request of it included. */
+export const CHECK_TIMEOUT_MS = 30_000;
 
 export type CheckContext = KeysContext & OfferContext & { channel: string | undefined };
 
@@ -37,7 +43,7 @@ export async function runCheck(ctx: CheckContext): Promise<CheckResult> {
   if (ctx.channel !== undefined) query.set('channel', ctx.channel);
   if (ctx.osVersion !== undefined) query.set('os_version', ctx.osVersion);
   const url = `${ctx.base}/v1/apps/${ctx.app}/check?${query}`;
-  const parsed = checkResponseSchema.safeParse(await getJson(ctx.fetch, 'check', url));
+  const parsed = checkResponseSchema.safeParse(await getJson(ctx.http, 'check', url, { signal: ctx.signal }));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new UpdraftError(
@@ -46,9 +52,44 @@ export async function runCheck(ctx: CheckContext): Promise<CheckResult> {
     );
   }
   const answer = parsed.data;
+  const { snapshot: snapshotJws, release, yank } = answer.signed;
+  if (snapshotJws === undefined) {
+    // The Worker's answer while it cannot verify its own copy of the channel (docs/hardening.md):
+    // nothing signed, so nothing to act on, whatever the status says.
+    throw new UpdraftError(
+      'unverifiable',
+      `check: the server has nothing verifiable to serve for ${ctx.app}/${answer.channel} (its channel state does not verify); nothing changed`,
+    );
+  }
 
-  const keys = await trustedKeys(ctx);
-  const snapshot = await verifySnapshot(ctx, answer.signed.snapshot, answer.channel, keys);
+  const needed = { online: kidOf(snapshotJws), release: [...kidOf(release), ...kidOf(yank)] };
+  const keys = await trustedKeys(ctx, needed);
+  try {
+    return await verifyAnswer(ctx, answer, snapshotJws, keys.payload);
+  } catch (error) {
+    // Keys from storage may be a day old: a refusal they explain (a revision floor whose key has
+    // since been dropped, a key the server no longer lists) is judged again with the newest keys.
+    if (keys.fetched || !(error instanceof UpdraftError) || !KEY_DEPENDENT.has(error.code)) throw error;
+    const newest = await trustedKeys(ctx, needed, { refresh: true });
+    return verifyAnswer(ctx, answer, snapshotJws, newest.payload);
+  }
+}
+
+/** Refusals whose verdict depends on which keys are trusted. */
+const KEY_DEPENDENT = new Set<UpdraftErrorCode>([
+  'snapshot_invalid',
+  'snapshot_replayed',
+  'release_invalid',
+  'yank_invalid',
+]);
+
+async function verifyAnswer(
+  ctx: CheckContext,
+  answer: z.infer<typeof checkResponseSchema>,
+  snapshotJws: string,
+  keys: KeysPayload,
+): Promise<CheckResult> {
+  const snapshot = await verifySnapshot(ctx, snapshotJws, answer.channel, keys);
   await ctx.storage.set(storageKeys(ctx.app).channel, answer.channel);
 
   if (answer.status === 'none') {

@@ -7,7 +7,7 @@
  */
 import * as z from 'zod';
 import type { TelemetryEvent } from '../protocol/telemetry.ts';
-import { readText } from './http.ts';
+import { deadline, type Http, readText, send } from './http.ts';
 import type { RejectedEvent, StorageAdapter } from './index.ts';
 import { loadQueue, saveQueue } from './telemetry.ts';
 
@@ -21,8 +21,11 @@ const MAX_ANSWER_BYTES = 1024 * 1024;
 const utf8 = new TextEncoder();
 const MAX_DELAY_MS = 30_000;
 
+/** Deadline of one POST, answer included; past it, the batch is kept and retried. */
+const POST_TIMEOUT_MS = 30_000;
+
 export interface FlushContext {
-  fetch: typeof fetch;
+  http: Http;
   base: string;
   app: string;
   storage: StorageAdapter;
@@ -87,19 +90,26 @@ function nextBatch(queue: readonly TelemetryEvent[]): TelemetryEvent[] {
 }
 
 async function post(ctx: FlushContext, batch: TelemetryEvent[]): Promise<Outcome> {
+  const limit = deadline('events', POST_TIMEOUT_MS);
   let response: Response;
+  let body: unknown;
   try {
-    response = await ctx.fetch(`${ctx.base}/v1/apps/${ctx.app}/events`, {
+    response = await send(ctx.http, 'events', `${ctx.base}/v1/apps/${ctx.app}/events`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
       body: JSON.stringify({ events: batch }),
+      signal: limit.signal,
     });
+    body = await readText(response, MAX_ANSWER_BYTES, 'events', limit.signal).then(
+      (text): unknown => JSON.parse(text),
+      (): unknown => undefined,
+    );
   } catch {
+    // Unreachable, redirected elsewhere or too slow: the events stay queued.
     return { kind: 'retry', after: undefined };
+  } finally {
+    limit.done();
   }
-  const body = await readText(response, MAX_ANSWER_BYTES, 'events')
-    .then((text): unknown => JSON.parse(text))
-    .catch(() => undefined);
   if (response.status === 202) {
     const parsed = intakeAnswerSchema.safeParse(body);
     const answer = parsed.success ? parsed.data : { rejected: [] };

@@ -17,9 +17,10 @@ import {
   versionSchema,
 } from '../protocol/documents.ts';
 import { osVersionSchema, type TelemetryEvent } from '../protocol/telemetry.ts';
-import { runCheck } from './check.ts';
+import { CHECK_TIMEOUT_MS, runCheck } from './check.ts';
 import { downloadArtifact } from './download.ts';
 import { flushQueue } from './flush.ts';
+import { deadline, type Http } from './http.ts';
 import { serial, storageKeys } from './store.ts';
 import { appendToQueue, buildEvent } from './telemetry.ts';
 
@@ -85,6 +86,7 @@ export type UpdraftErrorCode =
   | 'keys_untrusted'
   | 'snapshot_invalid'
   | 'snapshot_expired'
+  | 'snapshot_future'
   | 'snapshot_replayed'
   | 'release_invalid'
   | 'release_not_listed'
@@ -96,6 +98,9 @@ export type UpdraftErrorCode =
   | 'artifact_size'
   | 'artifact_hash'
   | 'server_error'
+  | 'unverifiable'
+  | 'redirect_refused'
+  | 'timeout'
   | 'network';
 
 /** A telemetry event as an app reports it; the SDK adds `id`, `client_id`, `channel`, `platform`, `arch`, `os_version` and `occurred_at`. */
@@ -115,19 +120,34 @@ export interface ReportInput {
   duration_ms?: number;
 }
 
+export interface CheckOptions {
+  /** Aborts the check; it then rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Deadline of the whole check, keys included (default 30 s); past it, `UpdraftError('timeout')`. */
+  timeoutMs?: number;
+}
+
 export interface DownloadOptions {
+  /** Aborts the download; it then rejects with the signal's reason. */
   signal?: AbortSignal;
   onProgress?: (received: number, total: number) => void;
+  /** Deadline of the whole download (default 60 s plus the signed size at 32 kB/s); past it, `UpdraftError('timeout')`. */
+  timeoutMs?: number;
+  /** A transfer with no byte for this long (default 30 s) is cut and resumed. */
+  idleTimeoutMs?: number;
+  /** How often an interrupted transfer is resumed with `Range` (default 3) before `UpdraftError('network')`. */
+  resumes?: number;
 }
 
 export interface Updater {
   /** This install's client ID (created and stored on first use unless given). */
   clientId(): Promise<string>;
   /** Asks the server and verifies everything DESIGN §2 lists; throws `UpdraftError` on any refusal. */
-  check(): Promise<CheckResult>;
+  check(options?: CheckOptions): Promise<CheckResult>;
   /**
    * Streams the artifact with its signed size as a hard cap and returns the bytes only after their
-   * SHA-256 matches the signed one; throws `UpdraftError` (`artifact_too_large`, `artifact_size`, `artifact_hash`).
+   * SHA-256 matches the signed one; throws `UpdraftError` (`artifact_too_large`, `artifact_size`,
+   * `artifact_hash`, `timeout`, `network`). An interrupted transfer resumes where it broke off.
    */
   download(
     result: Extract<CheckResult, { status: 'update' | 'rollback' }>,
@@ -167,6 +187,7 @@ export function createUpdater(options: UpdaterOptions): Updater {
   const { storage } = options;
   const keys = storageKeys(app);
   const fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const http: Http = { fetch: fetchFn, origin };
   const now = options.now ?? (() => new Date());
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const onRejected =
@@ -193,26 +214,32 @@ export function createUpdater(options: UpdaterOptions): Updater {
 
   return {
     clientId,
-    async check() {
+    async check(checkOptions = {}) {
       const at = now();
-      return runCheck({
-        fetch: fetchFn,
-        base,
-        origin,
-        app,
-        channel: valid.data.channel,
-        storage,
-        rootKeys,
-        platform,
-        arch,
-        osVersion,
-        currentVersion,
-        clientId: await clientId(),
-        verifyBucket: options.verifyBucket === true,
-        now: at,
-      });
+      const limit = deadline('check', checkOptions.timeoutMs ?? CHECK_TIMEOUT_MS, checkOptions.signal);
+      try {
+        return await runCheck({
+          http,
+          signal: limit.signal,
+          base,
+          origin,
+          app,
+          channel: valid.data.channel,
+          storage,
+          rootKeys,
+          platform,
+          arch,
+          osVersion,
+          currentVersion,
+          clientId: await clientId(),
+          verifyBucket: options.verifyBucket === true,
+          now: at,
+        });
+      } finally {
+        limit.done();
+      }
     },
-    download: (result, downloadOptions) => downloadArtifact(fetchFn, result, downloadOptions),
+    download: (result, downloadOptions) => downloadArtifact(http, result, downloadOptions),
     async report(input) {
       const channel = (await storage.get(keys.channel)) ?? valid.data.channel;
       if (channel === undefined) {
@@ -223,11 +250,9 @@ export function createUpdater(options: UpdaterOptions): Updater {
       await lock(() => appendToQueue(storage, app, event));
     },
     flush() {
-      flushing ??= flushQueue({ fetch: fetchFn, base, app, storage, now, sleep, onRejected, lock }).finally(
-        () => {
-          flushing = undefined;
-        },
-      );
+      flushing ??= flushQueue({ http, base, app, storage, now, sleep, onRejected, lock }).finally(() => {
+        flushing = undefined;
+      });
       return flushing;
     },
     setCurrentVersion(version) {

@@ -130,7 +130,8 @@ function matchArtifact(ctx: OfferContext, offer: Offer, release: ReleasePayload)
   } catch {
     throw new UpdraftError('release_mismatch', `artifact url ${offer.artifact.url} is not a URL`);
   }
-  if (url.origin !== ctx.origin || url.username !== '' || url.password !== '') {
+  const web = url.protocol === 'https:' || url.protocol === 'http:';
+  if (!web || url.origin !== ctx.origin || url.username !== '' || url.password !== '') {
     throw new UpdraftError(
       'release_mismatch',
       `artifact url ${url.origin} is not on the configured server ${ctx.origin}`,

@@ -6,6 +6,12 @@ import { UpdraftError } from './errors.ts';
 import type { StorageAdapter } from './index.ts';
 import { readJson, storageKeys, writeJson } from './store.ts';
 
+/**
+ * How far in the future a snapshot's `issued_at` may lie: clocks drift, but a snapshot dated later
+ * than this was made to outlive its 7-day validity (a stolen online key freezing clients).
+ */
+export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
+
 /** The highest snapshot revision seen for a channel, and the online key that signed it. */
 const revisionFloorSchema = z.object({ revision: z.number().int().min(0), kid: z.string() });
 
@@ -33,6 +39,13 @@ export async function verifySnapshot(
     if (!(error instanceof DocumentError)) throw error;
     const code = error.code === 'expired' ? 'snapshot_expired' : 'snapshot_invalid';
     throw new UpdraftError(code, `channel snapshot refused: ${error.message}`);
+  }
+  const ahead = Date.parse(snapshot.issued_at) - ctx.now.getTime();
+  if (ahead > MAX_CLOCK_SKEW_MS) {
+    throw new UpdraftError(
+      'snapshot_future',
+      `channel snapshot is issued at ${snapshot.issued_at}, ${Math.round(ahead / 60_000)} minutes after this device's clock (${ctx.now.toISOString()}); at most ${MAX_CLOCK_SKEW_MS / 60_000} are allowed`,
+    );
   }
   if (snapshot.app !== ctx.app || snapshot.channel !== channel) {
     throw new UpdraftError(

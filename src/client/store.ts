@@ -23,6 +23,8 @@ export const trustedKeysSchema = z.object({
   version: z.number().int().min(1),
   jws: z.string(),
   payload: keysPayloadSchema,
+  /** When the server was last asked for its newest keys document (absent in older stored values: ask now). */
+  checked_at: z.string().optional(),
 });
 export type TrustedKeys = z.infer<typeof trustedKeysSchema>;
 

@@ -71,24 +71,37 @@ export async function verifyKeysChain(
   chain: readonly string[],
   options?: VerifyOptions,
 ): Promise<KeysPayload> {
-  let trustedRoots = pinnedRoots;
   let previous: KeysPayload | undefined;
   for (const [index, jws] of chain.entries()) {
-    // Each link is trusted only through the roots of the one before: a key that appears for the
-    // first time in a document can never vouch for that document.
-    const payload = await verifyDocument('keys', jws, trustedRoots, {
+    const last = index === chain.length - 1;
+    previous = await verifyKeysLink(previous ?? pinnedRoots, jws, {
       ...options,
-      checkExpiry: index === chain.length - 1 && options?.checkExpiry !== false,
+      checkExpiry: last && options?.checkExpiry !== false,
     });
-    if (previous && payload.version !== previous.version + 1) {
-      throw new DocumentError(
-        'malformed',
-        `keys chain goes from version ${previous.version} to ${payload.version}; each link must be the next version`,
-      );
-    }
-    previous = payload;
-    trustedRoots = payload.root;
   }
   if (!previous) throw new DocumentError('malformed', 'keys chain is empty');
   return previous;
+}
+
+/**
+ * Verifies one link of a keys chain: `jws` signed by a root of `previous` and its next version, or,
+ * for the first link, signed by one of the given roots. Lets a client verify each link as it
+ * arrives and stop at the first that does not chain. Throws `DocumentError` like `verifyKeysChain`.
+ */
+export async function verifyKeysLink(
+  previous: KeysPayload | readonly PublicJwk[],
+  jws: string,
+  options?: VerifyOptions,
+): Promise<KeysPayload> {
+  // Each link is trusted only through the roots of the one before: a key that appears for the
+  // first time in a document can never vouch for that document.
+  const roots = 'root' in previous ? previous.root : previous;
+  const payload = await verifyDocument('keys', jws, roots, options);
+  if ('version' in previous && payload.version !== previous.version + 1) {
+    throw new DocumentError(
+      'malformed',
+      `keys chain goes from version ${previous.version} to ${payload.version}; each link must be the next version`,
+    );
+  }
+  return payload;
 }

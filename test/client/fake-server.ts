@@ -91,13 +91,18 @@ export class FakeServer {
   }
 
   /** Appends the next keys document (default: the same roles, signed by the current root). */
-  async addKeys(options: { signer: PrivateJwk; root?: PrivateJwk; expires?: string }): Promise<string> {
+  async addKeys(options: {
+    signer: PrivateJwk;
+    root?: PrivateJwk;
+    online?: PrivateJwk;
+    expires?: string;
+  }): Promise<string> {
     const payload: KeysPayload = {
       version: this.keysDocs.length + 1,
       expires: options.expires ?? iso(365 * DAY),
       root: [publicJwk(options.root ?? this.root)],
       release: [publicJwk(this.release)],
-      online: [publicJwk(this.online)],
+      online: [publicJwk(options.online ?? this.online)],
     };
     const jws = await signDocument('keys', payload, options.signer);
     this.keysDocs.push(jws);

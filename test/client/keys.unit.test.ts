@@ -10,6 +10,11 @@ beforeEach(async () => {
   server.answer = { status: 'none', channel: CHANNEL, signed: { snapshot: await server.snapshot([]) } };
 });
 
+/** `days` days and a minute after NOW: stored keys are older than a day, so a check asks for the newest. */
+const after = (days: number) => {
+  const at = new Date(NOW.getTime() + days * DAY + 60_000);
+  return () => at;
+};
 const keyRequests = () => server.requests.filter((r) => r.startsWith('GET /v1/keys'));
 const trusted = (storage: MemoryStorage) => JSON.parse(storage.snapshot()[`updraft:${APP}:keys`] ?? 'null');
 
@@ -28,7 +33,7 @@ describe('check(): the keys chain', () => {
     await server.addKeys({ signer: server.root, root: newRoot }); // v2: the old root hands over
     await server.addKeys({ signer: newRoot, root: newRoot }); // v3: signed by the new root
     server.requests.length = 0;
-    await updaterFor(server, { storage }).check();
+    await updaterFor(server, { storage, now: after(1) }).check();
     expect(keyRequests()).toEqual(['GET /v1/keys', 'GET /v1/keys/2']);
     expect(trusted(storage)).toMatchObject({ version: 3, payload: { root: [publicJwk(newRoot)] } });
 
@@ -36,8 +41,19 @@ describe('check(): the keys chain', () => {
     server.requests.length = 0;
     await updaterFor(server).check();
     expect(keyRequests()).toEqual(['GET /v1/keys', 'GET /v1/keys/1', 'GET /v1/keys/2']);
-    // An app built after the rotation may pin the new root: its chain starts where that root signs.
+    // An app built after the rotation may pin the new root: the newest document, which that root
+    // signs, is trusted at once, with no walk.
+    server.requests.length = 0;
     expect((await updaterFor(server, { rootKeys: [publicJwk(newRoot)] }).check()).status).toBe('none');
+    expect(keyRequests()).toEqual(['GET /v1/keys']);
+    // One more rotation later, a build pinning that (now former) root skips the links it cannot
+    // verify, anchors on the first one its root signs and chains from there.
+    const third = (await generateKeyPair()).privateJwk;
+    await server.addKeys({ signer: newRoot, root: third }); // v4
+    await server.addKeys({ signer: third, root: third }); // v5
+    const pinnedV3 = new MemoryStorage();
+    await updaterFor(server, { storage: pinnedV3, rootKeys: [publicJwk(newRoot)] }).check();
+    expect(trusted(pinnedV3)).toMatchObject({ version: 5, payload: { root: [publicJwk(third)] } });
   });
 
   it('refuses a keys document signed only by a new root, first run or not', async () => {
@@ -45,7 +61,7 @@ describe('check(): the keys chain', () => {
     await updaterFor(server, { storage }).check();
     const intruder = (await generateKeyPair()).privateJwk;
     await server.addKeys({ signer: intruder, root: intruder });
-    const refused = await refusal(updaterFor(server, { storage }).check());
+    const refused = await refusal(updaterFor(server, { storage, now: after(1) }).check());
     expect(refused).toMatchObject({
       code: 'keys_untrusted',
       message: expect.stringContaining('trusted version 1'),
@@ -84,11 +100,11 @@ describe('check(): the keys chain', () => {
     const second = server.keysDocs[1];
     // A stale cache answering version 1 changes nothing: version 2 stays trusted.
     server.keysDocs.pop();
-    expect((await updaterFor(server, { storage }).check()).status).toBe('none');
+    expect((await updaterFor(server, { storage, now: after(1) }).check()).status).toBe('none');
     // Another version 2 (same signer, other bytes) is equivocation.
     await server.addKeys({ signer: server.root, expires: iso(300 * DAY) });
     expect(server.keysDocs[1]).not.toBe(second);
-    expect(await refusal(updaterFor(server, { storage }).check())).toMatchObject({
+    expect(await refusal(updaterFor(server, { storage, now: after(2) }).check())).toMatchObject({
       code: 'keys_untrusted',
       message: expect.stringContaining('differs'),
     });
@@ -121,7 +137,59 @@ describe('check(): the keys chain', () => {
     );
     server.keysDocs.push(forged);
     server.requests.length = 0;
-    expect(await refusal(updaterFor(server, { storage }).check())).toMatchObject({ code: 'keys_untrusted' });
+    expect(await refusal(updaterFor(server, { storage, now: after(1) }).check())).toMatchObject({
+      code: 'keys_untrusted',
+    });
     expect(keyRequests()).toEqual(['GET /v1/keys']);
+  });
+});
+
+describe('check(): keys are cached', () => {
+  it('asks for keys only on the first check while the stored ones are fresh and know every signer', async () => {
+    const storage = new MemoryStorage();
+    await updaterFor(server, { storage }).check();
+    server.requests.length = 0;
+    await updaterFor(server, { storage }).check();
+    await updaterFor(server, { storage, now: after(0.5) }).check();
+    expect(keyRequests()).toEqual([]);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('asks again when a document names a key it does not know (a rotated online key)', async () => {
+    const storage = new MemoryStorage();
+    await updaterFor(server, { storage }).check();
+    const online = (await generateKeyPair()).privateJwk;
+    await server.addKeys({ signer: server.root, online });
+    server.answer = {
+      status: 'none',
+      channel: CHANNEL,
+      signed: { snapshot: await server.snapshot([], [], { signer: online }) },
+    };
+    server.requests.length = 0;
+    expect((await updaterFor(server, { storage }).check()).status).toBe('none');
+    expect(keyRequests()).toEqual(['GET /v1/keys']);
+    expect(trusted(storage).version).toBe(2);
+  });
+
+  it('asks again a day later, so a key that a newer document dropped stops being trusted', async () => {
+    const storage = new MemoryStorage();
+    await updaterFor(server, { storage }).check();
+    await server.addKeys({ signer: server.root });
+    server.requests.length = 0;
+    await updaterFor(server, { storage, now: after(1) }).check();
+    expect(keyRequests()).toEqual(['GET /v1/keys']);
+    expect(trusted(storage).version).toBe(2);
+  });
+
+  it('asks again while the stored document nears its expiry', async () => {
+    const other = await FakeServer.create();
+    other.keysDocs.length = 0;
+    await other.addKeys({ signer: other.root, expires: iso(20 * DAY) });
+    other.answer = { status: 'none', channel: CHANNEL, signed: { snapshot: await other.snapshot([]) } };
+    const storage = new MemoryStorage();
+    await updaterFor(other, { storage }).check();
+    other.requests.length = 0;
+    await updaterFor(other, { storage }).check();
+    expect(other.requests.filter((r) => r.startsWith('GET /v1/keys'))).toEqual(['GET /v1/keys']);
   });
 });

@@ -65,7 +65,7 @@ async function expectTamperedReleaseRefused(
     `${ORIGIN}/v1/apps/${app}/check?client_id=c-1&version=1.0.0&platform=linux&arch=x64`,
   );
   expect(await answer.json()).toEqual({ status: 'none', channel: 'stable', yanked: false, signed: {} });
-  await expectRefusal((await victim({ app, currentVersion: '1.0.0' })).check(), 'server_error');
+  await expectRefusal((await victim({ app, currentVersion: '1.0.0' })).check(), 'unverifiable');
 }
 
 /** The R2 key of the artifact a check result points at. */

@@ -129,8 +129,12 @@ describe('the client SDK against the real Worker', () => {
     expect((await admin('/keys', { method: 'POST', body: { keys: v3 } })).status).toBe(201);
     clearStateCache();
 
-    // An install that trusted v1 walks v2 and v3; a new one chains from v1; one built with the new pin too.
-    expect((await (await updater(app, '1.0.0', { storage })).check()).status).toBe('update');
+    // An install that trusted v1 walks v2 and v3 when its keys are a day old; a new one chains from
+    // v1; one built with the new pin trusts v3 at once.
+    const dayLater = new Date(Date.now() + 24 * 3600_000 + 60_000);
+    expect((await (await updater(app, '1.0.0', { storage, now: () => dayLater })).check()).status).toBe(
+      'update',
+    );
     const trusted = JSON.parse((await storage.get(`updraft:${app}:keys`)) ?? '{}');
     expect(trusted).toMatchObject({ version: 3, jws: v3 });
     expect((await (await updater(app, '1.0.0')).check()).status).toBe('update');
