@@ -104,7 +104,7 @@ export class ApiClient {
   private requireToken(): string {
     if (this.token) return this.token;
     throw new UserError(
-      'no admin token: pass --token, set UPDRAFT_TOKEN, or run `npm run dev` in the project (it writes .dev.vars)',
+      'no admin token: pass --token, set UPDRAFT_TOKEN, or run `npm run dev` in the Updraft repository (it writes .dev.vars)',
     );
   }
 
@@ -153,7 +153,7 @@ function networkReason(error: unknown): string {
   const cause = error instanceof Error ? error.cause : undefined;
   if (typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string') {
     if (cause.code === 'ECONNREFUSED')
-      return 'connection refused (is the server running? `npm run dev` starts one)';
+      return 'connection refused (is the server running? `npm run dev` in the Updraft repository starts one)';
     if (cause.code === 'ENOTFOUND') return 'unknown host';
     return cause instanceof Error ? `${cause.code}: ${cause.message}` : cause.code;
   }

@@ -10,6 +10,7 @@ import { type Command, type Invocation, usageOf } from './command.ts';
 import { resolveConfig } from './config.ts';
 import { UserError } from './errors.ts';
 import { type Reporter, stderrReporter } from './progress.ts';
+import { cliVersion } from './version.ts';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -67,6 +68,10 @@ export function processIo(): CliIo {
 async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
   const { words, rest } = splitCommandWords(argv);
   const wantsHelp = argv.includes('--help') || argv.includes('-h');
+  if (words.length === 0 && !wantsHelp && (argv.includes('--version') || argv.includes('-v'))) {
+    io.stdout(`${cliVersion()}\n`);
+    return 0;
+  }
   if (words.length === 0 || (words.length === 1 && words[0] === 'help')) {
     if (words.length === 0 && !wantsHelp && argv.length > 0) {
       throw new UserError(`no command given (run \`updraft --help\`)`);
@@ -207,7 +212,7 @@ function globalHelp(group?: string): string {
     'Global options:',
     ...GLOBAL_HELP.map((line) => `  ${line}`),
     '',
-    'Run `updraft <command> --help` for the options of one command.',
+    'Run `updraft <command> --help` for the options of one command, `updraft --version` for the version.',
     '',
   ].join('\n');
 }

@@ -1,9 +1,9 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { splitCommandWords } from '../../scripts/lib/cli.ts';
-import { closedPort, fakeServer, type RunResult, runBin } from './helpers.ts';
+import { closedPort, fakeServer, ROOT, type RunResult, runBin } from './helpers.ts';
 
 /** A user mistake: exit 1, exactly one stderr line `updraft: …`, no stack, nothing on stdout. */
 function expectOneLine(result: RunResult, pattern: RegExp): void {
@@ -25,6 +25,14 @@ describe('the updraft binary', () => {
     const promote = await runBin(['promote', '--help']);
     expect(promote.code).toBe(0);
     expect(promote.stdout).toContain('Usage: updraft promote <app> <version> --channel <name>');
+  });
+
+  it("prints the version of the nearest package.json: the repository's in a checkout", async () => {
+    const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) {
+      expect(await runBin([flag])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    }
+    expectOneLine(await runBin(['status', '--version']), /unknown option --version/);
   });
 
   it.each([
