@@ -1,6 +1,8 @@
 /**
- * `updraft/client` is what apps ship: it must load in Node by its package export, and its module
- * graph must hold nothing of the Worker or the CLI and nothing of Node (browsers, React Native).
+ * `@updraft/client` is what apps ship: its module graph must hold nothing of the Worker or the CLI
+ * and nothing of Node (browsers, React Native), and its source entry points load in Node as they are.
+ * The packed package itself is tested installed: test/e2e/packages.e2e.test.ts (Node 20) and
+ * test/browser/sdk-bundle.test.ts (Chromium).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -25,7 +27,7 @@ async function bundle(entry: string, platform: 'browser' | 'node') {
   return { inputs: Object.keys(result.metafile.inputs), code };
 }
 
-describe('the updraft/client entry point', () => {
+describe('the @updraft/client entry points', () => {
   it('bundles for the browser from the SDK and the protocol only', async () => {
     // platform 'browser' fails the build on any node: import.
     const { inputs, code } = await bundle('src/client/index.ts', 'browser');
@@ -39,7 +41,7 @@ describe('the updraft/client entry point', () => {
     // docs/client.md quotes this figure; keep it honest when dependencies change.
     const gzipKiB = gzipSync(code).length / 1024;
     console.info(
-      `updraft/client: ${(code.length / 1024).toFixed(0)} KiB minified, ${gzipKiB.toFixed(0)} KiB gzip`,
+      `@updraft/client: ${(code.length / 1024).toFixed(0)} KiB minified, ${gzipKiB.toFixed(0)} KiB gzip`,
     );
     expect(gzipKiB).toBeLessThan(60);
   });
@@ -49,15 +51,15 @@ describe('the updraft/client entry point', () => {
     expect(inputs).toEqual(['src/client/file-storage.ts']);
   });
 
-  it('loads in Node by its package exports, with type stripping and nothing else', async () => {
+  it('load in Node from source, with type stripping and nothing else', async () => {
+    const source = (path: string) => new URL(`../../src/client/${path}`, import.meta.url).href;
     const script = `
-      const client = await import('updraft/client');
-      const { FileStorage } = await import('updraft/client/file-storage');
-      const { MemoryStorage } = await import('${new URL('../../src/client/memory-storage.ts', import.meta.url).href}');
+      const client = await import('${source('index.ts')}');
+      const { FileStorage } = await import('${source('file-storage.ts')}');
       console.log(JSON.stringify({
         exports: Object.keys(client).sort(),
         error: new client.UpdraftError('network', 'x').code,
-        storages: [typeof FileStorage, typeof MemoryStorage],
+        storages: [typeof FileStorage, typeof client.MemoryStorage],
       }));`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '--no-warnings', '-e', script], {
       cwd: process.cwd(),
