@@ -1,0 +1,295 @@
+/**
+ * @updraft/client and @updraft/cli as another project uses them: `npm run pack`'s tarballs installed
+ * with npm into a fresh project outside the repository, run on the system Node 20 against the real
+ * Worker under `wrangler dev`. The CLI publishes and promotes a release, a script of that project
+ * checks and downloads it through the SDK, and TypeScript type-checks code written against both.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keysInit } from '../../scripts/commands/keys-init.ts';
+import type { PublicJwk } from '../../src/protocol/documents.ts';
+import type { RunResult } from '../scripts/helpers.ts';
+import { type ConsumerProject, installedManifest, installPackages } from '../support/packages.ts';
+import { type DevServer, startDevServer } from './dev-server.ts';
+
+const TSC = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'tsc');
+const RUNTIME_DEPENDENCIES = ['jose', 'semver', 'zod'];
+const ROOT_MANIFEST = JSON.parse(
+  await readFile(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'),
+) as { version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+
+let project: ConsumerProject | undefined;
+let server: DevServer | undefined;
+let work = '';
+let keysDir = '';
+let rootKey: PublicJwk;
+let artifact: Buffer;
+let env: NodeJS.ProcessEnv = {};
+
+function consumer(): ConsumerProject {
+  if (!project) throw new Error('the packages were not installed');
+  return project;
+}
+
+function dev(): DevServer {
+  if (!server) throw new Error('the dev server did not start');
+  return server;
+}
+
+/** The installed CLI against the test server; a non-zero exit fails with its stderr. */
+async function updraft(args: readonly string[]): Promise<string> {
+  const result = await consumer().updraft(args, env);
+  if (result.code !== 0) throw new Error(`updraft ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+  return result.stdout;
+}
+
+function expectOneLine(result: RunResult, pattern: RegExp): void {
+  expect(result.code, result.stderr).toBe(1);
+  expect(result.stdout).toBe('');
+  const lines = result.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'updraft-packages-'));
+  keysDir = join(work, 'keys');
+  artifact = randomBytes(200_000);
+  await writeFile(join(work, 'demo-1.1.0-linux-x64.tar.gz'), artifact);
+  // Packing and installing (tsc, npm) and starting the Worker take about as long: side by side.
+  // @types/node: a Node project that calls the CLI's runCli types process.env with it.
+  const installing = installPackages([`@types/node@${ROOT_MANIFEST.devDependencies['@types/node']}`]);
+  const starting = (async () => {
+    const keys = await keysInit({ keysDir, offline: true });
+    rootKey = keys.keys.root;
+    const onlineKey = JSON.stringify(JSON.parse(await readFile(join(keysDir, 'online.json'), 'utf8')));
+    return startDevServer({ onlineKey });
+  })();
+  const [installed, started] = await Promise.allSettled([installing, starting]);
+  if (installed.status === 'fulfilled') project = installed.value;
+  if (started.status === 'fulfilled') server = started.value;
+  if (installed.status === 'rejected') throw installed.reason;
+  if (started.status === 'rejected') throw started.reason;
+  env = { UPDRAFT_SERVER: dev().url, UPDRAFT_TOKEN: dev().adminToken, UPDRAFT_KEYS: keysDir };
+}, 180_000);
+
+afterAll(async () => {
+  await server?.stop();
+  await project?.remove();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('the packed packages', () => {
+  it('are named, versioned and depend on exactly what they import, with the root ranges', async () => {
+    const root = ROOT_MANIFEST;
+    const expected = Object.fromEntries(RUNTIME_DEPENDENCIES.map((name) => [name, root.dependencies[name]]));
+    for (const name of ['@updraft/client', '@updraft/cli']) {
+      const manifest = await installedManifest(consumer(), name);
+      expect(manifest).toMatchObject({ name, version: root.version, type: 'module', dependencies: expected });
+      expect(manifest.engines).toEqual({ node: '>=20' });
+    }
+    expect(consumer().node.version).toMatch(/^v20\./);
+  });
+
+  it('the SDK loads on Node 20 through both entry points, and nothing else is exported', async () => {
+    const script = `
+      const client = await import('@updraft/client');
+      const { FileStorage } = await import('@updraft/client/file-storage');
+      console.log(JSON.stringify({ exports: Object.keys(client).sort(), file: typeof FileStorage }));`;
+    const result = await consumer().run('node', ['--input-type=module', '-e', script]);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({
+      exports: ['MemoryStorage', 'UpdraftError', 'createUpdater'],
+      file: 'function',
+    });
+    const deep = await consumer().run('node', [
+      '--input-type=module',
+      '-e',
+      "import '@updraft/client/dist/client/check.js'",
+    ]);
+    expect(deep.stderr).toMatch(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+  });
+});
+
+describe('the installed updraft CLI on Node 20', () => {
+  it('prints its version, with npx too', async () => {
+    expect((await consumer().updraft(['--version'])).stdout).toBe(`${consumer().packed.cli.version}\n`);
+    expect((await consumer().updraft(['-v'])).stdout).toBe(`${consumer().packed.cli.version}\n`);
+    const npx = await consumer().run('npx', ['--no-install', 'updraft', '--version']);
+    expect(npx).toMatchObject({ code: 0, stdout: `${consumer().packed.cli.version}\n` });
+  });
+
+  it('prints help', async () => {
+    const result = await consumer().updraft(['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: updraft <command>');
+    expect(result.stdout).toContain('updraft --version');
+    const promote = await consumer().updraft(['promote', '--help']);
+    expect(promote.stdout).toContain('Usage: updraft promote <app> <version> --channel <name>');
+  });
+
+  it('answers a mistake with one line and exit 1', async () => {
+    expectOneLine(await consumer().updraft(['promote', 'demo']), /^updraft: missing <version> \(usage: /);
+    expectOneLine(await consumer().updraft(['frobnicate']), /^updraft: unknown command "frobnicate"/);
+    const unknown = await consumer().updraft(['promote', 'demo', '9.9.9', '--channel', 'stable'], env);
+    expectOneLine(unknown, /^updraft: .*\(404 /);
+  });
+
+  it('makes keys offline', async () => {
+    const dir = join(work, 'more-keys');
+    const result = await consumer().updraft(['keys', 'init', '--offline', '--keys', dir]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/Root key to pin in clients: \{"kty":"OKP"/);
+  });
+
+  it('registers keys, creates the app, publishes and promotes a release', async () => {
+    expect(await updraft(['keys', 'register'])).toMatch(/Registered keys document 1/);
+    await updraft(['app', 'create', 'demo']);
+    const file = join(work, 'demo-1.1.0-linux-x64.tar.gz');
+    const published = await updraft(['publish', 'demo', '1.1.0', '--artifact', `linux-x64=${file}`]);
+    expect(published).toMatch(/Published demo 1\.1\.0/);
+    expect(await updraft(['promote', 'demo', '1.1.0', '--channel', 'stable'])).toMatch(
+      /Promoted demo 1\.1\.0 to 100% of stable/,
+    );
+  });
+});
+
+describe('the installed SDK on Node 20', () => {
+  it('checks, verifies and downloads the promoted release, keeping its state in a FileStorage', async () => {
+    const script = join(consumer().dir, 'update.js');
+    await writeFile(
+      script,
+      `import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createUpdater } from '@updraft/client';
+import { FileStorage } from '@updraft/client/file-storage';
+
+const [server, rootKey, path] = process.argv.slice(2);
+const updater = createUpdater({
+  server, app: 'demo', channel: 'stable', rootKeys: [JSON.parse(rootKey)], storage: new FileStorage(path),
+  platform: 'linux', arch: 'x64', currentVersion: '1.0.0', verifyBucket: true,
+});
+const result = await updater.check();
+if (result.status === 'none') {
+  console.log(JSON.stringify(result));
+} else {
+  const bytes = await updater.download(result);
+  const stored = Object.keys(JSON.parse(await readFile(path, 'utf8'))).sort();
+  console.log(JSON.stringify({ status: result.status, version: result.version, size: bytes.length,
+    sha256: createHash('sha256').update(bytes).digest('hex'), stored }));
+}
+`,
+    );
+    const storage = join(work, 'client-state.json');
+    const args = [script, dev().url, JSON.stringify(rootKey), storage];
+    // The Worker's isolate may hold the app's state from before the promote for a few seconds.
+    let answer: Record<string, unknown> = {};
+    for (const deadline = Date.now() + 20_000; ; ) {
+      const result = await consumer().run('node', args);
+      expect(result.code, result.stderr).toBe(0);
+      answer = JSON.parse(result.stdout) as Record<string, unknown>;
+      if (answer.status !== 'none' || Date.now() > deadline) break;
+      await new Promise((done) => setTimeout(done, 500));
+    }
+    expect(answer).toEqual({
+      status: 'update',
+      version: '1.1.0',
+      size: artifact.length,
+      sha256: createHash('sha256').update(artifact).digest('hex'),
+      stored: [
+        'updraft:demo:channel',
+        'updraft:demo:client_id',
+        'updraft:demo:keys',
+        'updraft:demo:revision:stable',
+      ],
+    });
+  });
+});
+
+describe('the packages’ types', () => {
+  const check = async (config: object, files: Record<string, string>) => {
+    const dir = consumer().dir;
+    for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+    const name = `tsconfig.${Object.keys(files)[0]}.json`;
+    await writeFile(join(dir, name), JSON.stringify(config));
+    return consumer().run(TSC, ['-p', name]);
+  };
+  const strict = { strict: true, noEmit: true, skipLibCheck: false, target: 'es2023' };
+
+  it('resolve for a Node project (nodenext) importing both packages', async () => {
+    const result = await check(
+      {
+        compilerOptions: { ...strict, module: 'nodenext', moduleResolution: 'nodenext', types: ['node'] },
+        files: ['node.ts'],
+      },
+      {
+        'node.ts': `import {
+  type CheckResult,
+  createUpdater,
+  type StorageAdapter,
+  UpdraftError,
+  type UpdraftErrorCode,
+} from '@updraft/client';
+import { FileStorage } from '@updraft/client/file-storage';
+import { runCli } from '@updraft/cli';
+
+const storage: StorageAdapter = new FileStorage('state.json');
+const updater = createUpdater({
+  server: 'https://updates.example.com', app: 'demo', rootKeys: [{ kty: 'OKP', crv: 'Ed25519', x: 'x', kid: 'k' }],
+  storage, platform: 'linux', arch: 'x64', currentVersion: '1.0.0',
+});
+const result: CheckResult = await updater.check();
+if (result.status !== 'none') {
+  const bytes: Uint8Array = await updater.download(result);
+  const hash: string = result.artifact.sha256;
+  console.log(bytes.length, hash);
+}
+const code: number = await runCli(['--version']);
+const refusal: UpdraftErrorCode = new UpdraftError('artifact_hash', 'no').code;
+// @ts-expect-error error codes are a closed list
+new UpdraftError('nonsense', 'no');
+// @ts-expect-error platforms are a closed list
+createUpdater({ server: '', app: '', rootKeys: [], storage, platform: 'plan9', arch: 'x64', currentVersion: '1' });
+// @ts-expect-error the CLI takes its arguments as strings
+await runCli([1]);
+console.log(code, refusal);
+`,
+      },
+    );
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+
+  it('resolve for a browser project (bundler resolution, DOM types, no Node types)', async () => {
+    const result = await check(
+      {
+        compilerOptions: {
+          ...strict,
+          module: 'esnext',
+          moduleResolution: 'bundler',
+          lib: ['es2023', 'dom'],
+          types: [],
+        },
+        files: ['browser.ts'],
+      },
+      {
+        'browser.ts': `import { createUpdater, MemoryStorage, type UpdaterOptions } from '@updraft/client';
+
+const options: UpdaterOptions = {
+  server: 'https://updates.example.com', app: 'web', rootKeys: [{ kty: 'OKP', crv: 'Ed25519', x: 'x', kid: 'k' }],
+  storage: new MemoryStorage(), platform: 'web', arch: 'any', currentVersion: '1.0.0',
+};
+const updater = createUpdater(options);
+const result = await updater.check();
+document.title = result.status;
+export {};
+`,
+      },
+    );
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+});
