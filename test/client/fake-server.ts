@@ -11,7 +11,7 @@ import {
   UpdraftError,
 } from '../../src/client/index.ts';
 import { MemoryStorage } from '../../src/client/memory-storage.ts';
-import type { CheckResponse } from '../../src/protocol/api.ts';
+import type { CheckResponse, UnverifiedCheckResponse } from '../../src/protocol/api.ts';
 import type {
   ChannelPayload,
   KeysPayload,
@@ -64,7 +64,9 @@ export class FakeServer {
   /** Every events batch received. */
   readonly batches: unknown[][] = [];
   /** What `GET /check` answers. */
-  answer: CheckResponse | undefined;
+  answer: CheckResponse | UnverifiedCheckResponse | undefined;
+  /** Where artifact URLs point: the in-memory origin, or a real server's (test/client/hostile-server.ts). */
+  origin = ORIGIN;
   /** Runs before the default routes; return a Response to answer with it. */
   intercept: Handler | undefined;
   #revision = 0;
@@ -133,7 +135,7 @@ export class FakeServer {
     const path = `/v1/apps/${APP}/artifacts/${version}/linux-x64/${file}`;
     this.artifacts.set(path, bytes);
     const jws = await signDocument('release', payload, signer);
-    return { version, jws, payload, bytes, url: `${ORIGIN}${path}` };
+    return { version, jws, payload, bytes, url: `${this.origin}${path}` };
   }
 
   async yank(version: string, rollbackTo: string | null, signer = this.release): Promise<ListedYank> {
@@ -252,7 +254,7 @@ export function updaterFor(
   options: Partial<UpdaterOptions> & { storage?: StorageAdapter } = {},
 ): Updater {
   return createUpdater({
-    server: ORIGIN,
+    server: server.origin,
     app: APP,
     rootKeys: server.rootKeys,
     storage: new MemoryStorage(),
