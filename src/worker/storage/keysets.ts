@@ -13,6 +13,23 @@ export async function currentKeyset(db: D1Database): Promise<KeysetRecord | null
     .first<KeysetRecord>();
 }
 
+/** The keys document of `version`, or null. */
+export async function keysetAt(db: D1Database, version: number): Promise<KeysetRecord | null> {
+  return db
+    .prepare('SELECT version, jws, created_at FROM keysets WHERE version = ?1')
+    .bind(version)
+    .first<KeysetRecord>();
+}
+
+/** The keys documents of `version` and above, oldest first. */
+export async function keysetsFrom(db: D1Database, version: number): Promise<KeysetRecord[]> {
+  const { results } = await db
+    .prepare('SELECT version, jws, created_at FROM keysets WHERE version >= ?1 ORDER BY version')
+    .bind(version)
+    .all<KeysetRecord>();
+  return results;
+}
+
 /** Fails with a PRIMARY KEY violation when another writer registered this version first. */
 export function insertKeyset(db: D1Database, version: number, jws: string, now: Date): D1PreparedStatement {
   return db

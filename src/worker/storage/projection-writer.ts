@@ -14,6 +14,8 @@ import { type PrivateJwk, signDocument, verifyDocument } from '../../protocol/jw
 import { parsePrivateJwk, publicJwk } from '../../protocol/keys.ts';
 import { type AppRecord, channelRevisions, getApp, markProjected } from './apps.ts';
 import { type ChannelState, readChannelStates } from './channel-state.ts';
+import { keysProjectionSchema } from './data-plane.ts';
+import { keysetsFrom } from './keysets.ts';
 import { putDocument } from './objects.ts';
 import {
   appKey,
@@ -159,11 +161,34 @@ export async function projectApp(env: Env, app: string): Promise<void> {
   }
 }
 
-/** Archives a keys document in R2 and makes it `keys:current`, unless a newer one is there. */
-export async function projectKeys(env: Env, version: number, jws: string): Promise<void> {
-  await putDocument(env.BUCKET, keysDocKey(version), jws);
-  const existing = await env.STATE.get<KeysProjection>(KEYS_KEY, 'json');
-  if (existing && existing.version > version) return;
-  const value: KeysProjection = { version, jws };
+/**
+ * Brings the keys projection up to D1: archives in R2 every keys document from the one `keys:current`
+ * names on, oldest first, then points `keys:current` at the newest. `keys:current` moves only once
+ * every version below it is archived, so a client walking the chain (`GET /v1/keys/{version}`) finds
+ * each link, even when an earlier registration died between its D1 commit and its projection: the
+ * next registration, or the same document sent again, archives what it left out.
+ */
+export async function projectKeys(env: Env): Promise<void> {
+  const shown = await currentKeysProjection(env.STATE);
+  const pending = await keysetsFrom(env.DB, shown?.version ?? 1);
+  for (const row of pending) await putDocument(env.BUCKET, keysDocKey(row.version), row.jws);
+  const newest = pending.at(-1);
+  if (!newest || (shown?.version === newest.version && shown.jws === newest.jws)) return;
+  // Never replace a newer document that a concurrent registration projected meanwhile.
+  const latest = await currentKeysProjection(env.STATE);
+  if (latest && latest.version > newest.version) return;
+  const value: KeysProjection = { version: newest.version, jws: newest.jws };
   await env.STATE.put(KEYS_KEY, JSON.stringify(value));
+}
+
+/** `keys:current`, or null when it is missing or not a keys projection (then it is rewritten). */
+async function currentKeysProjection(kv: KVNamespace): Promise<KeysProjection | null> {
+  let raw: unknown;
+  try {
+    raw = await kv.get(KEYS_KEY, 'json');
+  } catch {
+    return null;
+  }
+  const parsed = keysProjectionSchema.safeParse(raw);
+  return parsed.success ? parsed.data : null;
 }

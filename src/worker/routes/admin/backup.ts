@@ -204,7 +204,7 @@ backup.post(
     }
 
     // What the data plane reads first; the scheduler would also finish the channels on its own.
-    for (const entry of prepared.keys) await projectKeys(c.env, entry.version, entry.jws);
+    await projectKeys(c.env);
     for (const app of prepared.apps) {
       await projectChannels(c.env, app);
       await projectApp(c.env, app);

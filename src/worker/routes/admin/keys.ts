@@ -7,7 +7,7 @@ import { publicJwk } from '../../../protocol/keys.ts';
 import { requireRole } from '../../auth.ts';
 import { badRequest, conflict } from '../../errors.ts';
 import { listAllChannels } from '../../storage/apps.ts';
-import { currentKeyset, insertKeyset, type KeysetRecord } from '../../storage/keysets.ts';
+import { currentKeyset, insertKeyset, type KeysetRecord, keysetAt } from '../../storage/keysets.ts';
 import { onlineKey, projectChannels, projectKeys } from '../../storage/projection-writer.ts';
 import { bumpChannel, commit, isUniqueViolation } from '../../storage/revisions.ts';
 import type { AppEnv } from '../../types.ts';
@@ -34,10 +34,29 @@ async function verifyFirst(jws: string): Promise<KeysPayload> {
   return verifyOr400('keys', jws, parsed.data.root);
 }
 
+/** The version a keys document claims, unverified; undefined when it claims none. */
+function claimedVersion(jws: string): number | undefined {
+  try {
+    const parsed = keysPayloadSchema.pick({ version: true }).safeParse(decodeDocument(jws).payload);
+    return parsed.success ? parsed.data.version : undefined;
+  } catch (error) {
+    if (error instanceof DocumentError) return undefined;
+    throw error;
+  }
+}
+
 export const keys = new Hono<AppEnv>();
 
 keys.post('/keys', requireRole('admin'), jsonLimit, validate('json', postKeys), async (c) => {
   const jws = c.req.valid('json').keys;
+  // The very document already registered (a retry whose answer was lost, `keys register` finishing a
+  // rotation that stopped half-way): nothing changes, but its projection is finished if it was not.
+  const version = claimedVersion(jws);
+  const same = version === undefined ? null : await keysetAt(c.env.DB, version);
+  if (same?.jws === jws) {
+    await projectKeys(c.env);
+    return c.json({ version: same.version }, 200);
+  }
   const current = await currentKeyset(c.env.DB);
   const previous = current ? storedPayload(current) : null;
   const payload = previous ? await verifyOr400('keys', jws, previous.root) : await verifyFirst(jws);
@@ -73,7 +92,7 @@ keys.post('/keys', requireRole('admin'), jsonLimit, validate('json', postKeys), 
   } catch (error) {
     throw isUniqueViolation(error) ? stale() : error;
   }
-  await projectKeys(c.env, payload.version, jws);
+  await projectKeys(c.env);
   for (const app of new Set(channels.map((ch) => ch.app))) await projectChannels(c.env, app);
   return c.json({ version: payload.version }, 201);
 });
