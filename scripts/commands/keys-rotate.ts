@@ -22,7 +22,7 @@ import { generateKeyPair } from '../../src/protocol/keys.ts';
 import { signKeysRotation } from '../../src/protocol/keys-rotation.ts';
 import { type ApiClient, ApiError } from '../lib/api.ts';
 import { type Command, flag, requireStr } from '../lib/command.ts';
-import { messageOf, UserError } from '../lib/errors.ts';
+import { UserError } from '../lib/errors.ts';
 import {
   type KeyRole,
   keyPath,
@@ -127,7 +127,8 @@ export async function keysRotate(opts: KeysRotateOptions): Promise<KeysRotateRes
         await undo();
         throw error;
       }
-      throw new UserError(unfinished(signed, i, opts.role, messageOf(error)));
+      if (!(error instanceof UserError)) throw error; // a bug: its stack, not a one-line message
+      throw new UserError(unfinished(signed, i, error.message));
     }
   }
   return { ...result, registered: true };
@@ -177,23 +178,15 @@ function refused(error: unknown): boolean {
 }
 
 /** Why registration stopped at `signed[failed]`, and how to finish it. */
-function unfinished(
-  signed: readonly { version: number }[],
-  failed: number,
-  role: KeyRole,
-  reason: string,
-): string {
+function unfinished(signed: readonly { version: number }[], failed: number, reason: string): string {
   const version = signed[failed]?.version;
   const finish = `the folder holds the whole rotation: run \`updraft keys register\` to register what the server lacks`;
   if (failed === 0) {
     return `keys document ${version} may or may not have reached the server (${reason}); ${finish}`;
   }
+  // Only a root rotation signs a second document.
   const previous = signed[failed - 1]?.version;
-  const stake =
-    role === 'root'
-      ? `clients pinned to the old root already follow the chain to ${previous}, but a build pinning only the new root accepts nothing until ${version} is registered`
-      : `clients already follow the chain to ${previous}`;
-  return `keys document ${previous} is registered, ${version} is not (${reason}); ${stake}; ${finish}`;
+  return `keys document ${previous} is registered, ${version} is not (${reason}); clients pinned to the old root already follow the chain to ${previous}, but a build pinning only the new root accepts nothing until ${version} is registered; ${finish}`;
 }
 
 async function register(client: ApiClient, jws: string): Promise<void> {
