@@ -21,7 +21,65 @@ const ROOT_MANIFEST = JSON.parse(
   await readFile(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'),
 ) as { version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
 
+/** Code a Node project writes against both packages: what must compile, and what must not. */
+const NODE_CONSUMER = `import {
+  type CheckResult,
+  createUpdater,
+  type StorageAdapter,
+  UpdraftError,
+  type UpdraftErrorCode,
+} from '@updraft/client';
+import { FileStorage } from '@updraft/client/file-storage';
+import { runCli } from '@updraft/cli';
+
+const storage: StorageAdapter = new FileStorage('state.json');
+const updater = createUpdater({
+  server: 'https://updates.example.com', app: 'demo', rootKeys: [{ kty: 'OKP', crv: 'Ed25519', x: 'x', kid: 'k' }],
+  storage, platform: 'linux', arch: 'x64', currentVersion: '1.0.0',
+});
+const result: CheckResult = await updater.check();
+if (result.status !== 'none') {
+  const bytes: Uint8Array = await updater.download(result);
+  const hash: string = result.artifact.sha256;
+  console.log(bytes.length, hash);
+}
+const code: number = await runCli(['--version']);
+const refusal: UpdraftErrorCode = new UpdraftError('artifact_hash', 'no').code;
+// @ts-expect-error error codes are a closed list
+new UpdraftError('nonsense', 'no');
+// @ts-expect-error platforms are a closed list
+createUpdater({ server: '', app: '', rootKeys: [], storage, platform: 'plan9', arch: 'x64', currentVersion: '1' });
+// @ts-expect-error the CLI takes its arguments as strings
+await runCli([1]);
+console.log(code, refusal);
+`;
+
+/** A web app's code: bundler resolution, the DOM's types and no Node types at all. */
+const BROWSER_CONSUMER = `import { createUpdater, MemoryStorage, type UpdaterOptions } from '@updraft/client';
+
+const options: UpdaterOptions = {
+  server: 'https://updates.example.com', app: 'web', rootKeys: [{ kty: 'OKP', crv: 'Ed25519', x: 'x', kid: 'k' }],
+  storage: new MemoryStorage(), platform: 'web', arch: 'any', currentVersion: '1.0.0',
+};
+const updater = createUpdater(options);
+const result = await updater.check();
+document.title = result.status;
+export {};
+`;
+
+const STRICT = { strict: true, noEmit: true, skipLibCheck: false, target: 'es2023' };
+
+/** Runs the repository's tsc over `source` in the consumer project; resolves to its output and exit code. */
+async function typeCheck(project: ConsumerProject, name: string, source: string, options: object) {
+  await writeFile(join(project.dir, `${name}.ts`), source);
+  const config = { compilerOptions: { ...STRICT, ...options }, files: [`${name}.ts`] };
+  await writeFile(join(project.dir, `tsconfig.${name}.json`), JSON.stringify(config));
+  return project.run(TSC, ['-p', `tsconfig.${name}.json`]);
+}
+
 let project: ConsumerProject | undefined;
+/** Started as soon as the packages are installed, while the Worker may still be starting. */
+let typeChecks: { node: Promise<RunResult>; browser: Promise<RunResult> } | undefined;
 let server: DevServer | undefined;
 let work = '';
 let keysDir = '';
@@ -61,7 +119,24 @@ beforeAll(async () => {
   await writeFile(join(work, 'demo-1.1.0-linux-x64.tar.gz'), artifact);
   // Packing and installing (tsc, npm) and starting the Worker take about as long: side by side.
   // @types/node: a Node project that calls the CLI's runCli types process.env with it.
-  const installing = installPackages([`@types/node@${ROOT_MANIFEST.devDependencies['@types/node']}`]);
+  const installing = installPackages([`@types/node@${ROOT_MANIFEST.devDependencies['@types/node']}`]).then(
+    (installed) => {
+      typeChecks = {
+        node: typeCheck(installed, 'node', NODE_CONSUMER, {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          types: ['node'],
+        }),
+        browser: typeCheck(installed, 'browser', BROWSER_CONSUMER, {
+          module: 'esnext',
+          moduleResolution: 'bundler',
+          lib: ['es2023', 'dom'],
+          types: [],
+        }),
+      };
+      return installed;
+    },
+  );
   const starting = (async () => {
     const keys = await keysInit({ keysDir, offline: true });
     rootKey = keys.keys.root;
@@ -210,86 +285,18 @@ if (result.status === 'none') {
 });
 
 describe('the packages’ types', () => {
-  const check = async (config: object, files: Record<string, string>) => {
-    const dir = consumer().dir;
-    for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-    const name = `tsconfig.${Object.keys(files)[0]}.json`;
-    await writeFile(join(dir, name), JSON.stringify(config));
-    return consumer().run(TSC, ['-p', name]);
+  const expectCompiles = async (check: Promise<RunResult> | undefined) => {
+    if (!check) throw new Error('the type checks did not start');
+    const result = await check;
+    expect(`${result.stdout}${result.stderr}`).toBe('');
+    expect(result.code).toBe(0);
   };
-  const strict = { strict: true, noEmit: true, skipLibCheck: false, target: 'es2023' };
 
   it('resolve for a Node project (nodenext) importing both packages', async () => {
-    const result = await check(
-      {
-        compilerOptions: { ...strict, module: 'nodenext', moduleResolution: 'nodenext', types: ['node'] },
-        files: ['node.ts'],
-      },
-      {
-        'node.ts': `import {
-  type CheckResult,
-  createUpdater,
-  type StorageAdapter,
-  UpdraftError,
-  type UpdraftErrorCode,
-} from '@updraft/client';
-import { FileStorage } from '@updraft/client/file-storage';
-import { runCli } from '@updraft/cli';
-
-const storage: StorageAdapter = new FileStorage('state.json');
-const updater = createUpdater({
-  server: 'https://updates.example.com', app: 'demo', rootKeys: [{ kty: 'OKP', crv: 'Ed25519', x: 'x', kid: 'k' }],
-  storage, platform: 'linux', arch: 'x64', currentVersion: '1.0.0',
-});
-const result: CheckResult = await updater.check();
-if (result.status !== 'none') {
-  const bytes: Uint8Array = await updater.download(result);
-  const hash: string = result.artifact.sha256;
-  console.log(bytes.length, hash);
-}
-const code: number = await runCli(['--version']);
-const refusal: UpdraftErrorCode = new UpdraftError('artifact_hash', 'no').code;
-// @ts-expect-error error codes are a closed list
-new UpdraftError('nonsense', 'no');
-// @ts-expect-error platforms are a closed list
-createUpdater({ server: '', app: '', rootKeys: [], storage, platform: 'plan9', arch: 'x64', currentVersion: '1' });
-// @ts-expect-error the CLI takes its arguments as strings
-await runCli([1]);
-console.log(code, refusal);
-`,
-      },
-    );
-    expect(result.stdout + result.stderr).toBe('');
-    expect(result.code).toBe(0);
+    await expectCompiles(typeChecks?.node);
   });
 
   it('resolve for a browser project (bundler resolution, DOM types, no Node types)', async () => {
-    const result = await check(
-      {
-        compilerOptions: {
-          ...strict,
-          module: 'esnext',
-          moduleResolution: 'bundler',
-          lib: ['es2023', 'dom'],
-          types: [],
-        },
-        files: ['browser.ts'],
-      },
-      {
-        'browser.ts': `import { createUpdater, MemoryStorage, type UpdaterOptions } from '@updraft/client';
-
-const options: UpdaterOptions = {
-  server: 'https://updates.example.com', app: 'web', rootKeys: [{ kty: 'OKP', crv: 'Ed25519', x: 'x', kid: 'k' }],
-  storage: new MemoryStorage(), platform: 'web', arch: 'any', currentVersion: '1.0.0',
-};
-const updater = createUpdater(options);
-const result = await updater.check();
-document.title = result.status;
-export {};
-`,
-      },
-    );
-    expect(result.stdout + result.stderr).toBe('');
-    expect(result.code).toBe(0);
+    await expectCompiles(typeChecks?.browser);
   });
 });
