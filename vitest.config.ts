@@ -55,7 +55,8 @@ export default defineConfig(async () => {
           },
         },
         {
-          // The dashboard in Chromium against `wrangler dev`: `npm run test:browser`, not part of `npm test`.
+          // The dashboard and the packed SDK in Chromium against `wrangler dev`: `npm run test:browser`, not
+          // part of `npm test`.
           test: {
             name: 'browser',
             include: ['test/browser/**/*.test.ts'],
