@@ -171,9 +171,10 @@ export async function projectApp(env: Env, app: string): Promise<void> {
 export async function projectKeys(env: Env): Promise<void> {
   const shown = await currentKeysProjection(env.STATE);
   const pending = await keysetsFrom(env.DB, shown?.version ?? 1);
-  for (const row of pending) await putDocument(env.BUCKET, keysDocKey(row.version), row.jws);
   const newest = pending.at(-1);
+  // Up to date: every version below keys:current was archived before it moved there.
   if (!newest || (shown?.version === newest.version && shown.jws === newest.jws)) return;
+  for (const row of pending) await putDocument(env.BUCKET, keysDocKey(row.version), row.jws);
   // Never replace a newer document that a concurrent registration projected meanwhile.
   const latest = await currentKeysProjection(env.STATE);
   if (latest && latest.version > newest.version) return;
