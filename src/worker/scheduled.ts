@@ -3,7 +3,8 @@
  * actions re-sign the channels they touch. Then re-signs every channel snapshot issued more than a
  * day ago, so a snapshot is re-issued daily and never lapses (DESIGN §2), and finishes any projection
  * a failed request left behind (a D1 revision KV has not seen yet), exports expired raw telemetry to
- * R2 (storage/telemetry-export.ts), and finally posts due webhooks. Each part fails on its own.
+ * R2 (storage/telemetry-export.ts), expires artifact uploads no release registered
+ * (storage/upload-sweep.ts), and finally posts due webhooks. Each part fails on its own.
  */
 import { ApiError } from './errors.ts';
 import { judgeRollouts } from './scheduler/rollouts.ts';
@@ -12,6 +13,8 @@ import { auditStatement } from './storage/audit.ts';
 import { projectChannels } from './storage/projection-writer.ts';
 import { bumpChannel, commit, isoSeconds, snapshotWindow } from './storage/revisions.ts';
 import { exportExpiredEvents, retentionDays } from './storage/telemetry-export.ts';
+import { expireUnregisteredUploads } from './storage/upload-sweep.ts';
+import { uploadTtlHours } from './storage/uploads.ts';
 import { deliverDueWebhooks } from './storage/webhooks.ts';
 
 /**
@@ -88,6 +91,14 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
     });
   } catch (error) {
     console.error('scheduled: exporting expired telemetry failed', error);
+  }
+  try {
+    await expireUnregisteredUploads(env.DB, env.BUCKET, {
+      now,
+      ttlHours: uploadTtlHours(env.UNREGISTERED_UPLOAD_TTL_HOURS),
+    });
+  } catch (error) {
+    console.error('scheduled: expiring unregistered uploads failed', error);
   }
   // Last, so a slow webhook endpoint never delays re-signing; a failed delivery never fails the run.
   try {

@@ -208,6 +208,15 @@ export function routeSpec(w: FuzzWorld, method: string, path: string): RouteSpec
       bytes: w.artifact.bytes,
       headers: { 'X-Updraft-Sha256': w.artifact.sha256, 'Content-Type': 'application/gzip' },
     },
+    // The registered artifact (409 artifact_registered) and the upload the PUT spec makes (removable).
+    'DELETE /v1/admin/apps/:app/uploads/:version/:target/:file': {
+      params: {
+        app: [w.app],
+        version: ['1.0.0', '3.0.0'],
+        target: ['linux-x64'],
+        file: [`${w.app}-1.0.0.tar.gz`, 'new.bin'],
+      },
+    },
     'POST /v1/admin/apps/:app/multipart/:version/:target/:file': {
       params: { app: [w.app], version: ['3.0.0'], target: ['linux-x64'], file: ['huge.bin'] },
       body: { sha256: 'd'.repeat(64), size: 200 * 1024 * 1024, content_type: 'application/zip' },

@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import * as z from 'zod';
 import { sha256HexSchema } from '../../../protocol/documents.ts';
 import { requireRole } from '../../auth.ts';
-import { type ApiError, badRequest, conflict, notFound } from '../../errors.ts';
+import { type ApiError, badRequest, notFound } from '../../errors.ts';
 import { hashObject, isLengthMismatch } from '../../storage/objects.ts';
 import type { AppEnv } from '../../types.ts';
 import { validate } from '../../validate.ts';
@@ -21,7 +21,7 @@ import {
   MAX_SINGLE_PUT,
   requireApp,
 } from './common.ts';
-import { keyOf, lengthMismatch, sameOrConflict } from './uploads.ts';
+import { artifactExists, keyOf, lengthMismatch, sameOrConflict } from './uploads.ts';
 
 const MAX_PARTS = 10_000;
 const createBody = z.object({
@@ -106,7 +106,7 @@ multipart.post(
     await requireApp(c.env.DB, params.app);
     const key = keyOf(params);
     const existing = await c.env.BUCKET.head(key);
-    if (existing) return c.json(sameOrConflict(existing, sha256, size), 200);
+    if (existing) return c.json(await sameOrConflict(c.env, params, existing, sha256, size), 200);
     const upload = await c.env.BUCKET.createMultipartUpload(key, {
       httpMetadata: { contentType: artifactContentType(content_type) },
       customMetadata: { sha256, size: String(size), multipart: '1' },
@@ -146,9 +146,8 @@ multipart.post(
     const { upload_id } = c.req.valid('query');
     const { parts } = c.req.valid('json');
     const key = keyOf(params);
-    if (await c.env.BUCKET.head(key)) {
-      throw conflict('artifact_exists', `${key} already exists; nothing in R2 is overwritten`);
-    }
+    const existing = await c.env.BUCKET.head(key);
+    if (existing) throw await artifactExists(c.env, params, existing);
     const upload = c.env.BUCKET.resumeMultipartUpload(key, upload_id);
     const object = await onUpload(
       () => upload.complete(parts.map((p) => ({ partNumber: p.part, etag: p.etag }))),

@@ -13,7 +13,8 @@ import { currentKeyset } from '../../storage/keysets.ts';
 import { hashObject, putDocument, storedSha256 } from '../../storage/objects.ts';
 import { artifactKey, releaseDocKey } from '../../storage/projection.ts';
 import { getRelease, insertRelease, listReleases } from '../../storage/releases.ts';
-import { isUniqueViolation } from '../../storage/revisions.ts';
+import { isGuardFailure, isUniqueViolation } from '../../storage/revisions.ts';
+import { type CheckedArtifact, refuseRemovedArtifacts } from '../../storage/uploads.ts';
 import type { AppEnv } from '../../types.ts';
 import { validate } from '../../validate.ts';
 import { appParams, audit, jsonLimit, jwsSchema, requireApp, verifyOr400, versionParams } from './common.ts';
@@ -29,14 +30,18 @@ export async function releaseKeys(db: D1Database) {
   return keysPayloadSchema.parse(decodeDocument(current.jws).payload).release;
 }
 
-/** Checks that R2 holds exactly the signed bytes of `artifact` (400 artifact_missing / artifact_mismatch). */
+/**
+ * Checks that R2 holds exactly the signed bytes of `artifact` (400 artifact_missing / artifact_mismatch),
+ * and what registration holds against removals of it (storage/uploads.ts).
+ */
 async function checkArtifact(
   bucket: R2Bucket,
   app: string,
   version: string,
   artifact: Artifact,
-): Promise<void> {
+): Promise<CheckedArtifact> {
   const key = artifactKey(app, version, artifact.platform, artifact.arch, artifact.file);
+  const checked_at = new Date().toISOString();
   const object = await bucket.head(key);
   if (!object) throw badRequest('artifact_missing', `${key} has not been uploaded`);
   // A single PUT's hash was checked by R2 itself; a multipart object's is recomputed here.
@@ -48,6 +53,7 @@ async function checkArtifact(
       `${key} holds ${object.size} bytes with SHA-256 ${sha256}; the manifest signs ${artifact.size} bytes with ${artifact.sha256}`,
     );
   }
+  return { key, version: object.version, checked_at };
 }
 
 export const releases = new Hono<AppEnv>();
@@ -67,14 +73,17 @@ releases.post(
       throw badRequest('app_mismatch', `the manifest is for app ${release.app}, not ${app}`);
     const exists = () => conflict('release_exists', `${app} ${release.version} is already registered`);
     if (await getRelease(c.env.DB, app, release.version)) throw exists();
+    const checked: CheckedArtifact[] = [];
     for (const artifact of release.artifacts)
-      await checkArtifact(c.env.BUCKET, app, release.version, artifact);
+      checked.push(await checkArtifact(c.env.BUCKET, app, release.version, artifact));
 
     const now = new Date();
     const release_sha256 = await sha256Hex(manifest);
     const result = { app, version: release.version, release_sha256 };
     try {
       await c.env.DB.batch([
+        // An upload removed (or being removed) since it was checked above fails the batch.
+        refuseRemovedArtifacts(c.env.DB, checked),
         insertRelease(c.env.DB, release, manifest, release_sha256, now),
         audit(c, now, {
           action: 'release.register',
@@ -85,6 +94,12 @@ releases.post(
         }),
       ]);
     } catch (error) {
+      if (isGuardFailure(error)) {
+        throw conflict(
+          'artifact_removed',
+          'an artifact of this release was removed (or expired, as an upload no release had registered) while it was being registered; upload it again and retry',
+        );
+      }
       throw isUniqueViolation(error) ? exists() : error;
     }
     if (!(await putDocument(c.env.BUCKET, releaseDocKey(app, release.version), manifest))) {

@@ -1,13 +1,17 @@
 /**
  * Artifact uploads in one request (docs/api.md § Uploads): the body streams into R2, which checks
- * the SHA-256 before the object exists. Retrying an upload is safe; overwriting is impossible.
+ * the SHA-256 before the object exists. Retrying an upload is safe; overwriting is impossible. An
+ * upload no registered release lists can be removed (and expires: storage/uploads.ts), so wrong bytes
+ * never block a version's real publish for ever; a registered artifact is never removed.
  */
 import { Hono } from 'hono';
 import { sha256HexSchema } from '../../../protocol/documents.ts';
 import { requireRole } from '../../auth.ts';
-import { badRequest, conflict } from '../../errors.ts';
+import { type ApiError, badRequest, conflict, notFound } from '../../errors.ts';
 import { putArtifact, storedSha256 } from '../../storage/objects.ts';
 import { artifactKey } from '../../storage/projection.ts';
+import { isoSeconds } from '../../storage/revisions.ts';
+import { isRegistered, removeUpload, uploadTtlHours } from '../../storage/uploads.ts';
 import type { AppEnv } from '../../types.ts';
 import { validate } from '../../validate.ts';
 import {
@@ -33,14 +37,42 @@ export function declaredSha256(header: string | undefined): string {
 export const lengthMismatch = () =>
   badRequest('length_mismatch', 'the body is not Content-Length bytes long; nothing was stored');
 
-/** What an existing object at `key` means for an upload of (`sha256`, `size`): a safe retry, or a conflict. */
-export function sameOrConflict(object: R2Object, sha256: string, size: number) {
+/**
+ * What an existing object at `key` means for an upload of (`sha256`, `size`): a safe retry, or a
+ * conflict whose message says what the caller can do about it.
+ */
+export async function sameOrConflict(
+  env: Env,
+  params: ArtifactParams,
+  object: R2Object,
+  sha256: string,
+  size: number,
+) {
   if (storedSha256(object) === sha256 && object.size === size) return { key: object.key, size, sha256 };
-  throw conflict(
+  throw await artifactExists(env, params, object);
+}
+
+/** 409 `artifact_exists` for the object at `params`, saying whether it can go away and how. */
+export async function artifactExists(env: Env, params: ArtifactParams, object: R2Object): Promise<ApiError> {
+  if (await isRegistered(env.DB, params)) {
+    return conflict(
+      'artifact_exists',
+      `${object.key} holds different bytes and belongs to registered release ${params.app} ${params.version}; registered artifacts never change: publish a new version`,
+    );
+  }
+  const expires = new Date(
+    object.uploaded.getTime() + uploadTtlHours(env.UNREGISTERED_UPLOAD_TTL_HOURS) * 3600_000,
+  );
+  const held = `${object.size} bytes, SHA-256 ${storedSha256(object) ?? 'unknown'}, uploaded ${isoSeconds(object.uploaded)}`;
+  return conflict(
     'artifact_exists',
-    `${object.key} already holds different bytes; nothing in R2 is overwritten`,
+    `${object.key} already holds different bytes (${held}) that no registered release lists; nothing in R2 is overwritten: remove that upload (DELETE ${uploadPath(params)}, or \`updraft publish --replace-unregistered\`) or wait: it expires at ${isoSeconds(expires)} and the scheduler removes it soon after`,
   );
 }
+
+/** The admin API path of the upload at `params`. */
+const uploadPath = (p: ArtifactParams) =>
+  `/v1/admin/apps/${p.app}/uploads/${p.version}/${p.platform}-${p.arch}/${p.file}`;
 
 export const uploads = new Hono<AppEnv>();
 
@@ -55,7 +87,7 @@ uploads.put(
     await requireApp(c.env.DB, params.app);
     const key = keyOf(params);
     const existing = await c.env.BUCKET.head(key);
-    if (existing) return c.json(sameOrConflict(existing, sha256, size), 200);
+    if (existing) return c.json(await sameOrConflict(c.env, params, existing, sha256, size), 200);
 
     const contentType = artifactContentType(c.req.header('Content-Type'));
     const put = await putArtifact(c.env.BUCKET, key, c.req.raw.body, { size, sha256, contentType });
@@ -67,7 +99,7 @@ uploads.put(
       // A concurrent upload to the same path won the race.
       const winner = await c.env.BUCKET.head(key);
       if (!winner) throw conflict('artifact_exists', `${key} is being written by another upload; retry`);
-      return c.json(sameOrConflict(winner, sha256, size), 200);
+      return c.json(await sameOrConflict(c.env, params, winner, sha256, size), 200);
     }
     const now = new Date();
     const result = { key, size, sha256 };
@@ -79,5 +111,38 @@ uploads.put(
       after: result,
     }).run();
     return c.json(result, 201);
+  },
+);
+
+uploads.delete(
+  '/apps/:app/uploads/:version/:target/:file',
+  requireRole('publisher'),
+  validate('param', artifactParams),
+  async (c) => {
+    const params = c.req.valid('param');
+    await requireApp(c.env.DB, params.app);
+    const key = keyOf(params);
+    const removal = await removeUpload(c.env.DB, c.env.BUCKET, params, key, {
+      reason: 'removed',
+      actor: c.get('actor').name,
+      now: new Date(),
+    });
+    switch (removal.kind) {
+      case 'removed':
+        return c.json(removal.upload, 200);
+      case 'missing':
+        throw notFound('artifact_missing', `nothing is stored at ${key}`);
+      case 'registered':
+        throw conflict(
+          'artifact_registered',
+          `${key} belongs to registered release ${params.app} ${params.version}; registered artifacts are never removed`,
+        );
+      case 'busy':
+      case 'young':
+        throw conflict(
+          'removal_in_progress',
+          `${key} is being removed or replaced by another request; retry`,
+        );
+    }
   },
 );
