@@ -94,6 +94,7 @@ async function transfer(
   sink: Sink,
   { etag, signal, idleMs }: { etag: string | null; signal: AbortSignal; idleMs: number },
 ): Promise<string | null> {
+  if (signal.aborted) throw signal.reason;
   const from = sink.received;
   const headers: Record<string, string> = {};
   if (from > 0) {

@@ -48,6 +48,15 @@ export async function send(http: Http, what: string, url: string, init: RequestI
         `${what}: ${target.href} redirects; the SDK follows no redirect it cannot see`,
       );
     }
+    // A fetch that ignores `redirect: 'manual'` (React Native's) has followed already: its final URL says where to.
+    const landed = response.url === '' ? http.origin : originOf(response.url);
+    if (landed !== http.origin) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new UpdraftError(
+        'redirect_refused',
+        `${what}: ${target.href} was redirected off the server to ${response.url}`,
+      );
+    }
     const location = isRedirect(response.status) ? response.headers.get('Location') : null;
     if (location === null) return response;
     await response.body?.cancel().catch(() => undefined);
@@ -173,6 +182,14 @@ function sameOrigin(http: Http, what: string, url: string): URL {
     );
   }
   return parsed;
+}
+
+function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
 }
 
 function isRedirect(status: number): boolean {

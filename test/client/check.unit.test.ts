@@ -168,6 +168,20 @@ describe('check(): transport failures', () => {
     expect(await refusal(updaterFor(server).check())).toMatchObject({ code: 'server_error' });
     expect(pulled).toBeLessThan(20);
   });
+
+  it('refuses an answer that a fetch ignoring redirect: manual (React Native) fetched from elsewhere', async () => {
+    server.answer = { status: 'none', channel: CHANNEL, signed: { snapshot: await server.snapshot([]) } };
+    server.intercept = (_request, url) => {
+      if (!url.pathname.endsWith('/check')) return undefined;
+      const followed = json(server.answer);
+      Object.defineProperty(followed, 'url', { value: `https://tracker.example${url.pathname}` });
+      return followed;
+    };
+    expect(await refusal(updaterFor(server).check())).toMatchObject({
+      code: 'redirect_refused',
+      message: expect.stringContaining('redirected off the server'),
+    });
+  });
 });
 
 describe('createUpdater()', () => {

@@ -106,6 +106,16 @@ describe('download()', () => {
     await expect(download).rejects.toThrow('user cancelled');
   });
 
+  it('does not start when the signal has already aborted', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('closed before it began'));
+    server.requests.length = 0;
+    await expect(updaterFor(server).download(result, { signal: controller.signal })).rejects.toThrow(
+      'closed before it began',
+    );
+    expect(server.requests).toEqual([]);
+  });
+
   it('maps a body that fails mid-stream to network', async () => {
     server.intercept = () =>
       new Response(

@@ -11,7 +11,7 @@ beforeEach(async () => {
 });
 
 /** `days` days and a minute after NOW: stored keys are older than a day, so a check asks for the newest. */
-const after = (days: number) => {
+const daysLater = (days: number) => {
   const at = new Date(NOW.getTime() + days * DAY + 60_000);
   return () => at;
 };
@@ -33,7 +33,7 @@ describe('check(): the keys chain', () => {
     await server.addKeys({ signer: server.root, root: newRoot }); // v2: the old root hands over
     await server.addKeys({ signer: newRoot, root: newRoot }); // v3: signed by the new root
     server.requests.length = 0;
-    await updaterFor(server, { storage, now: after(1) }).check();
+    await updaterFor(server, { storage, now: daysLater(1) }).check();
     expect(keyRequests()).toEqual(['GET /v1/keys', 'GET /v1/keys/2']);
     expect(trusted(storage)).toMatchObject({ version: 3, payload: { root: [publicJwk(newRoot)] } });
 
@@ -61,7 +61,7 @@ describe('check(): the keys chain', () => {
     await updaterFor(server, { storage }).check();
     const intruder = (await generateKeyPair()).privateJwk;
     await server.addKeys({ signer: intruder, root: intruder });
-    const refused = await refusal(updaterFor(server, { storage, now: after(1) }).check());
+    const refused = await refusal(updaterFor(server, { storage, now: daysLater(1) }).check());
     expect(refused).toMatchObject({
       code: 'keys_untrusted',
       message: expect.stringContaining('trusted version 1'),
@@ -100,11 +100,11 @@ describe('check(): the keys chain', () => {
     const second = server.keysDocs[1];
     // A stale cache answering version 1 changes nothing: version 2 stays trusted.
     server.keysDocs.pop();
-    expect((await updaterFor(server, { storage, now: after(1) }).check()).status).toBe('none');
+    expect((await updaterFor(server, { storage, now: daysLater(1) }).check()).status).toBe('none');
     // Another version 2 (same signer, other bytes) is equivocation.
     await server.addKeys({ signer: server.root, expires: iso(300 * DAY) });
     expect(server.keysDocs[1]).not.toBe(second);
-    expect(await refusal(updaterFor(server, { storage, now: after(2) }).check())).toMatchObject({
+    expect(await refusal(updaterFor(server, { storage, now: daysLater(2) }).check())).toMatchObject({
       code: 'keys_untrusted',
       message: expect.stringContaining('differs'),
     });
@@ -137,7 +137,7 @@ describe('check(): the keys chain', () => {
     );
     server.keysDocs.push(forged);
     server.requests.length = 0;
-    expect(await refusal(updaterFor(server, { storage, now: after(1) }).check())).toMatchObject({
+    expect(await refusal(updaterFor(server, { storage, now: daysLater(1) }).check())).toMatchObject({
       code: 'keys_untrusted',
     });
     expect(keyRequests()).toEqual(['GET /v1/keys']);
@@ -150,7 +150,7 @@ describe('check(): keys are cached', () => {
     await updaterFor(server, { storage }).check();
     server.requests.length = 0;
     await updaterFor(server, { storage }).check();
-    await updaterFor(server, { storage, now: after(0.5) }).check();
+    await updaterFor(server, { storage, now: daysLater(0.5) }).check();
     expect(keyRequests()).toEqual([]);
     expect(server.requests).toHaveLength(2);
   });
@@ -176,7 +176,7 @@ describe('check(): keys are cached', () => {
     await updaterFor(server, { storage }).check();
     await server.addKeys({ signer: server.root });
     server.requests.length = 0;
-    await updaterFor(server, { storage, now: after(1) }).check();
+    await updaterFor(server, { storage, now: daysLater(1) }).check();
     expect(keyRequests()).toEqual(['GET /v1/keys']);
     expect(trusted(storage).version).toBe(2);
   });

@@ -162,7 +162,7 @@ describe('a channel projection that does not verify', () => {
       const refused = await checkOf(app);
       expect(refused).toEqual({ status: 200, cacheControl: 'no-store', body: REFUSED });
       // The SDK can verify nothing in that answer and acts on nothing.
-      await expectRefusal((await victim({ app, currentVersion: '1.0.0' })).check(), 'server_error');
+      await expectRefusal((await victim({ app, currentVersion: '1.0.0' })).check(), 'unverifiable');
       expect(logged.error).toHaveBeenCalledWith(
         expect.stringContaining(`state: refusing to serve channel ${app}/stable:`),
       );
