@@ -197,6 +197,20 @@ describe('the installed updraft CLI on Node 20', () => {
     expect(npx).toMatchObject({ code: 0, stdout: `${consumer().packed.cli.version}\n` });
   });
 
+  it('loads every module it ships on Node 20 (commands load on demand, so --help alone would not)', async () => {
+    const script = `
+      import { readdirSync } from 'node:fs';
+      import { join } from 'node:path';
+      import { pathToFileURL } from 'node:url';
+      const dist = 'node_modules/@updraft/cli/dist';
+      const files = readdirSync(dist, { recursive: true }).filter((f) => f.endsWith('.js') && f !== join('scripts', 'updraft.js'));
+      for (const file of files) await import(pathToFileURL(join(dist, file)).href);
+      console.log(files.length);`;
+    const result = await consumer().run('node', ['--input-type=module', '-e', script]);
+    expect(result.stderr).toBe('');
+    expect(Number(result.stdout)).toBeGreaterThan(50);
+  });
+
   it('prints help', async () => {
     const result = await consumer().updraft(['--help']);
     expect(result.code).toBe(0);
@@ -265,6 +279,7 @@ if (result.status === 'none') {
     for (const deadline = Date.now() + 20_000; ; ) {
       const result = await consumer().run('node', args);
       expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toBe(''); // not even a warning from Node 20
       answer = JSON.parse(result.stdout) as Record<string, unknown>;
       if (answer.status !== 'none' || Date.now() > deadline) break;
       await new Promise((done) => setTimeout(done, 500));
