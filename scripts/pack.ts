@@ -170,8 +170,7 @@ async function rewriteDeclarations(dist: string): Promise<void> {
     if (!file.endsWith('.d.ts') && !file.endsWith('.js')) continue;
     const text = await readFile(file, 'utf8');
     if (file.endsWith('.js')) {
-      if (RELATIVE_TS.test(text)) throw new Error(`${file} still imports a .ts file`);
-      RELATIVE_TS.lastIndex = 0;
+      if (text.search(RELATIVE_TS) !== -1) throw new Error(`${file} still imports a .ts file`);
       continue;
     }
     const rewritten = text.replace(RELATIVE_TS, (_, head: string, quote: string, path: string) => {
