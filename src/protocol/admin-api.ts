@@ -86,6 +86,17 @@ export interface UploadResult {
   sha256: string;
 }
 
+/** An upload no registered release listed, as its removal (`DELETE …/uploads/…`) took it away. */
+export interface RemovedUpload {
+  key: string;
+  size: number;
+  /** The SHA-256 the upload declared; null for an object no upload route wrote. */
+  sha256: string | null;
+  /** When R2 stored it, and when it was removed (RFC 3339). */
+  uploaded: string;
+  removed_at: string;
+}
+
 /** A rate with its 95 % Wilson interval, as fractions; `{0, 0, 1}` when nothing is known yet. */
 export type { Rate };
 

@@ -6,14 +6,9 @@
  * an hour between passes, so a quiet deployment lists R2 once an hour. Removals per run are bounded
  * too; the walk resumes at the first object it did not get to.
  */
+import type { RemovedUpload } from '../../protocol/admin-api.ts';
 import { artifactKey } from './projection.ts';
-import {
-  type ArtifactPath,
-  finishStaleRemovals,
-  parseArtifactKey,
-  type RemovedUpload,
-  removeUpload,
-} from './uploads.ts';
+import { type ArtifactPath, finishStaleRemovals, parseArtifactKey, removeUpload } from './uploads.ts';
 
 /** Objects listed per run (R2's largest page). */
 const PAGE = 1000;

@@ -12,6 +12,7 @@
  * exact object (R2's version id) was removed. D1 runs one writer at a time, so one of the two comes
  * first: a registered release keeps its bytes, and a removed upload only costs the publisher a re-upload.
  */
+import type { RemovedUpload } from '../../protocol/admin-api.ts';
 import { ARCHES, PLATFORMS } from '../../protocol/documents.ts';
 import { auditStatement } from './audit.ts';
 import { isoSeconds, isUniqueViolation } from './revisions.ts';
@@ -22,15 +23,6 @@ export const STALE_CLAIM_MS = 10 * 60 * 1000;
 const PREFIX = 'artifacts/';
 
 export type RemovalReason = 'removed' | 'expired';
-
-/** What a removal took away: the object as it was. */
-export interface RemovedUpload {
-  key: string;
-  size: number;
-  sha256: string | null;
-  uploaded: string;
-  removed_at: string;
-}
 
 export type Removal =
   | { kind: 'removed'; upload: RemovedUpload }
