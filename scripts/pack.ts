@@ -30,6 +30,8 @@ interface PackageSpec {
   /** Export subpath → compiled module below dist/, without extension. */
   exports: Record<string, string>;
   bin?: Record<string, string>;
+  /** The SDK's modules only define things: bundlers may drop whatever an app does not use. */
+  sideEffects?: false;
   keywords: string[];
 }
 
@@ -41,6 +43,7 @@ export const PACKAGES: readonly PackageSpec[] = [
     rootDir: 'src',
     entries: ['src/client/index.ts', 'src/client/file-storage.ts'],
     exports: { '.': 'client/index', './file-storage': 'client/file-storage' },
+    sideEffects: false,
     keywords: ['updates', 'auto-update', 'software-update', 'ed25519', 'webcrypto'],
   },
   {
@@ -105,8 +108,7 @@ async function packOne(
       ...mapValues(spec.exports, (path) => ({ types: `./dist/${path}.d.ts`, default: `./dist/${path}.js` })),
       './package.json': './package.json',
     },
-    // The SDK's modules only define things: bundlers may drop whatever an app does not use.
-    ...(spec.slug === 'client' ? { sideEffects: false } : {}),
+    ...(spec.sideEffects === false ? { sideEffects: false } : {}),
     files: ['dist/'],
     dependencies,
   };
