@@ -52,6 +52,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./publish.ts')).command,
   },
   {
+    name: 'upload rm',
+    summary: 'remove an artifact upload that no registered release lists',
+    load: async () => (await import('./upload-rm.ts')).command,
+  },
+  {
     name: 'promote',
     summary: 'roll a release out to a share of a channel, or by a staged plan',
     load: async () => (await import('./promote.ts')).command,

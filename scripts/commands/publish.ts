@@ -1,7 +1,8 @@
 /**
  * `updraft publish <app> <version> --artifact <platform>-<arch>=<path>...`: hashes and uploads each
  * artifact, signs the release manifest with the release key and registers it. Re-running after a
- * failure is safe: the server answers 200 to an upload of identical bytes.
+ * failure is safe: the server answers 200 to an upload of identical bytes, and `--replace-unregistered`
+ * clears other bytes an unregistered upload left at an artifact's path.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -16,7 +17,15 @@ import { isCode, readPrivateKey } from '../lib/keys-folder.ts';
 import { type ArtifactSpec, parseArtifactSpec, parseName, parseVersion, rfc3339 } from '../lib/parse.ts';
 import { type Reporter, silentReporter } from '../lib/progress.ts';
 import { formatBytes, formatTable } from '../lib/table.ts';
-import { guessContentType, hashFile, uploadFile } from '../lib/upload.ts';
+import {
+  guessContentType,
+  hashFile,
+  isArtifactExists,
+  type LocalFile,
+  removeUpload,
+  type UploadTarget,
+  uploadFile,
+} from '../lib/upload.ts';
 
 export interface PublishOptions {
   client: ApiClient;
@@ -31,6 +40,11 @@ export interface PublishOptions {
   requires?: string;
   reporter?: Reporter;
   now?: Date;
+  /**
+   * When other bytes already hold an artifact's path (an upload no release registered: a publish
+   * that failed, or someone else's), remove them and upload this file instead of stopping.
+   */
+  replaceUnregistered?: boolean;
 }
 
 export interface PublishResult {
@@ -72,11 +86,12 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   for (const { spec, size, file } of files) {
     const sha256 = await hashFile(spec.path, size, reporter, `${spec.platform}-${spec.arch}/${file}`);
     const contentType = guessContentType(file);
-    await uploadFile(
+    await uploadArtifact(
       opts.client,
       { app, version, platform: spec.platform, arch: spec.arch, file },
       { path: spec.path, size, sha256, contentType },
       reporter,
+      opts.replaceUnregistered ?? false,
     );
     artifacts.push({
       platform: spec.platform,
@@ -104,6 +119,35 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     { manifest },
   );
   return { ...answer, artifacts };
+}
+
+/**
+ * Uploads one file. Other bytes at its path can only be an upload no release registered (the
+ * version was checked to be unpublished): say how to clear it, or clear it when asked to.
+ */
+async function uploadArtifact(
+  client: ApiClient,
+  target: UploadTarget,
+  file: LocalFile,
+  reporter: Reporter,
+  replace: boolean,
+): Promise<void> {
+  try {
+    await uploadFile(client, target, file, reporter);
+  } catch (error) {
+    if (!isArtifactExists(error)) throw error;
+    const where = `${target.platform}-${target.arch}/${target.file}`;
+    if (!replace) {
+      throw new UserError(
+        `${where} of ${target.app} ${target.version} is already uploaded with other bytes, by an upload no release registered (a failed publish, or someone else's); run publish again with --replace-unregistered to remove it and upload yours, or wait until it expires (\`updraft upload rm ${target.app} ${target.version} ${where}\` removes it)`,
+      );
+    }
+    const removed = await removeUpload(client, target);
+    reporter.info(
+      `removed the unregistered upload at ${where}: ${formatBytes(removed.size)}, sha256 ${removed.sha256 ?? 'unknown'}, uploaded ${removed.uploaded}`,
+    );
+    await uploadFile(client, target, file, reporter);
+  }
 }
 
 async function inspect(path: string): Promise<{ size: number; file: string }> {
@@ -144,7 +188,7 @@ export const command: Command = {
   summary: 'upload artifacts, sign the release manifest and register it',
   args: ['<app>', '<version>'],
   usage:
-    '<app> <version> --artifact <platform>-<arch>=<path>... [--notes <text>] [--mandatory] [--critical] [--requires <range>]',
+    '<app> <version> --artifact <platform>-<arch>=<path>... [--notes <text>] [--mandatory] [--critical] [--requires <range>] [--replace-unregistered]',
   options: {
     artifact: { type: 'string', multiple: true },
     notes: { type: 'string' },
@@ -152,6 +196,7 @@ export const command: Command = {
     mandatory: { type: 'boolean' },
     critical: { type: 'boolean' },
     requires: { type: 'string' },
+    'replace-unregistered': { type: 'boolean' },
   },
   help: [
     '--artifact <platform>-<arch>=<path>  a file to ship (repeatable), e.g. linux-x64=dist/app.tar.gz',
@@ -160,6 +205,7 @@ export const command: Command = {
     '--mandatory           clients must install it (also when they skip over it)',
     '--critical            a security fix: may skip a staged plan',
     '--requires <range>    installed versions allowed to update to it directly (default *)',
+    '--replace-unregistered  remove an upload of other bytes that no release registered, then upload',
   ],
   async run(inv) {
     const result = await publish({
@@ -172,6 +218,7 @@ export const command: Command = {
       mandatory: flag(inv.values, 'mandatory'),
       critical: flag(inv.values, 'critical'),
       requires: str(inv.values, 'requires'),
+      replaceUnregistered: flag(inv.values, 'replace-unregistered'),
       reporter: inv.reporter,
     });
     if (inv.config.json) return inv.printJson(result);

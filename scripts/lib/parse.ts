@@ -1,6 +1,6 @@
 /** Parsers for option values the API wants in another form; each throws a one-line UserError. */
 import semverValid from 'semver/functions/valid.js';
-import { ARCHES, type Arch, PLATFORMS, type Platform } from '../../src/protocol/documents.ts';
+import { ARCHES, type Arch, fileNameSchema, PLATFORMS, type Platform } from '../../src/protocol/documents.ts';
 import { UserError } from './errors.ts';
 
 /** "25" / "25%" / "0.01" → basis points (2500 / 2500 / 1). Steps of 0.01 from 0 to 100. */
@@ -40,23 +40,42 @@ export function parseArtifactSpec(text: string): ArtifactSpec {
   const eq = text.indexOf('=');
   const target = eq > 0 ? text.slice(0, eq) : '';
   const path = eq > 0 ? text.slice(eq + 1) : '';
-  const dash = target.indexOf('-');
-  const platform = PLATFORMS.find((p) => p === target.slice(0, dash));
-  const arch = ARCHES.find((a) => a === target.slice(dash + 1));
-  if (!path || dash <= 0) {
+  if (!path || target.indexOf('-') <= 0) {
     throw new UserError(
       `--artifact must look like <platform>-<arch>=<path> (e.g. linux-x64=dist/app.tar.gz), got "${text}"`,
     );
   }
+  return { ...parseTarget(target, '--artifact'), path };
+}
+
+/** `linux-x64` → platform and arch; `where` names the argument in the error. */
+function parseTarget(target: string, where: string): { platform: Platform; arch: Arch } {
+  const dash = target.indexOf('-');
+  const platform = PLATFORMS.find((p) => p === target.slice(0, dash));
+  const arch = ARCHES.find((a) => a === target.slice(dash + 1));
   if (!platform)
     throw new UserError(
-      `unknown platform "${target.slice(0, dash)}" in --artifact (one of ${PLATFORMS.join(', ')})`,
+      `unknown platform "${target.slice(0, dash)}" in ${where} (one of ${PLATFORMS.join(', ')})`,
     );
   if (!arch)
+    throw new UserError(`unknown arch "${target.slice(dash + 1)}" in ${where} (one of ${ARCHES.join(', ')})`);
+  return { platform, arch };
+}
+
+/** `linux-x64/app.tar.gz`, an artifact's place in an upload path → platform, arch and file name. */
+export function parseUploadPath(text: string): { platform: Platform; arch: Arch; file: string } {
+  const slash = text.indexOf('/');
+  const target = slash > 0 ? text.slice(0, slash) : '';
+  const file = text.slice(slash + 1);
+  if (slash <= 0 || target.indexOf('-') <= 0 || file === '') {
     throw new UserError(
-      `unknown arch "${target.slice(dash + 1)}" in --artifact (one of ${ARCHES.join(', ')})`,
+      `the upload must look like <platform>-<arch>/<file> (e.g. linux-x64/app.tar.gz), got "${text}"`,
     );
-  return { platform, arch, path };
+  }
+  if (!fileNameSchema.safeParse(file).success) {
+    throw new UserError(`file name "${file}" must be 1-128 of A-Z a-z 0-9 . _ + -, not starting with a dot`);
+  }
+  return { ...parseTarget(target, 'the upload'), file };
 }
 
 const UNIT_MS = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;

@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { UploadResult } from '../../src/protocol/admin-api.ts';
-import { type ApiClient, seg } from './api.ts';
+import type { RemovedUpload, UploadResult } from '../../src/protocol/admin-api.ts';
+import { type ApiClient, ApiError, seg } from './api.ts';
 import type { Reporter } from './progress.ts';
 import { formatBytes } from './table.ts';
 
@@ -62,10 +62,10 @@ export async function uploadFile(
 ): Promise<UploadResult> {
   const label = `${target.platform}-${target.arch}/${target.file}`;
   const progress = reporter.progress(`uploading ${label}`, file.size);
-  const path = `${seg(target.app)}/uploads/${seg(target.version)}/${seg(`${target.platform}-${target.arch}`)}/${seg(target.file)}`;
+  const path = uploadPath(target);
   let result: UploadResult;
   if (file.size <= limits.single) {
-    result = await client.request<UploadResult>('PUT', `/v1/admin/apps/${path}`, {
+    result = await client.request<UploadResult>('PUT', path, {
       body: fileStream(file.path, 0, file.size, (n) => progress.advance(n)),
       headers: {
         'content-length': String(file.size),
@@ -74,7 +74,7 @@ export async function uploadFile(
       },
     });
   } else {
-    const multipartPath = path.replace('/uploads/', '/multipart/');
+    const multipartPath = uploadPath(target, 'multipart');
     result = await uploadMultipart(client, multipartPath, file, limits.part, (n) => progress.advance(n));
   }
   progress.done(`uploaded ${label} (${formatBytes(file.size)})`);
@@ -83,12 +83,11 @@ export async function uploadFile(
 
 async function uploadMultipart(
   client: ApiClient,
-  path: string,
+  base: string,
   file: LocalFile,
   partSize: number,
   advance: (bytes: number) => void,
 ): Promise<UploadResult> {
-  const base = `/v1/admin/apps/${path}`;
   const created = await client.post<{ upload_id: string; key: string }>(base, {
     sha256: file.sha256,
     size: file.size,
@@ -111,6 +110,25 @@ async function uploadMultipart(
     await client.request('DELETE', base, { query }).catch(() => undefined);
     throw error;
   }
+}
+
+/** The admin API path of the artifact upload at `target` (single or multipart). */
+function uploadPath(target: UploadTarget, kind: 'uploads' | 'multipart' = 'uploads'): string {
+  const where = `${seg(target.version)}/${seg(`${target.platform}-${target.arch}`)}/${seg(target.file)}`;
+  return `/v1/admin/apps/${seg(target.app)}/${kind}/${where}`;
+}
+
+/**
+ * Removes the upload at `target`, which no registered release may list (the server answers 409
+ * artifact_registered for one that does, 404 artifact_missing when nothing is there).
+ */
+export function removeUpload(client: ApiClient, target: UploadTarget): Promise<RemovedUpload> {
+  return client.request<RemovedUpload>('DELETE', uploadPath(target));
+}
+
+/** Whether `error` is the server refusing an upload because other bytes already hold its path. */
+export function isArtifactExists(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 409 && error.code === 'artifact_exists';
 }
 
 /** `length` bytes of a file from `start`, as a web stream for fetch, reporting each chunk. */
