@@ -1,5 +1,5 @@
 /**
- * A `StorageAdapter` over one JSON file, for Node and Electron (`updraft/client/file-storage`, a
+ * A `StorageAdapter` over one JSON file, for Node and Electron (`@updraft/client/file-storage`, a
  * separate entry point so that browser bundles never see `node:fs`). Every change rewrites the
  * file atomically: written to a temporary file, flushed to disk, then renamed over the old one,
  * so a crash leaves either the old state or the new one, never half of it.

@@ -1,6 +1,6 @@
 /**
  * The Updraft client SDK. WebCrypto and fetch only: runs in Node 20+, browsers, Electron and React
- * Native (with a WebCrypto polyfill). Import as `updraft/client`; docs/client.md is the guide.
+ * Native (with a WebCrypto polyfill). Import as `@updraft/client`; docs/client.md is the guide.
  */
 import * as z from 'zod';
 import {

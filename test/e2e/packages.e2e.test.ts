@@ -2,7 +2,8 @@
  * @updraft/client and @updraft/cli as another project uses them: `npm run pack`'s tarballs installed
  * with npm into a fresh project outside the repository, run on the system Node 20 against the real
  * Worker under `wrangler dev`. The CLI publishes and promotes a release, a script of that project
- * checks and downloads it through the SDK, and TypeScript type-checks code written against both.
+ * checks and downloads it through the SDK (on Node 20, Bun and Deno), and TypeScript type-checks code
+ * written against both.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -15,7 +16,13 @@ import type { RunResult } from '../scripts/helpers.ts';
 import { type ConsumerProject, installedManifest, installPackages } from '../support/packages.ts';
 import { type DevServer, startDevServer } from './dev-server.ts';
 
-const TSC = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'tsc');
+const BIN = join(import.meta.dirname, '..', '..', 'node_modules', '.bin');
+const TSC = join(BIN, 'tsc');
+/** Runtimes besides Node that the SDK promises, from the repository's devDependencies `bun` and `deno`. */
+const OTHER_RUNTIMES: ReadonlyArray<readonly [string, string, readonly string[]]> = [
+  ['bun', join(BIN, 'bun'), []],
+  ['deno', join(BIN, 'deno'), ['run', '--allow-all']],
+];
 const RUNTIME_DEPENDENCIES = ['jose', 'semver', 'zod'];
 const ROOT_MANIFEST = JSON.parse(
   await readFile(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'),
@@ -247,7 +254,7 @@ describe('the installed updraft CLI on Node 20', () => {
 });
 
 describe('the installed SDK on Node 20', () => {
-  it('checks, verifies and downloads the promoted release, keeping its state in a FileStorage', async () => {
+  it('checks, verifies and downloads the promoted release, keeping its state in a FileStorage; on Bun and Deno too', async () => {
     const script = join(consumer().dir, 'update.js');
     await writeFile(
       script,
@@ -284,20 +291,34 @@ if (result.status === 'none') {
       if (answer.status !== 'none' || Date.now() > deadline) break;
       await new Promise((done) => setTimeout(done, 500));
     }
-    expect(answer).toEqual({
-      status: 'update',
-      version: '1.1.0',
-      size: artifact.length,
-      sha256: createHash('sha256').update(artifact).digest('hex'),
-      stored: [
-        'updraft:demo:channel',
-        'updraft:demo:client_id',
-        'updraft:demo:keys',
-        'updraft:demo:revision:stable',
-      ],
-    });
+    expect(answer).toEqual(expectedUpdate());
+
+    // The same app code, unchanged, on Bun and on Deno (npm packages of both, run from node_modules
+    // the way their users run them), each a first run with its own state file.
+    for (const [runtime, command, flags] of OTHER_RUNTIMES) {
+      const own = [script, dev().url, JSON.stringify(rootKey), join(work, `client-state-${runtime}.json`)];
+      const result = await consumer().run(command, [...flags, ...own]);
+      expect(result.code, `${runtime}: ${result.stderr}`).toBe(0);
+      expect(JSON.parse(result.stdout), runtime).toEqual(expectedUpdate());
+    }
   });
 });
+
+/** What the update script prints for the promoted release. */
+function expectedUpdate() {
+  return {
+    status: 'update',
+    version: '1.1.0',
+    size: artifact.length,
+    sha256: createHash('sha256').update(artifact).digest('hex'),
+    stored: [
+      'updraft:demo:channel',
+      'updraft:demo:client_id',
+      'updraft:demo:keys',
+      'updraft:demo:revision:stable',
+    ],
+  };
+}
 
 describe('the packages’ types', () => {
   const expectCompiles = async (check: Promise<RunResult> | undefined) => {
