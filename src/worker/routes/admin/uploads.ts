@@ -57,7 +57,7 @@ export async function artifactExists(env: Env, params: ArtifactParams, object: R
   if (await isRegistered(env.DB, params)) {
     return conflict(
       'artifact_exists',
-      `${object.key} holds different bytes and belongs to registered release ${params.app} ${params.version}; registered artifacts never change: publish a new version`,
+      `${object.key} belongs to registered release ${params.app} ${params.version}, whose bytes never change: publish a new version`,
     );
   }
   const expires = new Date(
@@ -66,7 +66,7 @@ export async function artifactExists(env: Env, params: ArtifactParams, object: R
   const held = `${object.size} bytes, SHA-256 ${storedSha256(object) ?? 'unknown'}, uploaded ${isoSeconds(object.uploaded)}`;
   return conflict(
     'artifact_exists',
-    `${object.key} already holds different bytes (${held}) that no registered release lists; nothing in R2 is overwritten: remove that upload (DELETE ${uploadPath(params)}, or \`updraft publish --replace-unregistered\`) or wait: it expires at ${isoSeconds(expires)} and the scheduler removes it soon after`,
+    `${object.key} already holds an upload (${held}) that no registered release lists; nothing in R2 is overwritten: remove that upload (DELETE ${uploadPath(params)}, or \`updraft publish --replace-unregistered\`) or wait: it expires at ${isoSeconds(expires)} and the scheduler removes it soon after`,
   );
 }
 
