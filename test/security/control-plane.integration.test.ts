@@ -2,13 +2,16 @@
  * Server-side properties (DESIGN §2, §4, §6): what a stolen admin or publisher token can NOT do
  * through the admin API, because the Worker checks signatures it cannot produce itself.
  */
+import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { YankPayload } from '../../src/protocol/documents.ts';
 import { signDocument } from '../../src/protocol/jws.ts';
 import { generateKeyPair } from '../../src/protocol/keys.ts';
+import { runScheduled } from '../../src/worker/scheduled.ts';
 import {
   admin,
   bootstrapKeys,
+  call,
   createApp,
   type ErrorBody,
   keysDocument,
@@ -155,6 +158,34 @@ describe('a stolen PUBLISHER token', () => {
       token,
     });
     expect(asToken.status).toBe(403);
+  });
+
+  it('cannot remove a published artifact, nor have it expire (409 artifact_registered)', async () => {
+    const app = await createApp(uniqueApp('sec-pub'));
+    await publish(app, '1.0.0');
+    const path = `/apps/${app}/uploads/1.0.0/linux-x64/${app}-1.0.0.tar.gz`;
+    const answer = await admin<ErrorBody>(path, { method: 'DELETE', token });
+    expect(answer.status).toBe(409);
+    expect(answer.body.error.code).toBe('artifact_registered');
+    // A year of cron runs later the bytes are still there (from a fresh pass over R2).
+    await env.DB.exec('DELETE FROM upload_sweep');
+    await runScheduled(env, new Date(Date.now() + 365 * 86_400_000));
+    const download = await call(`/v1/apps/${app}/artifacts/1.0.0/linux-x64/${app}-1.0.0.tar.gz`, {
+      token: null,
+    });
+    expect(download.status).toBe(200);
+  });
+
+  it("cannot block a future version's publish for ever by squatting its path", async () => {
+    const app = await createApp(uniqueApp('sec-pub'));
+    const real = testArtifact(app, '2.0.0');
+    const squat = { ...real, bytes: new TextEncoder().encode('squatted') };
+    expect((await uploadArtifact(app, '2.0.0', squat, { token })).status).toBe(201);
+    expect((await uploadArtifact(app, '2.0.0', real)).status).toBe(409);
+    // The owner removes the squatter's upload (it would also expire after a day), then publishes.
+    const removed = await admin(`/apps/${app}/uploads/2.0.0/linux-x64/${real.file}`, { method: 'DELETE' });
+    expect(removed.status).toBe(200);
+    expect((await uploadArtifact(app, '2.0.0', real)).status).toBe(201);
   });
 
   it('taking manual control of a planned rollout is possible but audited (plan_dropped)', async () => {
