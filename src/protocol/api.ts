@@ -18,7 +18,7 @@ export interface CheckResponse {
 /**
  * `GET /v1/apps/{app}/check` while the Worker cannot verify the channel's KV projection (a tampered
  * value, a snapshot signed by a key `keys:current` does not list): nothing offered and nothing signed.
- * A client can verify nothing in it, so it must not act on it; the SDK refuses it as `server_error`.
+ * A client can verify nothing in it, so it must not act on it; the SDK refuses it as `unverifiable`.
  */
 export interface UnverifiedCheckResponse {
   status: 'none';

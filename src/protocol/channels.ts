@@ -57,8 +57,8 @@ export interface RoutingRequest {
   platform: Platform;
   /** Two-letter country from `request.cf.country`, when known. */
   country?: string;
-  /** The installed version (strict semver). */
-  installed: string;
+  /** The installed version (strict semver); undefined when the client does not say it (DESIGN §9). */
+  installed: string | undefined;
 }
 
 /**
@@ -88,7 +88,8 @@ async function ruleMatches(app: string, rule: ChannelRule, request: RoutingReque
   // An unknown country matches no country list: a geo-fenced rule must not catch everyone.
   if (countries && (request.country === undefined || !countries.includes(request.country))) return false;
   if (versions !== undefined) {
-    const installed = parseVersion(request.installed);
+    // A rule on installed versions matches no client whose version is unknown.
+    const installed = request.installed === undefined ? null : parseVersion(request.installed);
     if (!installed || !satisfies(installed, versions)) return false;
   }
   if (percent_bp === undefined) return true;

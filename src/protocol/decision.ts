@@ -8,8 +8,11 @@ export interface DecisionClient {
   clientId: string;
   platform: Platform;
   arch: Arch;
-  /** Installed version, strict semver. */
-  installed: string;
+  /**
+   * Installed version, strict semver; undefined when the client does not say it (an updater of
+   * DESIGN §9 that sends no version): rule 5 below.
+   */
+  installed: string | undefined;
   /** OS version, loose (coerced with semver.coerce: "14.2" → 14.2.0); absent means "unknown": artifacts with an `os` range are then skipped. */
   osVersion?: string;
 }
@@ -89,9 +92,14 @@ export type Decision =
  *    channel); else `none` with `yanked: true`. Otherwise `none`, `yanked: false`.
  * 4. `mandatory`: the target, or any listed, non-yanked, non-halted release strictly between installed
  *    and target, is mandatory. A rollback is always mandatory.
+ * 5. installed version unknown: `update` to the highest candidate the client is inside the rollout
+ *    of, `requires` ignored, `mandatory` as that release says; else `none`. The client compares
+ *    versions itself; without its version nothing can be known of skipped releases or yanks.
  */
 export async function decide(input: DecisionInput): Promise<Decision> {
   const { snapshot, releases, yanks, client } = input;
+  if (client.installed === undefined)
+    return decideUnknown(input.index ?? indexChannel(snapshot, releases), client);
   const installed = parseVersion(client.installed);
   if (!installed) throw new TypeError(`installed version ${client.installed} is not a semantic version`);
   const { offerable, nextMandatory, yanked, halted } = input.index ?? indexChannel(snapshot, releases);
@@ -128,6 +136,19 @@ export async function decide(input: DecisionInput): Promise<Decision> {
     return { status: 'rollback', version: target, mandatory: true, artifact };
   }
   return { status: 'none', yanked: true };
+}
+
+/** Rule 5: the highest offerable release with an artifact for this client and the client inside its rollout. */
+async function decideUnknown(index: ChannelIndex, client: DecisionClient): Promise<Decision> {
+  for (const { entry, release } of index.offerable) {
+    const artifact = pickArtifact(release, client.platform, client.arch, client.osVersion);
+    if (!artifact) continue;
+    const { state, percent_bp, salt } = entry.rollout;
+    if (state === 'complete' || (await isInside(percent_bp, salt, client.clientId))) {
+      return { status: 'update', version: entry.version, mandatory: release.mandatory, artifact };
+    }
+  }
+  return { status: 'none', yanked: false };
 }
 
 /** The artifact of `release` for this client, or undefined (same matching rule as `decide`). */

@@ -85,6 +85,23 @@ export const keysPayloadSchema = z.object({
 });
 export type KeysPayload = z.infer<typeof keysPayloadSchema>;
 
+/** SHA-512 in standard base64 (88 characters), as electron-builder writes it into `latest.yml`. */
+export const sha512Base64Schema = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]{86}==$/, 'must be a SHA-512 in base64 (88 characters)');
+
+/**
+ * A file that travels with an artifact and is served beside it (DESIGN §9): electron-builder's
+ * `.blockmap` for differential downloads. Hashed and size-checked like the artifact.
+ */
+export const sidecarSchema = z.object({
+  file: fileNameSchema,
+  sha256: sha256HexSchema,
+  size: z.number().int().min(0),
+  sha512: sha512Base64Schema.optional(),
+});
+export type Sidecar = z.infer<typeof sidecarSchema>;
+
 export const artifactSchema = z.object({
   platform: platformSchema,
   arch: archSchema,
@@ -93,6 +110,26 @@ export const artifactSchema = z.object({
   size: z.number().int().min(0),
   content_type: z.string().max(128).optional(),
   os: rangeSchema.optional(),
+  /** For electron-updater, which checks downloads against it (DESIGN §9). */
+  sha512: sha512Base64Schema.optional(),
+  /**
+   * For Tauri's updater: the `.sig` file `tauri build` writes next to the bundle, as is (base64 of a
+   * minisign signature file), made with the app's own updater key.
+   */
+  minisign: z
+    .string()
+    .regex(/^[A-Za-z0-9+/=]{16,2048}$/, 'must be the base64 content of a Tauri .sig file')
+    .optional(),
+  /** For Sparkle: the EdDSA (Ed25519) signature of the file in base64, made with the app's Sparkle key. */
+  ed_signature: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{86}==$/, 'must be an Ed25519 signature in base64 (88 characters)')
+    .optional(),
+  sidecars: z
+    .array(sidecarSchema)
+    .max(8)
+    .refine((list) => new Set(list.map((s) => s.file)).size === list.length, 'sidecar files must differ')
+    .optional(),
 });
 export type Artifact = z.infer<typeof artifactSchema>;
 

@@ -3,6 +3,7 @@
  * DESIGN §4 for every failure, including unknown routes (404) and wrong methods (405).
  */
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { adapters } from './adapters/index.ts';
 import { allowedMethods } from './allowed-methods.ts';
 import { errorResponse, handleError } from './error-handling.ts';
 import { admin } from './routes/admin/index.ts';
@@ -39,7 +40,7 @@ const CORS_HEADERS: Record<string, string> = {
 const PREFLIGHT_HEADERS: Record<string, string> = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Methods': 'GET, HEAD, POST, OPTIONS',
-  'Access-Control-Allow-Headers': 'Content-Type, If-None-Match, Range',
+  'Access-Control-Allow-Headers': 'Content-Type, If-None-Match, If-Range, Range',
   'Access-Control-Max-Age': '86400',
 };
 
@@ -59,6 +60,7 @@ app.route('/v1/admin', admin);
 app.route('/v1/apps', check);
 app.route('/v1/apps', artifacts);
 app.route('/v1/apps', events);
+app.route('/v1/apps', adapters);
 app.route('/v1/keys', keys);
 app.route('/', health);
 

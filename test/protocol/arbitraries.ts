@@ -97,7 +97,8 @@ export interface WorldRelease {
 export interface World {
   releases: WorldRelease[];
   yanks: { version: string; rollback_to: string | null }[];
-  client: DecisionInput['client'];
+  /** A client that says its version; a test of rule 5 (version unknown) drops it. */
+  client: DecisionInput['client'] & { installed: string };
 }
 
 const releaseArb = (version: string): fc.Arbitrary<WorldRelease> =>

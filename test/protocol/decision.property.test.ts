@@ -37,9 +37,11 @@ function referenceArtifact(release: ReleasePayload, client: DecisionInput['clien
 
 /** Every eligible candidate, checked one by one; the highest wins; else the yank's rollback. */
 async function reference(input: DecisionInput): Promise<Decision> {
-  const { snapshot, releases, yanks, client } = input;
+  const { snapshot, releases, yanks } = input;
   const yanked = new Set(snapshot.yanked.map((y) => y.version));
   const halted = new Set(snapshot.releases.filter((r) => r.rollout.state === 'halted').map((r) => r.version));
+  if (input.client.installed === undefined) return referenceUnknown(input, yanked, halted);
+  const client = { ...input.client, installed: input.client.installed };
   const eligible: { version: string; artifact: Artifact }[] = [];
   for (const entry of snapshot.releases) {
     const release = releases.get(entry.version);
@@ -79,6 +81,29 @@ async function reference(input: DecisionInput): Promise<Decision> {
   return { status: 'none', yanked: true };
 }
 
+/** Rule 5, installed version unknown: the highest release the client may have, `requires` ignored. */
+async function referenceUnknown(
+  { snapshot, releases, client }: DecisionInput,
+  yanked: ReadonlySet<string>,
+  halted: ReadonlySet<string>,
+): Promise<Decision> {
+  const eligible: { version: string; artifact: Artifact; mandatory: boolean }[] = [];
+  for (const entry of snapshot.releases) {
+    const release = releases.get(entry.version);
+    if (!release || halted.has(entry.version) || yanked.has(entry.version)) continue;
+    const artifact = referenceArtifact(release, client);
+    if (!artifact) continue;
+    const { state, percent_bp, salt } = entry.rollout;
+    const inside =
+      state === 'complete' ||
+      percent_bp >= 10_000 ||
+      (await referenceBucket(salt, client.clientId)) < percent_bp;
+    if (inside) eligible.push({ version: entry.version, artifact, mandatory: release.mandatory });
+  }
+  const best = eligible.sort((a, b) => cmp(b.version, a.version))[0];
+  return best ? { status: 'update', ...best } : { status: 'none', yanked: false };
+}
+
 const property = (name: string, seed: number, check: (world: World, decision: Decision) => void) =>
   it(name, async () => {
     await fc.assert(
@@ -98,6 +123,20 @@ describe('decide on random release sets', () => {
         expect(await decide(decisionInput(world, 'reversed'))).toEqual(expected);
       }),
       { seed: 7001, numRuns: RUNS },
+    );
+  });
+
+  it('with the installed version unknown (DESIGN §3 rule 5), equals the brute-force reference', async () => {
+    await fc.assert(
+      fc.asyncProperty(worldArb, async (world) => {
+        const unknown = { ...decisionInput(world), client: { ...world.client, installed: undefined } };
+        const expected = await reference(unknown);
+        expect(await decide(unknown)).toEqual(expected);
+        expect(await decide({ ...decisionInput(world, 'reversed'), client: unknown.client })).toEqual(
+          expected,
+        );
+      }),
+      { seed: 7009, numRuns: RUNS },
     );
   });
 

@@ -6,8 +6,7 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
 import type { CheckResponse, UnverifiedCheckResponse } from '../../protocol/api.ts';
-import { type AppConfig, chooseChannel } from '../../protocol/channels.ts';
-import { type Decision, decide } from '../../protocol/decision.ts';
+import type { Decision } from '../../protocol/decision.ts';
 import {
   archSchema,
   clientIdSchema,
@@ -16,16 +15,9 @@ import {
   versionSchema,
 } from '../../protocol/documents.ts';
 import { sha256Hex } from '../../protocol/encoding.ts';
-import { notFound } from '../errors.ts';
+import { serve } from '../adapters/pipeline.ts';
 import { etagMatches } from '../http-caching.ts';
-import {
-  type CachedChannel,
-  type EncodedAnswer,
-  type LoadedChannel,
-  loadApp,
-  loadChannel,
-  stateTtlMs,
-} from '../storage/state-cache.ts';
+import type { CachedChannel, EncodedAnswer } from '../storage/state-cache.ts';
 import type { AppEnv } from '../types.ts';
 import { parseQuery, validate } from '../validate.ts';
 
@@ -45,7 +37,6 @@ const checkQuerySchema = z.object({
     .regex(/^[0-9][0-9A-Za-z.+_-]{0,31}$/, 'must be an OS version such as 14.2, at most 32 characters')
     .optional(),
 });
-type CheckQuery = z.infer<typeof checkQuerySchema>;
 
 const CACHE_CONTROL = 'private, no-cache';
 
@@ -55,35 +46,20 @@ check.get('/:app/check', validate('param', z.object({ app: nameSchema })), async
   const { app } = c.req.valid('param');
   const url = new URL(c.req.url);
   const query = parseQuery(url, checkQuerySchema);
-
-  const ttlMs = stateTtlMs(c.env);
-  const config = await loadApp(c.env.STATE, app, ttlMs);
-  if (!config) throw notFound('unknown_app', `no app named ${app}`);
-  // `request.cf` is built on first access, which costs more than the rest of a warm check: read it
-  // only when a channel rule routes by country.
-  const byCountry = config.rules.some((rule) => rule.match.countries !== undefined);
-  const { channel, state } = await resolveChannel(
-    { kv: c.env.STATE, ttlMs },
-    config,
-    query,
-    byCountry ? countryOf(c.req.raw) : undefined,
-  );
-  // A projection that does not verify is never served, not even in part (docs/api.md).
-  if (!state.verified) return c.json(unverifiedAnswer(channel), 200, { 'Cache-Control': 'no-store' });
-
-  const decision = await decide({
-    snapshot: state.snapshot,
-    releases: state.releases,
-    yanks: state.yanks,
-    index: state.index,
-    client: {
-      clientId: query.client_id,
-      platform: query.platform,
-      arch: query.arch,
-      installed: query.version,
-      osVersion: query.os_version,
-    },
+  const served = await serve(c, {
+    app,
+    requested: query.channel,
+    clientId: query.client_id,
+    installed: query.version,
+    platform: query.platform,
+    arch: query.arch,
+    osVersion: query.os_version,
   });
+  // A projection that does not verify is never served, not even in part (docs/api.md).
+  if (!served.verified) {
+    return c.json(unverifiedAnswer(served.channel), 200, { 'Cache-Control': 'no-store' });
+  }
+  const { channel, state, decision } = served;
 
   const answer = toAnswer(decision, {
     origin: url.origin,
@@ -170,44 +146,10 @@ function toAnswer(
 /**
  * The answer while the chosen channel's projection does not verify (storage/state-cache.ts): `none`
  * with nothing signed, since the Worker holds nothing it can vouch for. A client cannot verify it
- * and so changes nothing (the SDK refuses it as `server_error`) until the projection is repaired.
+ * and so changes nothing (the SDK refuses it as `unverifiable`) until the projection is repaired.
  */
 function unverifiedAnswer(channel: string): UnverifiedCheckResponse {
   return { status: 'none', channel, yanked: false, signed: {} };
-}
-
-/**
- * The channel this client polls and its state. Falls back to the default channel when the chosen one
- * has no projected state yet (a channel created a moment ago), so a client is never stranded.
- */
-async function resolveChannel(
-  { kv, ttlMs }: { kv: KVNamespace; ttlMs: number },
-  config: AppConfig,
-  query: CheckQuery,
-  country: string | undefined,
-): Promise<{ channel: string; state: LoadedChannel }> {
-  if (config.channels.length > 0) {
-    const chosen = await chooseChannel(config, {
-      clientId: query.client_id,
-      requested: query.channel,
-      platform: query.platform,
-      country,
-      installed: query.version,
-    });
-    const state = await loadChannel(kv, config.app, chosen, ttlMs);
-    if (state) return { channel: chosen, state };
-    if (chosen !== config.default_channel) {
-      const fallback = await loadChannel(kv, config.app, config.default_channel, ttlMs);
-      if (fallback) return { channel: config.default_channel, state: fallback };
-    }
-  }
-  throw notFound('unknown_channel', `app ${config.app} has no published channel`);
-}
-
-/** Two-letter country Cloudflare derived from the client's IP, when known. */
-function countryOf(request: Request): string | undefined {
-  const country: unknown = request.cf?.country;
-  return typeof country === 'string' ? country : undefined;
 }
 
 /** The signed document the decision points at; its absence means the projection is inconsistent. */

@@ -1,0 +1,9 @@
+/**
+ * The client adapters of DESIGN §9 and §10, one module each, mounted under `/v1/apps`. Each turns its
+ * client's request into a `ClientQuery` for the shared pipeline (pipeline.ts) and the decision into
+ * that client's wire format.
+ */
+import { Hono } from 'hono';
+import type { AppEnv } from '../types.ts';
+
+export const adapters = new Hono<AppEnv>();

@@ -1,0 +1,140 @@
+/**
+ * The one pipeline every client route shares (DESIGN §3, §9): the app and channel state from the
+ * KV projection (cached in the isolate), the channel rules, the decision, and the artifact URLs.
+ * The native check and each adapter turn a request into a `ClientQuery` and the `Served` result into
+ * their own wire format; none of them decides anything or signs anything, and none touches D1.
+ */
+import type { Context } from 'hono';
+import { type AppConfig, chooseChannel } from '../../protocol/channels.ts';
+import { type Decision, decide } from '../../protocol/decision.ts';
+import type { Arch, Artifact, Platform, ReleasePayload } from '../../protocol/documents.ts';
+import { notFound } from '../errors.ts';
+import {
+  type CachedChannel,
+  type LoadedChannel,
+  loadApp,
+  loadChannel,
+  stateTtlMs,
+} from '../storage/state-cache.ts';
+import type { AppEnv } from '../types.ts';
+
+/** What a client route knows about the client, whatever its wire format. */
+export interface ClientQuery {
+  app: string;
+  /** The channel the client asks for (a route segment, or check's `channel`); rules may route elsewhere. */
+  requested: string | undefined;
+  clientId: string;
+  /** Undefined when the client does not say it: DESIGN §3 rule 5. */
+  installed: string | undefined;
+  platform: Platform;
+  arch: Arch;
+  osVersion?: string | undefined;
+}
+
+/** The decision for one client, with the verified channel state it was made from. */
+export type Served =
+  | { verified: false; channel: string }
+  | { verified: true; channel: string; state: CachedChannel; decision: Decision };
+
+/** An `update` or `rollback` decision, with its signed release manifest. */
+export interface Offer {
+  status: 'update' | 'rollback';
+  version: string;
+  mandatory: boolean;
+  release: ReleasePayload;
+  artifact: Artifact;
+}
+
+/**
+ * Decides for `query` from the projection. Throws 404 `unknown_app` or `unknown_channel`; a channel
+ * whose projection does not verify is `{verified: false}`, and is never served in part.
+ */
+export async function serve(c: Context<AppEnv>, query: ClientQuery): Promise<Served> {
+  const ttlMs = stateTtlMs(c.env);
+  const config = await loadApp(c.env.STATE, query.app, ttlMs);
+  if (!config) throw notFound('unknown_app', `no app named ${query.app}`);
+  // `request.cf` is built on first access, which costs more than the rest of a warm check: read it
+  // only when a channel rule routes by country.
+  const byCountry = config.rules.some((rule) => rule.match.countries !== undefined);
+  const { channel, state } = await resolveChannel(
+    { kv: c.env.STATE, ttlMs },
+    config,
+    query,
+    byCountry ? countryOf(c.req.raw) : undefined,
+  );
+  if (!state.verified) return { verified: false, channel };
+  const decision = await decide({
+    snapshot: state.snapshot,
+    releases: state.releases,
+    yanks: state.yanks,
+    index: state.index,
+    client: {
+      clientId: query.clientId,
+      platform: query.platform,
+      arch: query.arch,
+      installed: query.installed,
+      osVersion: query.osVersion,
+    },
+  });
+  return { verified: true, channel, state, decision };
+}
+
+/** The offer of a served decision, or undefined for `none` and unverified channels. */
+export function offerOf(served: Served): Offer | undefined {
+  if (!served.verified || served.decision.status === 'none') return undefined;
+  const { status, version, mandatory, artifact } = served.decision;
+  const release = served.state.releases.get(version);
+  // The decision only offers releases the verified state holds; a miss is a bug, not bad input.
+  if (!release) throw new Error(`channel state lacks the release manifest of ${version}`);
+  return { status, version, mandatory, release, artifact };
+}
+
+/**
+ * The immutable URL of an artifact (or of one of its sidecar files) on this Worker. With `clientId`,
+ * the URL carries it so that the download is counted for that client (DESIGN §9).
+ */
+export function artifactUrl(
+  origin: string,
+  app: string,
+  version: string,
+  artifact: Pick<Artifact, 'platform' | 'arch' | 'file'>,
+  options: { file?: string; clientId?: string } = {},
+): string {
+  const file = options.file ?? artifact.file;
+  const path = `${origin}/v1/apps/${app}/artifacts/${version}/${artifact.platform}-${artifact.arch}/${file}`;
+  return options.clientId === undefined ? path : `${path}?client_id=${encodeURIComponent(options.clientId)}`;
+}
+
+/**
+ * The channel this client polls and its state. Falls back to the default channel when the chosen one
+ * has no projected state yet (a channel created a moment ago), so a client is never stranded.
+ */
+async function resolveChannel(
+  { kv, ttlMs }: { kv: KVNamespace; ttlMs: number },
+  config: AppConfig,
+  query: ClientQuery,
+  country: string | undefined,
+): Promise<{ channel: string; state: LoadedChannel }> {
+  if (config.channels.length > 0) {
+    const chosen = await chooseChannel(config, {
+      clientId: query.clientId,
+      requested: query.requested,
+      platform: query.platform,
+      country,
+      installed: query.installed,
+    });
+    const state = await loadChannel(kv, config.app, chosen, ttlMs);
+    if (state) return { channel: chosen, state };
+    if (chosen !== config.default_channel) {
+      const fallback = await loadChannel(kv, config.app, config.default_channel, ttlMs);
+      if (fallback) return { channel: config.default_channel, state: fallback };
+    }
+  }
+  throw notFound('unknown_channel', `app ${config.app} has no published channel`);
+}
+
+/** Two-letter country Cloudflare derived from the client's IP, when known. */
+function countryOf(request: Request): string | undefined {
+  const country: unknown = request.cf?.country;
+  return typeof country === 'string' ? country : undefined;
+}
