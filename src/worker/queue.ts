@@ -8,6 +8,7 @@
 import * as z from 'zod';
 import { nameSchema } from '../protocol/documents.ts';
 import { eventSchema, type TelemetryEvent } from '../protocol/telemetry.ts';
+import { CLIENT_KINDS, type ClientKind } from './adapters/observe.ts';
 import { MAX_EVENTS } from './routes/events.ts';
 import { storeEvents } from './storage/telemetry.ts';
 import type { StoredEvent } from './storage/telemetry-sql.ts';
@@ -26,6 +27,8 @@ export function retryDelaySeconds(attempts: number): number {
 export interface EventsMessage {
   app: string;
   received_at: string;
+  /** The updater the events come from; absent for the SDK's own (intake). */
+  kind?: ClientKind;
   events: TelemetryEvent[];
 }
 
@@ -33,6 +36,7 @@ const envelopeSchema = z.object({ app: nameSchema, received_at: z.iso.datetime()
 const messageSchema = z.object({
   app: nameSchema,
   received_at: z.iso.datetime(),
+  kind: z.enum(CLIENT_KINDS).optional(),
   events: z.array(z.unknown()).max(MAX_EVENTS),
 });
 
@@ -64,14 +68,18 @@ export function parseMessage(body: unknown, schemas: SchemasByClock = new Map())
   }
   const message = messageSchema.safeParse(body);
   if (!message.success) return { error: describeIssue(message.error) };
-  const { app, received_at, events } = message.data;
+  const { app, received_at, kind, events } = message.data;
   const schema = schemaAt(schemas, received_at);
   const receivedAt = new Date(received_at).toISOString();
   const stored: StoredEvent[] = [];
   for (const [index, item] of events.entries()) {
     const event = schema.safeParse(item);
     if (!event.success) return { error: `events[${index}]: ${describeIssue(event.error)}` };
-    stored.push({ ...event.data, app, received_at: receivedAt });
+    stored.push(
+      kind === undefined
+        ? { ...event.data, app, received_at: receivedAt }
+        : { ...event.data, app, received_at: receivedAt, kind },
+    );
   }
   return { events: stored };
 }

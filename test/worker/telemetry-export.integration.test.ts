@@ -99,6 +99,7 @@ describe('retention export', () => {
         duration_ms: 1200,
         occurred_at: e.occurred_at,
         received_at: e.received_at,
+        kind: 'sdk',
       })),
     );
     expect((await readPart(exportKey(b, d41, 0))).map((r) => r.id)).toEqual([old[3]?.id]);

@@ -5,5 +5,7 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../types.ts';
+import { sparkle } from './sparkle.ts';
 
 export const adapters = new Hono<AppEnv>();
+adapters.route('/', sparkle);

@@ -2,10 +2,19 @@
  * What the Worker observes of the clients of DESIGN §9 (their checks, with the version they run when
  * they say it, and their downloads) feeds the same telemetry pipeline as the SDK's own events,
  * marked with the client kind, so that adoption, stats, the dashboard and the gates see them.
- * A check must not cost one stored row per poll.
+ *
+ * A check must not cost one stored row per poll. Each observed event therefore has an id derived
+ * from what it says (app, client, version, and for checks a 12-hour period): the consumer stores an
+ * id once, so a client polling every minute adds at most two check rows a day per version, and its
+ * install of a version one row ever. The same key also spares the queue: an isolate sends each id
+ * at most once while it remembers it.
  */
 import type { Context } from 'hono';
 import type { Arch, Platform } from '../../protocol/documents.ts';
+import { sha256Hex } from '../../protocol/encoding.ts';
+import type { TelemetryEvent } from '../../protocol/telemetry.ts';
+import type { EventsMessage } from '../queue.ts';
+import { loadChannel, stateTtlMs } from '../storage/state-cache.ts';
 import type { AppEnv } from '../types.ts';
 
 /** The updaters Updraft answers: its own SDK and the ones of DESIGN §9 and §10. */
@@ -26,8 +35,110 @@ export interface CheckObservation {
   arch: Arch;
 }
 
+/** One download of an artifact URL that carries a client id (pipeline.ts `artifactUrl`). */
+export interface DownloadObservation {
+  kind: ClientKind;
+  app: string;
+  clientId: string;
+  version: string;
+  platform: Platform;
+  arch: Arch;
+}
+
+/** A check is recorded once per client, version and period of this length. */
+export const CHECK_PERIOD_MS = 12 * 3600 * 1000;
+/** Ids this isolate has sent recently; forgotten all at once when full. */
+const MAX_REMEMBERED = 20_000;
+const sent = new Set<string>();
+
 /**
- * Records a check without delaying the answer (the work runs after it, in `waitUntil`).
- * NOT YET IMPLEMENTED (issue 12, in progress): observations are dropped.
+ * Records a check without delaying the answer (the work runs after it, in `waitUntil`): a `check`
+ * event from the version the client runs, and, when that version is a release of the channel, its
+ * install (the first time this client is seen on it). Nothing when the client does not say its
+ * version: only its downloads are counted then.
  */
-export function observeCheck(_c: Context<AppEnv>, _observation: CheckObservation): void {}
+export function observeCheck(c: Context<AppEnv>, observation: CheckObservation): void {
+  const { installed } = observation;
+  if (installed === undefined) return;
+  c.executionCtx.waitUntil(
+    recordCheck(c, { ...observation, installed }).catch((error: unknown) => {
+      console.error(`observe: dropping a check of ${observation.app}: ${String(error)}`);
+    }),
+  );
+}
+
+/** Records a download (`download_started`, once per client and version) after the response is sent. */
+export function observeDownload(c: Context<AppEnv>, observation: DownloadObservation): void {
+  c.executionCtx.waitUntil(
+    (async () => {
+      const { app, clientId, version, kind } = observation;
+      const now = new Date();
+      const event: TelemetryEvent = {
+        id: await observedId([app, clientId, version, 'download']),
+        type: 'download_started',
+        client_id: clientId,
+        // The artifact URL names no channel; downloads group by release, not channel, in the metrics.
+        channel: 'unknown',
+        to_version: version,
+        platform: observation.platform,
+        arch: observation.arch,
+        occurred_at: now.toISOString(),
+      };
+      await send(c, { app, kind, events: [event] }, now);
+    })().catch((error: unknown) => {
+      console.error(`observe: dropping a download of ${observation.app}: ${String(error)}`);
+    }),
+  );
+}
+
+async function recordCheck(c: Context<AppEnv>, o: CheckObservation & { installed: string }): Promise<void> {
+  const now = new Date();
+  const period = Math.floor(now.getTime() / CHECK_PERIOD_MS);
+  const common = {
+    client_id: o.clientId,
+    channel: o.channel,
+    platform: o.platform,
+    arch: o.arch,
+    occurred_at: now.toISOString(),
+  };
+  const events: TelemetryEvent[] = [
+    {
+      ...common,
+      id: await observedId([o.app, o.clientId, o.installed, 'check', String(period)]),
+      type: 'check',
+      from_version: o.installed,
+    },
+  ];
+  // The isolate's cached state: no KV read on a warm isolate, the check just loaded it.
+  const state = await loadChannel(c.env.STATE, o.app, o.channel, stateTtlMs(c.env));
+  const listed = state?.verified === true && state.snapshot.releases.some((r) => r.version === o.installed);
+  if (listed) {
+    events.push({
+      ...common,
+      id: await observedId([o.app, o.clientId, o.installed, 'install']),
+      type: 'install_succeeded',
+      to_version: o.installed,
+    });
+  }
+  await send(c, { app: o.app, kind: o.kind, events }, now);
+}
+
+/** Queues the events this isolate has not sent yet, as one intake message. */
+async function send(
+  c: Context<AppEnv>,
+  message: Omit<EventsMessage, 'received_at'>,
+  now: Date,
+): Promise<void> {
+  const events = message.events.filter((e) => !sent.has(e.id));
+  if (events.length === 0) return;
+  await c.env.EVENTS.send({ ...message, received_at: now.toISOString(), events } satisfies EventsMessage);
+  if (sent.size + events.length > MAX_REMEMBERED) sent.clear();
+  for (const e of events) sent.add(e.id);
+}
+
+/** A UUID (RFC 9562 version 8, name-based) from `parts`: the same observation always has the same id. */
+async function observedId(parts: readonly string[]): Promise<string> {
+  const hex = await sha256Hex(parts.join('\u0000'));
+  const variant = ((Number.parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}

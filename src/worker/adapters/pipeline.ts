@@ -17,6 +17,7 @@ import {
   stateTtlMs,
 } from '../storage/state-cache.ts';
 import type { AppEnv } from '../types.ts';
+import type { ClientKind } from './observe.ts';
 
 /** What a client route knows about the client, whatever its wire format. */
 export interface ClientQuery {
@@ -91,18 +92,21 @@ export function offerOf(served: Served): Offer | undefined {
 
 /**
  * The immutable URL of an artifact (or of one of its sidecar files) on this Worker. With `clientId`,
- * the URL carries it so that the download is counted for that client (DESIGN §9).
+ * the URL carries it, and the updater as `via`, so that the download is counted for that client
+ * (DESIGN §9, routes/artifacts.ts).
  */
 export function artifactUrl(
   origin: string,
   app: string,
   version: string,
   artifact: Pick<Artifact, 'platform' | 'arch' | 'file'>,
-  options: { file?: string; clientId?: string } = {},
+  options: { file?: string; clientId?: string; kind?: ClientKind } = {},
 ): string {
   const file = options.file ?? artifact.file;
   const path = `${origin}/v1/apps/${app}/artifacts/${version}/${artifact.platform}-${artifact.arch}/${file}`;
-  return options.clientId === undefined ? path : `${path}?client_id=${encodeURIComponent(options.clientId)}`;
+  if (options.clientId === undefined) return path;
+  const via = options.kind === undefined ? '' : `&via=${options.kind}`;
+  return `${path}?client_id=${encodeURIComponent(options.clientId)}${via}`;
 }
 
 /**

@@ -2,10 +2,20 @@
  * `GET|HEAD /v1/apps/{app}/artifacts/{version}/{platform}-{arch}/{file}`: artifact bytes from R2,
  * with validators and single byte ranges so interrupted downloads resume (docs/api.md).
  */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import * as z from 'zod';
-import { ARCHES, fileNameSchema, nameSchema, PLATFORMS, versionSchema } from '../../protocol/documents.ts';
-import { errorBody, notFound } from '../errors.ts';
+import {
+  ARCHES,
+  type Arch,
+  CLIENT_ID_PATTERN,
+  fileNameSchema,
+  nameSchema,
+  PLATFORMS,
+  type Platform,
+  versionSchema,
+} from '../../protocol/documents.ts';
+import { CLIENT_KINDS, type ClientKind, observeDownload } from '../adapters/observe.ts';
+import { badRequest, errorBody, notFound } from '../errors.ts';
 import { etagMatches, parseRange, resolveRange } from '../http-caching.ts';
 import { type ArtifactPath, getArtifact, headArtifact } from '../storage/data-plane.ts';
 import type { AppEnv } from '../types.ts';
@@ -40,12 +50,14 @@ artifacts.get('/:app/artifacts/:version/:target/:file', validate('param', params
   const ifNoneMatch = c.req.header('If-None-Match');
   let range = parseRange(c.req.header('Range'));
   const isHead = c.req.method === 'HEAD';
+  const counted = countedAs(c.req.query('client_id'), c.req.query('via'));
 
   // The common case, a plain download, costs one R2 call; conditional, ranged and HEAD requests
   // look at the metadata first.
   if (!isHead && !ifNoneMatch && (range === undefined || range === 'multiple')) {
     const object = await getArtifact(c.env.BUCKET, path);
     if (!object) throw missing();
+    count(c, counted, path);
     return new Response(object.body, { status: 200, headers: headersFor(object, file, object.size) });
   }
 
@@ -81,8 +93,36 @@ artifacts.get('/:app/artifacts/:version/:target/:file', validate('param', params
 
   const object = await getArtifact(c.env.BUCKET, path, selected);
   if (!object) throw missing();
+  count(c, counted, path);
   return new Response(object.body, { status, headers });
 });
+
+/**
+ * Who to count a download for: the `client_id` (and the updater, `via`) that adapter URLs carry
+ * (DESIGN §9). A URL without them is not counted; a malformed one is a 400.
+ */
+function countedAs(
+  clientId: string | undefined,
+  via: string | undefined,
+): { clientId: string; kind: ClientKind } | undefined {
+  if (clientId === undefined) return undefined;
+  if (!CLIENT_ID_PATTERN.test(clientId)) {
+    throw badRequest('invalid_param', 'client_id must be 1-128 of A-Z a-z 0-9 . _ : -');
+  }
+  const kind = CLIENT_KINDS.find((k) => k === (via ?? 'sdk'));
+  if (!kind) throw badRequest('invalid_param', `via must be one of ${CLIENT_KINDS.join(', ')}`);
+  return { clientId, kind };
+}
+
+function count(
+  c: Context<AppEnv>,
+  counted: ReturnType<typeof countedAs>,
+  { app, version, platform, arch }: ArtifactPath,
+): void {
+  if (!counted) return;
+  // The route's regex admits only known platforms and arches.
+  observeDownload(c, { ...counted, app, version, platform: platform as Platform, arch: arch as Arch });
+}
 
 function headersFor(object: R2Object, file: string, length: number): Headers {
   return new Headers({

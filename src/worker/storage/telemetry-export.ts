@@ -53,7 +53,7 @@ export interface EventRow {
 
 const COLUMNS =
   'id, app, type, client_id, channel, from_version, to_version, version, platform, arch, os_version, ' +
-  'error_code, error_message, duration_ms, occurred_at, received_at';
+  'error_code, error_message, duration_ms, occurred_at, received_at, kind';
 
 export interface ExportedPart {
   app: string;

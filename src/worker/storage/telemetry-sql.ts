@@ -4,12 +4,15 @@
  * statements on node:sqlite. storeEvents (telemetry.ts) runs them.
  */
 import { eventVersion, installedVersionAfter, type TelemetryEvent } from '../../protocol/telemetry.ts';
+import type { ClientKind } from '../adapters/observe.ts';
 
 /** An accepted event as the queue carries it and D1 stores it. */
 export interface StoredEvent extends TelemetryEvent {
   app: string;
   /** When the Worker accepted it: RFC 3339 UTC with milliseconds. */
   received_at: string;
+  /** The updater it comes from (migrations/0008); `sdk` when absent. */
+  kind?: ClientKind;
 }
 
 /**
@@ -25,11 +28,11 @@ export const EVENTS_PER_BATCH = 1_000;
 // in the rollups and in `clients`. Row layout: see `toRow`.
 const STAGE = `INSERT INTO event_batch (seq, id, app, type, client_id, channel, from_version, to_version,
   version, platform, arch, os_version, error_code, error_message, duration_ms, occurred_at, received_at,
-  installed, hour, fresh)
+  installed, hour, kind, fresh)
 SELECT r.key, r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5,
   r.value ->> 6, r.value ->> 7, r.value ->> 8, r.value ->> 9, r.value ->> 10, r.value ->> 11,
   r.value ->> 12, r.value ->> 13, r.value ->> 14, r.value ->> 15, r.value ->> 16, r.value ->> 17,
-  NOT EXISTS (SELECT 1 FROM events WHERE events.id = r.value ->> 0)
+  r.value ->> 18, NOT EXISTS (SELECT 1 FROM events WHERE events.id = r.value ->> 0)
 FROM json_each(?1) AS r`;
 
 const UPSERT_ROLLUPS = `INSERT INTO event_rollups_hourly (app, channel, version, type, platform, error_code, hour, count)
@@ -45,20 +48,20 @@ ON CONFLICT (app, channel, version, type, platform, error_code, hour) DO UPDATE 
 // row that holds it, which is much cheaper here than a window function.
 const newestPerClient = (
   where: string,
-) => `SELECT app, client_id, channel, installed, platform, arch, occurred_at,
+) => `SELECT app, client_id, channel, installed, platform, arch, kind, occurred_at,
     max(occurred_at || printf('%09d', seq)) AS position
   FROM event_batch WHERE ${where}
   GROUP BY app, client_id`;
 
 // First the newest event that says which version the client runs moves the whole row forward (or
 // creates it)...
-const UPSERT_CLIENTS = `INSERT INTO clients (app, client_id, channel, version, platform, arch, last_seen)
-SELECT app, client_id, channel, installed, platform, arch, occurred_at
+const UPSERT_CLIENTS = `INSERT INTO clients (app, client_id, channel, version, platform, arch, kind, last_seen)
+SELECT app, client_id, channel, installed, platform, arch, kind, occurred_at
 FROM (${newestPerClient('fresh AND installed IS NOT NULL')})
 WHERE true
 ON CONFLICT (app, client_id) DO UPDATE SET
   channel = excluded.channel, version = excluded.version, platform = excluded.platform,
-  arch = excluded.arch, last_seen = excluded.last_seen
+  arch = excluded.arch, kind = excluded.kind, last_seen = excluded.last_seen
 WHERE excluded.last_seen >= clients.last_seen`;
 
 // ...then the newest event of any type marks the client seen, keeping the version it last reported
@@ -72,9 +75,9 @@ WHERE clients.app = newest.app AND clients.client_id = newest.client_id
 
 const INSERT_EVENTS = `INSERT OR IGNORE INTO events
   (id, app, type, client_id, channel, from_version, to_version, version, platform, arch, os_version,
-   error_code, error_message, duration_ms, occurred_at, received_at)
+   error_code, error_message, duration_ms, occurred_at, received_at, kind)
 SELECT id, app, type, client_id, channel, from_version, to_version, version, platform, arch, os_version,
-  error_code, error_message, duration_ms, occurred_at, received_at
+  error_code, error_message, duration_ms, occurred_at, received_at, kind
 FROM event_batch WHERE fresh ORDER BY seq`;
 
 const UNSTAGE = 'DELETE FROM event_batch';
@@ -120,5 +123,6 @@ export function toRow(e: StoredEvent): (string | number | null)[] {
     e.received_at,
     installedVersionAfter(e) ?? null,
     hourOf(e.occurred_at),
+    e.kind ?? 'sdk',
   ];
 }
