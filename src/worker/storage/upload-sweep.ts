@@ -114,17 +114,20 @@ export async function expireUnregisteredUploads(
   return { listed: listed.objects.length, expired, passDone };
 }
 
-/** The keys among `paths` that a registered release lists, in one query. */
+/** The keys among `paths` that a registered release lists (artifacts and their sidecars), in one query. */
 async function registeredKeys(db: D1Database, paths: readonly ArtifactPath[]): Promise<Set<string>> {
   if (paths.length === 0) return new Set();
   const releases = [...new Set(paths.map((p) => JSON.stringify([p.app, p.version])))];
   const { results } = await db
     .prepare(
-      `SELECT r.app, r.version, json_extract(a.value, '$.platform') AS platform,
-         json_extract(a.value, '$.arch') AS arch, json_extract(a.value, '$.file') AS file
-       FROM json_each(?1) p
-       JOIN releases r ON r.app = json_extract(p.value, '$[0]') AND r.version = json_extract(p.value, '$[1]'),
-         json_each(r.artifacts_json) a`,
+      `WITH listed AS (SELECT r.app, r.version, a.value AS artifact FROM json_each(?1) p
+         JOIN releases r ON r.app = json_extract(p.value, '$[0]') AND r.version = json_extract(p.value, '$[1]'),
+           json_each(r.artifacts_json) a)
+       SELECT app, version, json_extract(artifact, '$.platform') AS platform,
+         json_extract(artifact, '$.arch') AS arch, json_extract(artifact, '$.file') AS file FROM listed
+       UNION ALL
+       SELECT app, version, json_extract(artifact, '$.platform'), json_extract(artifact, '$.arch'),
+         json_extract(s.value, '$.file') FROM listed, json_each(artifact, '$.sidecars') s`,
     )
     .bind(`[${releases.join(',')}]`)
     .all<ArtifactPath>();

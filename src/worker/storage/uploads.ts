@@ -60,10 +60,12 @@ export function uploadTtlHours(value: string | undefined): number {
   return Number.isInteger(hours) && hours >= 1 ? hours : DEFAULT_UPLOAD_TTL_HOURS;
 }
 
-// The registered release, if any, that lists (?1 app, ?2 version, ?3 platform, ?4 arch, ?5 file).
+// The registered release, if any, that lists (?1 app, ?2 version, ?3 platform, ?4 arch, ?5 file): as an
+// artifact, or as one of an artifact's sidecars (stored beside it).
 const REFERENCING = `SELECT r.version FROM releases r, json_each(r.artifacts_json) a
   WHERE r.app = ?1 AND r.version = ?2 AND json_extract(a.value, '$.platform') = ?3
-    AND json_extract(a.value, '$.arch') = ?4 AND json_extract(a.value, '$.file') = ?5`;
+    AND json_extract(a.value, '$.arch') = ?4 AND (json_extract(a.value, '$.file') = ?5
+      OR EXISTS (SELECT 1 FROM json_each(a.value, '$.sidecars') s WHERE json_extract(s.value, '$.file') = ?5))`;
 
 const pathBinds = (p: ArtifactPath) => [p.app, p.version, p.platform, p.arch, p.file] as const;
 

@@ -2,11 +2,12 @@
  * Multipart uploads for artifacts over 95 MiB (docs/api.md § Uploads). R2 cannot check a whole-object
  * SHA-256 across parts, so `complete` streams the finished object back through a digest and deletes it
  * on a mismatch; release registration re-hashes multipart objects too (releases.ts), so the moment
- * between completion and that check can never be exploited.
+ * between completion and that check can never be exploited. A declared SHA-512 is checked in the same
+ * read-back (and again by registration, which trusts no multipart metadata).
  */
 import { Hono } from 'hono';
 import * as z from 'zod';
-import { sha256HexSchema } from '../../../protocol/documents.ts';
+import { sha256HexSchema, sha512Base64Schema } from '../../../protocol/documents.ts';
 import { requireRole } from '../../auth.ts';
 import { type ApiError, badRequest, notFound } from '../../errors.ts';
 import { hashObject, isLengthMismatch } from '../../storage/objects.ts';
@@ -32,6 +33,8 @@ const createBody = z.object({
     .min(1)
     .max(MAX_PARTS * MAX_SINGLE_PUT),
   content_type: z.string().max(128).optional(),
+  /** Checked at `complete`, in the same read-back as the SHA-256. */
+  sha512: sha512Base64Schema.optional(),
 });
 const uploadQuery = z.object({ upload_id: z.string().min(1).max(1024) });
 const partQuery = uploadQuery.extend({ part: z.coerce.number().int().min(1).max(MAX_PARTS) });
@@ -102,14 +105,14 @@ multipart.post(
   validate('json', createBody),
   async (c) => {
     const params = c.req.valid('param');
-    const { sha256, size, content_type } = c.req.valid('json');
+    const { sha256, size, content_type, sha512 } = c.req.valid('json');
     await requireApp(c.env.DB, params.app);
     const key = keyOf(params);
     const existing = await c.env.BUCKET.head(key);
-    if (existing) return c.json(await sameOrConflict(c.env, params, existing, sha256, size), 200);
+    if (existing) return c.json(await sameOrConflict(c.env, params, existing, { sha256, size, sha512 }), 200);
     const upload = await c.env.BUCKET.createMultipartUpload(key, {
       httpMetadata: { contentType: artifactContentType(content_type) },
-      customMetadata: { sha256, size: String(size), multipart: '1' },
+      customMetadata: { sha256, size: String(size), multipart: '1', ...(sha512 ? { sha512 } : {}) },
     });
     return c.json({ upload_id: upload.uploadId, key }, 201);
   },
@@ -154,7 +157,7 @@ multipart.post(
       [NO_SUCH_UPLOAD, NOT_ISSUED, ...BAD_PARTS],
     );
     const claimed = object.customMetadata;
-    const actual = await hashObject(c.env.BUCKET, key);
+    const actual = await hashObject(c.env.BUCKET, key, { sha512: claimed?.sha512 !== undefined });
     if (!actual || actual.sha256 !== claimed?.sha256 || String(actual.size) !== claimed.size) {
       await c.env.BUCKET.delete(key);
       throw badRequest(
@@ -162,7 +165,16 @@ multipart.post(
         'the assembled object does not have the declared SHA-256 and size; deleted',
       );
     }
-    const result = { key, size: actual.size, sha256: actual.sha256 };
+    if (actual.sha512 !== claimed.sha512) {
+      await c.env.BUCKET.delete(key);
+      throw badRequest(
+        'sha512_mismatch',
+        `the assembled object hashes to SHA-512 ${actual.sha512}, not the declared ${claimed.sha512}; deleted`,
+      );
+    }
+    const result = actual.sha512
+      ? { key, size: actual.size, sha256: actual.sha256, sha512: actual.sha512 }
+      : { key, size: actual.size, sha256: actual.sha256 };
     await audit(c, new Date(), {
       action: 'artifact.upload',
       app: params.app,

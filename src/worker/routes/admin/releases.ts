@@ -1,6 +1,7 @@
 /**
- * Releases (docs/api.md § Releases): a manifest signed by a release key, whose every artifact is
- * already in R2 with exactly the signed size and SHA-256. The Worker never signs a release itself.
+ * Releases (docs/api.md § Releases): a manifest signed by a release key, whose every artifact and
+ * sidecar is already in R2 with exactly the signed size, SHA-256 and (when signed) SHA-512. The
+ * Worker never signs a release itself.
  */
 import { Hono } from 'hono';
 import * as z from 'zod';
@@ -10,7 +11,7 @@ import { decodeDocument } from '../../../protocol/jws.ts';
 import { requireRole } from '../../auth.ts';
 import { badRequest, conflict, notFound } from '../../errors.ts';
 import { currentKeyset } from '../../storage/keysets.ts';
-import { hashObject, putDocument, storedSha256 } from '../../storage/objects.ts';
+import { hashObject, putDocument, storedSha256, trustedSha512 } from '../../storage/objects.ts';
 import { artifactKey, releaseDocKey } from '../../storage/projection.ts';
 import { getRelease, insertRelease, listReleases } from '../../storage/releases.ts';
 import { isGuardFailure, isUniqueViolation } from '../../storage/revisions.ts';
@@ -30,30 +31,69 @@ export async function releaseKeys(db: D1Database) {
   return keysPayloadSchema.parse(decodeDocument(current.jws).payload).release;
 }
 
+/** What a manifest signs of one stored file: an artifact, or one of its sidecars. */
+interface SignedFile {
+  file: string;
+  sha256: string;
+  size: number;
+  sha512?: string | undefined;
+}
+
 /**
- * Checks that R2 holds exactly the signed bytes of `artifact` (400 artifact_missing / artifact_mismatch),
- * and what registration holds against removals of it (storage/uploads.ts).
+ * Checks that R2 holds exactly the signed bytes of `signed` at `target` (400 artifact_missing /
+ * artifact_mismatch / sha512_mismatch), and what registration holds against removals of it
+ * (storage/uploads.ts). `what` names the file in messages ("artifact", "sidecar of …").
  */
+async function checkFile(
+  bucket: R2Bucket,
+  at: { app: string; version: string; platform: string; arch: string },
+  signed: SignedFile,
+  what: string,
+): Promise<CheckedArtifact> {
+  const key = artifactKey(at.app, at.version, at.platform, at.arch, signed.file);
+  const checked_at = new Date().toISOString();
+  const object = await bucket.head(key);
+  if (!object) throw badRequest('artifact_missing', `${what} ${key} has not been uploaded`);
+  // A single PUT's hashes were checked as the bytes came in; a multipart object's are recomputed here,
+  // in one read, as is the SHA-512 of an object uploaded without declaring one.
+  const multipart = object.customMetadata?.multipart === '1';
+  const trusted = multipart ? undefined : storedSha256(object);
+  const known512 = signed.sha512 === undefined ? undefined : trustedSha512(object);
+  const needs512 = signed.sha512 !== undefined && known512 === undefined;
+  const hashed =
+    trusted === undefined || needs512 ? await hashObject(bucket, key, { sha512: needs512 }) : undefined;
+  const sha256 = trusted ?? hashed?.sha256;
+  if (object.size !== signed.size || sha256 !== signed.sha256) {
+    throw badRequest(
+      'artifact_mismatch',
+      `${what} ${key} holds ${object.size} bytes with SHA-256 ${sha256}; the manifest signs ${signed.size} bytes with ${signed.sha256}`,
+    );
+  }
+  const sha512 = known512 ?? hashed?.sha512;
+  if (signed.sha512 !== undefined && sha512 !== signed.sha512) {
+    throw badRequest(
+      'sha512_mismatch',
+      `${what} ${key} has SHA-512 ${sha512}; the manifest signs ${signed.sha512} (electron-updater would refuse the download)`,
+    );
+  }
+  return { key, version: object.version, checked_at };
+}
+
+/** Checks an artifact and each of its sidecars (stored beside it: same version, platform and arch). */
 async function checkArtifact(
   bucket: R2Bucket,
   app: string,
   version: string,
   artifact: Artifact,
-): Promise<CheckedArtifact> {
-  const key = artifactKey(app, version, artifact.platform, artifact.arch, artifact.file);
-  const checked_at = new Date().toISOString();
-  const object = await bucket.head(key);
-  if (!object) throw badRequest('artifact_missing', `${key} has not been uploaded`);
-  // A single PUT's hash was checked by R2 itself; a multipart object's is recomputed here.
-  const trusted = object.customMetadata?.multipart === '1' ? undefined : storedSha256(object);
-  const sha256 = trusted ?? (await hashObject(bucket, key))?.sha256;
-  if (object.size !== artifact.size || sha256 !== artifact.sha256) {
-    throw badRequest(
-      'artifact_mismatch',
-      `${key} holds ${object.size} bytes with SHA-256 ${sha256}; the manifest signs ${artifact.size} bytes with ${artifact.sha256}`,
-    );
+): Promise<CheckedArtifact[]> {
+  const at = { app, version, platform: artifact.platform, arch: artifact.arch };
+  const checked = [await checkFile(bucket, at, artifact, 'artifact')];
+  for (const sidecar of artifact.sidecars ?? []) {
+    if (sidecar.file === artifact.file)
+      throw badRequest('invalid_sidecar', `sidecar ${sidecar.file} has the name of its artifact`);
+    checked.push(await checkFile(bucket, at, sidecar, `sidecar of ${artifact.file}:`));
   }
-  return { key, version: object.version, checked_at };
+  return checked;
 }
 
 export const releases = new Hono<AppEnv>();
@@ -75,7 +115,7 @@ releases.post(
     if (await getRelease(c.env.DB, app, release.version)) throw exists();
     const checked: CheckedArtifact[] = [];
     for (const artifact of release.artifacts)
-      checked.push(await checkArtifact(c.env.BUCKET, app, release.version, artifact));
+      checked.push(...(await checkArtifact(c.env.BUCKET, app, release.version, artifact)));
 
     const now = new Date();
     const release_sha256 = await sha256Hex(manifest);

@@ -5,10 +5,10 @@
  * never block a version's real publish for ever; a registered artifact is never removed.
  */
 import { Hono } from 'hono';
-import { sha256HexSchema } from '../../../protocol/documents.ts';
+import { sha256HexSchema, sha512Base64Schema } from '../../../protocol/documents.ts';
 import { requireRole } from '../../auth.ts';
 import { type ApiError, badRequest, conflict, notFound } from '../../errors.ts';
-import { putArtifact, storedSha256 } from '../../storage/objects.ts';
+import { putArtifact, storedSha256, trustedSha512 } from '../../storage/objects.ts';
 import { artifactKey } from '../../storage/projection.ts';
 import { isoSeconds } from '../../storage/revisions.ts';
 import { isRegistered, removeUpload, uploadTtlHours } from '../../storage/uploads.ts';
@@ -34,21 +34,43 @@ export function declaredSha256(header: string | undefined): string {
   return parsed.data;
 }
 
+/** The SHA-512 a client may declare for its bytes (`X-Updraft-Sha512`, base64), checked as they stream in. */
+export function declaredSha512(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const parsed = sha512Base64Schema.safeParse(header.trim());
+  if (!parsed.success)
+    throw badRequest('invalid_header', 'X-Updraft-Sha512 must be the SHA-512 of the body in base64');
+  return parsed.data;
+}
+
+/** 400 `sha512_mismatch`: the bytes do not hash to the declared SHA-512. */
+export const sha512Mismatch = (what: string, actual: string | undefined) =>
+  badRequest(
+    'sha512_mismatch',
+    `${what}: SHA-512 ${actual ?? 'unknown'}, not the declared one; nothing was stored`,
+  );
+
 export const lengthMismatch = () =>
   badRequest('length_mismatch', 'the body is not Content-Length bytes long; nothing was stored');
 
 /**
- * What an existing object at `key` means for an upload of (`sha256`, `size`): a safe retry, or a
- * conflict whose message says what the caller can do about it.
+ * What an existing object at `key` means for an upload of (`sha256`, `size`, `sha512`): a safe retry,
+ * or a conflict whose message says what the caller can do about it. The same bytes with another
+ * declared SHA-512 than the one they were checked against are the caller's mistake (400).
  */
 export async function sameOrConflict(
   env: Env,
   params: ArtifactParams,
   object: R2Object,
-  sha256: string,
-  size: number,
+  declared: { sha256: string; size: number; sha512?: string | undefined },
 ) {
-  if (storedSha256(object) === sha256 && object.size === size) return { key: object.key, size, sha256 };
+  const { sha256, size, sha512 } = declared;
+  if (storedSha256(object) === sha256 && object.size === size) {
+    const known = trustedSha512(object);
+    if (sha512 !== undefined && known !== undefined && known !== sha512)
+      throw sha512Mismatch(`the bytes already at ${object.key} (the same SHA-256)`, known);
+    return { key: object.key, size, sha256 };
+  }
   throw await artifactExists(env, params, object);
 }
 
@@ -84,25 +106,28 @@ uploads.put(
     const params = c.req.valid('param');
     const size = contentLength(c.req.header('Content-Length'), MAX_SINGLE_PUT);
     const sha256 = declaredSha256(c.req.header('X-Updraft-Sha256'));
+    const sha512 = declaredSha512(c.req.header('X-Updraft-Sha512'));
     await requireApp(c.env.DB, params.app);
     const key = keyOf(params);
+    const declared = { sha256, size, sha512 };
     const existing = await c.env.BUCKET.head(key);
-    if (existing) return c.json(await sameOrConflict(c.env, params, existing, sha256, size), 200);
+    if (existing) return c.json(await sameOrConflict(c.env, params, existing, declared), 200);
 
     const contentType = artifactContentType(c.req.header('Content-Type'));
-    const put = await putArtifact(c.env.BUCKET, key, c.req.raw.body, { size, sha256, contentType });
+    const put = await putArtifact(c.env.BUCKET, key, c.req.raw.body, { ...declared, contentType });
     if (put.kind === 'sha256_mismatch') {
       throw badRequest('sha256_mismatch', 'the body does not hash to X-Updraft-Sha256; nothing was stored');
     }
+    if (put.kind === 'sha512_mismatch') throw sha512Mismatch('the body', put.sha512);
     if (put.kind === 'length_mismatch') throw lengthMismatch();
     if (put.kind === 'taken') {
       // A concurrent upload to the same path won the race.
       const winner = await c.env.BUCKET.head(key);
       if (!winner) throw conflict('artifact_exists', `${key} is being written by another upload; retry`);
-      return c.json(await sameOrConflict(c.env, params, winner, sha256, size), 200);
+      return c.json(await sameOrConflict(c.env, params, winner, declared), 200);
     }
     const now = new Date();
-    const result = { key, size, sha256 };
+    const result = sha512 ? { key, size, sha256, sha512 } : { key, size, sha256 };
     await audit(c, now, {
       action: 'artifact.upload',
       app: params.app,
