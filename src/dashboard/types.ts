@@ -34,4 +34,6 @@ export interface ClientsView {
   active_24h: number;
   versions: { version: string; clients: number; share: number }[];
   platforms: { platform: string; clients: number }[];
+  /** By updater: `sdk`, or an adapter of DESIGN §9 (`electron`, `tauri`, …). */
+  kinds?: { kind: string; clients: number }[];
 }

@@ -58,6 +58,7 @@ describe('docs/analytics.md', () => {
       'health-versions': implementation.VERSIONS_IN_SCOPE_SQL,
       'active-versions': implementation.ACTIVE_VERSIONS_SQL,
       'active-platforms': implementation.ACTIVE_PLATFORMS_SQL,
+      'active-kinds': implementation.ACTIVE_KINDS_SQL,
       'adoption-series': implementation.ADOPTION_SERIES_SQL,
       'errors-all': implementation.topErrorsSql('all'),
       'durations-all': implementation.durationsSql('all'),

@@ -191,7 +191,7 @@ describe('adoption, errors and durations', () => {
 });
 
 describe('active clients and default windows', () => {
-  it('counts clients whose newest event is in the last 24 h, by version and platform', async () => {
+  it('counts clients whose newest event is in the last 24 h, by version, platform and updater', async () => {
     const live = await seedLiveApp();
     const res = await admin<ActiveClients & { app: string; channel: string }>(`/apps/${live}/clients`);
     expect(res.status).toBe(200);
@@ -208,6 +208,7 @@ describe('active clients and default windows', () => {
         { platform: 'linux', clients: 1 },
         { platform: 'windows', clients: 1 },
       ],
+      kinds: [{ kind: 'sdk', clients: 3 }],
     });
     const beta = await admin<ActiveClients>(`/apps/${live}/clients?channel=beta`);
     expect(beta.body.active_24h).toBe(1);

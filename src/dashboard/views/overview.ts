@@ -122,6 +122,13 @@ function windowPicker(route: AppRoute): HTMLElement {
   );
 }
 
+/** ` · electron 120 · sdk 14`: which updaters the active clients run, when more than the SDK. */
+function byUpdater(clients: ClientsView): string {
+  const kinds = clients.kinds ?? [];
+  if (kinds.length === 0 || (kinds.length === 1 && kinds[0]?.kind === 'sdk')) return '';
+  return kinds.map((k) => ` · ${k.kind} ${count(k.clients)}`).join('');
+}
+
 function channelCard(status: StatusView, data: ChannelData, route: AppRoute): HTMLElement {
   const { channel, health, clients } = data;
   const byVersion = new Map<string, ReleaseHealth>((health?.releases ?? []).map((r) => [r.version, r]));
@@ -132,7 +139,13 @@ function channelCard(status: StatusView, data: ChannelData, route: AppRoute): HT
     h('span', {}, `revision ${channel.revision}`),
   ];
   const actions = clients
-    ? h('p', { class: 'stat-inline' }, h('strong', {}, count(clients.active_24h)), ' active clients (24 h)')
+    ? h(
+        'p',
+        { class: 'stat-inline' },
+        h('strong', {}, count(clients.active_24h)),
+        ' active clients (24 h)',
+        byUpdater(clients),
+      )
     : null;
 
   const body =

@@ -186,6 +186,14 @@ WHERE app = :app AND channel = :channel
 GROUP BY platform
 ORDER BY clients DESC, platform`;
 
+/** The same active clients by the updater they run (DESIGN §9: `sdk`, `electron`, `tauri`, …). */
+export const ACTIVE_KINDS_SQL = `SELECT kind, count(*) AS clients
+FROM clients
+WHERE app = :app AND channel = :channel
+  AND last_seen >= strftime('%Y-%m-%dT%H:%M:%fZ', :to, '-24 hours') AND last_seen < :to
+GROUP BY kind
+ORDER BY clients DESC, kind`;
+
 /**
  * Adoption over time: per bucket (the first :bucket_len characters of occurred_at: 13 for the UTC
  * hour, 10 for the UTC day), each client active in it counts once, for the version it ran after its

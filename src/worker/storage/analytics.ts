@@ -5,6 +5,7 @@
  */
 import { type Rate, wilson } from '../../protocol/wilson.ts';
 import {
+  ACTIVE_KINDS_SQL,
   ACTIVE_PLATFORMS_SQL,
   ACTIVE_VERSIONS_SQL,
   ADOPTION_SERIES_SQL,
@@ -228,17 +229,20 @@ export interface ActiveClients {
   active_24h: number;
   versions: { version: string; clients: number; share: number }[];
   platforms: { platform: string; clients: number }[];
+  /** By the updater they run: `sdk`, or an adapter of DESIGN §9. */
+  kinds: { kind: string; clients: number }[];
 }
 
-/** Clients whose newest event is in the 24 h before `to`, by version and by platform. */
+/** Clients whose newest event is in the 24 h before `to`, by version, by platform and by updater. */
 export async function activeClients(
   db: D1Database,
   where: { app: string; channel: string; to: string },
 ): Promise<ActiveClients> {
   const p = { app: where.app, channel: where.channel, to: where.to };
-  const [versions, platforms] = await db.batch([
+  const [versions, platforms, kinds] = await db.batch([
     prepareNamed(db, ACTIVE_VERSIONS_SQL, p),
     prepareNamed(db, ACTIVE_PLATFORMS_SQL, p),
+    prepareNamed(db, ACTIVE_KINDS_SQL, p),
   ]);
   const rows = rowsOf<VersionCount>(versions);
   const total = rows.reduce((sum, row) => sum + row.clients, 0);
@@ -250,6 +254,7 @@ export async function activeClients(
       share: share(row.clients, total),
     })),
     platforms: rowsOf<{ platform: string; clients: number }>(platforms),
+    kinds: rowsOf<{ kind: string; clients: number }>(kinds),
   };
 }
 
