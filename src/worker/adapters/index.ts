@@ -6,6 +6,10 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../types.ts';
 import { sparkle } from './sparkle.ts';
+import { squirrel } from './squirrel.ts';
+import { tauri } from './tauri.ts';
 
 export const adapters = new Hono<AppEnv>();
 adapters.route('/', sparkle);
+adapters.route('/', tauri);
+adapters.route('/', squirrel);
