@@ -5,6 +5,7 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../types.ts';
+import { electron } from './electron.ts';
 import { sparkle } from './sparkle.ts';
 import { squirrel } from './squirrel.ts';
 import { tauri } from './tauri.ts';
@@ -13,3 +14,4 @@ export const adapters = new Hono<AppEnv>();
 adapters.route('/', sparkle);
 adapters.route('/', tauri);
 adapters.route('/', squirrel);
+adapters.route('/', electron);
