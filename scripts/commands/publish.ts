@@ -1,6 +1,8 @@
 /**
- * `updraft publish <app> <version> --artifact <platform>-<arch>=<path>...`: hashes and uploads each
- * artifact, signs the release manifest with the release key and registers it. Re-running after a
+ * `updraft publish <app> <version> --artifact <platform>-<arch>=<path>...`: hashes (SHA-256 and, for
+ * electron-updater, SHA-512) and uploads each artifact with its sidecars, adds the signatures Tauri and
+ * Sparkle verify (scripts/lib/updater-fields.ts, all checked before the first upload), signs the
+ * release manifest with the release key and registers it. Re-running after a
  * failure is safe: the server answers 200 to an upload of identical bytes, and `--replace-unregistered`
  * clears other bytes an unregistered upload left at an artifact's path.
  */
@@ -8,18 +10,26 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import semverValidRange from 'semver/ranges/valid.js';
 import type { ReleaseView } from '../../src/protocol/admin-api.ts';
-import type { Artifact, ReleasePayload } from '../../src/protocol/documents.ts';
+import type { Artifact, ReleasePayload, Sidecar } from '../../src/protocol/documents.ts';
 import { signDocument } from '../../src/protocol/jws.ts';
 import { type ApiClient, seg } from '../lib/api.ts';
 import { arg, type Command, flag, list, str, type Values } from '../lib/command.ts';
 import { messageOf, UserError } from '../lib/errors.ts';
 import { isCode, readPrivateKey } from '../lib/keys-folder.ts';
-import { type ArtifactSpec, parseArtifactSpec, parseName, parseVersion, rfc3339 } from '../lib/parse.ts';
+import {
+  type ArtifactSpec,
+  parseArtifactSpec,
+  parseName,
+  parseTargetValue,
+  parseVersion,
+  rfc3339,
+} from '../lib/parse.ts';
 import { type Reporter, silentReporter } from '../lib/progress.ts';
 import { formatBytes, formatTable } from '../lib/table.ts';
+import { parseUpdater, prepareExtras, type UpdaterFlags } from '../lib/updater-fields.ts';
 import {
   guessContentType,
-  hashFile,
+  hashFileDigests,
   isArtifactExists,
   type LocalFile,
   removeUpload,
@@ -40,6 +50,8 @@ export interface PublishOptions {
   requires?: string;
   reporter?: Reporter;
   now?: Date;
+  /** What the updaters of DESIGN §9 verify: sidecars, signatures, OS ranges (scripts/lib/updater-fields.ts). */
+  updaters?: UpdaterFlags;
   /**
    * When other bytes already hold an artifact's path (an upload no release registered: a publish
    * that failed, or someone else's), remove them and upload this file instead of stopping.
@@ -75,6 +87,10 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const files = await Promise.all(
     opts.artifacts.map(async (spec) => ({ spec, ...(await inspect(spec.path)) })),
   );
+  const extras = await prepareExtras(
+    files.map((f) => ({ ...f.spec, file: f.file })),
+    opts.updaters ?? {},
+  );
   const releaseKey = await readPrivateKey(opts.keysDir, 'release');
   const existing = await opts.client.find<ReleaseView>(`/v1/admin/apps/${seg(app)}/releases/${seg(version)}`);
   if (existing)
@@ -83,23 +99,37 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     );
 
   const artifacts: Artifact[] = [];
+  const replace = opts.replaceUnregistered ?? false;
   for (const { spec, size, file } of files) {
-    const sha256 = await hashFile(spec.path, size, reporter, `${spec.platform}-${spec.arch}/${file}`);
+    const at = { app, version, platform: spec.platform, arch: spec.arch };
+    const where = `${spec.platform}-${spec.arch}`;
+    const { sidecars: localSidecars = [], ...fields } = extras.get(where) ?? {};
+    const digests = await hashFileDigests(spec.path, size, reporter, `${where}/${file}`);
     const contentType = guessContentType(file);
-    await uploadArtifact(
-      opts.client,
-      { app, version, platform: spec.platform, arch: spec.arch, file },
-      { path: spec.path, size, sha256, contentType },
-      reporter,
-      opts.replaceUnregistered ?? false,
-    );
+    const local = { path: spec.path, size, ...digests, contentType };
+    await uploadArtifact(opts.client, { ...at, file }, local, reporter, replace);
+    const sidecars: Sidecar[] = [];
+    for (const sidecar of localSidecars) {
+      const label = `${where}/${sidecar.file}`;
+      const hashed = await hashFileDigests(sidecar.path, sidecar.size, reporter, label);
+      const upload = {
+        path: sidecar.path,
+        size: sidecar.size,
+        ...hashed,
+        contentType: guessContentType(sidecar.file),
+      };
+      await uploadArtifact(opts.client, { ...at, file: sidecar.file }, upload, reporter, replace);
+      sidecars.push({ file: sidecar.file, size: sidecar.size, ...hashed });
+    }
     artifacts.push({
       platform: spec.platform,
       arch: spec.arch,
       file,
-      sha256,
+      ...digests,
       size,
       content_type: contentType,
+      ...fields,
+      ...(sidecars.length > 0 ? { sidecars } : {}),
     });
   }
 
@@ -183,12 +213,30 @@ async function readNotes(values: Values): Promise<string | undefined> {
   }
 }
 
+function updaterFlags(values: Values): UpdaterFlags {
+  const sparkleKey = str(values, 'sparkle-key');
+  return {
+    for: list(values, 'for').map(parseUpdater),
+    sidecars: list(values, 'sidecar').map((t) =>
+      parseTargetValue(t, 'sidecar', 'windows-x64=dist/App.exe.blockmap'),
+    ),
+    minisign: list(values, 'minisign').map((t) =>
+      parseTargetValue(t, 'minisign', 'darwin-arm64=App.app.tar.gz.sig'),
+    ),
+    edSignatures: list(values, 'ed-signature').map((t) =>
+      parseTargetValue(t, 'ed-signature', 'darwin-arm64=<base64>'),
+    ),
+    os: list(values, 'os').map((t) => parseTargetValue(t, 'os', 'darwin-arm64=>=13.0.0')),
+    ...(sparkleKey === undefined ? {} : { sparkleKey }),
+  };
+}
+
 export const command: Command = {
   name: 'publish',
   summary: 'upload artifacts, sign the release manifest and register it',
   args: ['<app>', '<version>'],
   usage:
-    '<app> <version> --artifact <platform>-<arch>=<path>... [--notes <text>] [--mandatory] [--critical] [--requires <range>] [--replace-unregistered]',
+    '<app> <version> --artifact <platform>-<arch>=<path>... [--notes <text>] [--mandatory] [--critical] [--requires <range>] [--for electron|tauri|sparkle] [--sidecar|--minisign|--ed-signature|--os <platform>-<arch>=<value>] [--sparkle-key <file>] [--replace-unregistered]',
   options: {
     artifact: { type: 'string', multiple: true },
     notes: { type: 'string' },
@@ -197,6 +245,12 @@ export const command: Command = {
     critical: { type: 'boolean' },
     requires: { type: 'string' },
     'replace-unregistered': { type: 'boolean' },
+    for: { type: 'string', multiple: true },
+    sidecar: { type: 'string', multiple: true },
+    minisign: { type: 'string', multiple: true },
+    'ed-signature': { type: 'string', multiple: true },
+    'sparkle-key': { type: 'string' },
+    os: { type: 'string', multiple: true },
   },
   help: [
     '--artifact <platform>-<arch>=<path>  a file to ship (repeatable), e.g. linux-x64=dist/app.tar.gz',
@@ -206,6 +260,12 @@ export const command: Command = {
     '--critical            a security fix: may skip a staged plan',
     '--requires <range>    installed versions allowed to update to it directly (default *)',
     '--replace-unregistered  remove an upload of other bytes that no release registered, then upload',
+    '--for <updater>       electron, tauri or sparkle (repeatable): refuse to publish without what it verifies',
+    '--sidecar <platform>-<arch>=<path>  a file stored beside that artifact (repeatable); <artifact>.blockmap is picked up on its own',
+    '--minisign <platform>-<arch>=<file.sig>  Tauri signature file (default: <artifact>.sig when it is one)',
+    '--ed-signature <platform>-<arch>=<base64>  Sparkle EdDSA signature made by sign_update',
+    '--sparkle-key <file>  Sparkle private key (generate_keys -x): sign every darwin artifact here',
+    '--os <platform>-<arch>=<range>  OS versions that artifact needs, e.g. darwin-arm64=>=13.0.0',
   ],
   async run(inv) {
     const result = await publish({
@@ -219,6 +279,7 @@ export const command: Command = {
       critical: flag(inv.values, 'critical'),
       requires: str(inv.values, 'requires'),
       replaceUnregistered: flag(inv.values, 'replace-unregistered'),
+      updaters: updaterFlags(inv.values),
       reporter: inv.reporter,
     });
     if (inv.config.json) return inv.printJson(result);

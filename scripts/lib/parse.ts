@@ -48,6 +48,28 @@ export function parseArtifactSpec(text: string): ArtifactSpec {
   return { ...parseTarget(target, '--artifact'), path };
 }
 
+export interface TargetValue {
+  platform: Platform;
+  arch: Arch;
+  value: string;
+}
+
+/**
+ * `--<option> darwin-arm64=<value>` (a sidecar path, a .sig file, a signature, an OS range) →
+ * platform, arch and value; `example` shows a valid one in the error.
+ */
+export function parseTargetValue(text: string, option: string, example: string): TargetValue {
+  const eq = text.indexOf('=');
+  const target = eq > 0 ? text.slice(0, eq) : '';
+  const value = eq > 0 ? text.slice(eq + 1) : '';
+  if (!value || target.indexOf('-') <= 0) {
+    throw new UserError(
+      `--${option} must look like <platform>-<arch>=<value> (e.g. ${example}), got "${text}"`,
+    );
+  }
+  return { ...parseTarget(target, `--${option}`), value };
+}
+
 /** `linux-x64` → platform and arch; `where` names the argument in the error. */
 function parseTarget(target: string, where: string): { platform: Platform; arch: Arch } {
   const dash = target.indexOf('-');

@@ -24,7 +24,16 @@ export interface LocalFile {
   path: string;
   size: number;
   sha256: string;
+  /** SHA-512 in base64 (electron-builder's form): the server checks it as the bytes stream in. */
+  sha512?: string;
   contentType: string;
+}
+
+export interface FileDigests {
+  /** Hex. */
+  sha256: string;
+  /** Standard base64, as electron-builder writes it into latest.yml. */
+  sha512: string;
 }
 
 /** SHA-256 (hex) of a file, streamed, reporting progress as it reads. */
@@ -34,16 +43,28 @@ export async function hashFile(
   reporter: Reporter,
   label: string,
 ): Promise<string> {
+  return (await hashFileDigests(path, size, reporter, label)).sha256;
+}
+
+/** SHA-256 (hex) and SHA-512 (base64) of a file in one streamed read, reporting progress. */
+export async function hashFileDigests(
+  path: string,
+  size: number,
+  reporter: Reporter,
+  label: string,
+): Promise<FileDigests> {
   const progress = reporter.progress(`hashing ${label}`, size);
-  const hash = createHash('sha256');
+  const h256 = createHash('sha256');
+  const h512 = createHash('sha512');
   for await (const chunk of createReadStream(path)) {
     const bytes = chunk instanceof Buffer ? chunk : Buffer.from(String(chunk));
-    hash.update(bytes);
+    h256.update(bytes);
+    h512.update(bytes);
     progress.advance(bytes.byteLength);
   }
-  const digest = hash.digest('hex');
-  progress.done(`hashed ${label}: ${formatBytes(size)}, sha256 ${digest.slice(0, 16)}…`);
-  return digest;
+  const sha256 = h256.digest('hex');
+  progress.done(`hashed ${label}: ${formatBytes(size)}, sha256 ${sha256.slice(0, 16)}…`);
+  return { sha256, sha512: h512.digest('base64') };
 }
 
 export interface UploadLimits {
@@ -71,6 +92,7 @@ export async function uploadFile(
         'content-length': String(file.size),
         'content-type': file.contentType,
         'x-updraft-sha256': file.sha256,
+        ...(file.sha512 ? { 'x-updraft-sha512': file.sha512 } : {}),
       },
     });
   } else {
@@ -91,6 +113,7 @@ async function uploadMultipart(
   const created = await client.post<{ upload_id: string; key: string }>(base, {
     sha256: file.sha256,
     size: file.size,
+    ...(file.sha512 ? { sha512: file.sha512 } : {}),
   });
   const query = { upload_id: created.upload_id };
   try {

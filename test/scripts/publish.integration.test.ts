@@ -89,6 +89,7 @@ describe('publish', () => {
         file: 'demo-1.0.0.tar.gz',
         size: 1100,
         sha256: createHash('sha256').update('linux bytes'.repeat(100)).digest('hex'),
+        sha512: createHash('sha512').update('linux bytes'.repeat(100)).digest('base64'),
         content_type: 'application/gzip',
       },
       {
@@ -97,6 +98,7 @@ describe('publish', () => {
         file: 'demo-1.0.0.dmg',
         size: 9,
         sha256: createHash('sha256').update('mac bytes').digest('hex'),
+        sha512: createHash('sha512').update('mac bytes').digest('base64'),
         content_type: 'application/x-apple-diskimage',
       },
     ]);
