@@ -213,13 +213,14 @@ describe('GET /v1/apps/{app}/sparkle/{channel}/appcast.xml', () => {
     expect(item.elements.has('sparkle:criticalUpdate')).toBe(false);
     expect(item.elements.has('sparkle:minimumSystemVersion')).toBe(false);
     expect(item.enclosure.get('url')).toBe(
-      `${ORIGIN}/v1/apps/${app}/artifacts/1.1.0/darwin-universal/${app}_1.1.0.zip?client_id=mac-1`,
+      `${ORIGIN}/v1/apps/${app}/artifacts/1.1.0/darwin-universal/${app}_1.1.0.zip?client_id=mac-1&via=sparkle`,
     );
     expect(item.enclosure.get('type')).toBe('application/octet-stream');
     expect(item.enclosure.get('sparkle:edSignature')).toMatch(/^[A-Za-z0-9+/]{86}==$/);
 
-    // Up to date: an appcast with no item, which Sparkle reads as "no update".
+    // Up to date: an appcast with no item, which Sparkle reads as "no update". Build metadata is ignored.
     expect(await itemOf(app, { client_id: 'mac-1', version: '1.1.0' })).toBeUndefined();
+    expect(await itemOf(app, { client_id: 'mac-1', version: '1.1.0+45' })).toBeUndefined();
   });
 
   it('hands out an enclosure whose bytes verify against the pinned SUPublicEDKey, as Sparkle checks them', async () => {
@@ -246,7 +247,7 @@ describe('GET /v1/apps/{app}/sparkle/{channel}/appcast.xml', () => {
     expect(await crypto.subtle.verify('Ed25519', key, signature, tampered)).toBe(false);
   });
 
-  it('offers a 10 % rollout to exactly the clients whose bucket is inside it, and a halt or a yank stops it', async () => {
+  it('offers a 10 % rollout to exactly the clients whose bucket is inside it, and a halt stops it', async () => {
     const app = await createApp(uniqueApp('sparkle-roll'));
     await publishMac(app, '1.0.0');
     await publishMac(app, '1.1.0');

@@ -8,11 +8,12 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
 import type { Arch } from '../../protocol/documents.ts';
-import { nameSchema, versionSchema } from '../../protocol/documents.ts';
+import { nameSchema } from '../../protocol/documents.ts';
 import { parseVersion } from '../../protocol/versions.ts';
 import type { AppEnv } from '../types.ts';
 import { parseQuery, validate } from '../validate.ts';
 import { clientIdOf } from './identity.ts';
+import { FEED_CACHE_CONTROL, installedVersionSchema } from './json-feeds.ts';
 import { observeCheck } from './observe.ts';
 import { artifactUrl, type Offer, offerOf, type Served, serve } from './pipeline.ts';
 import { renderAppcast } from './sparkle-appcast.ts';
@@ -28,7 +29,7 @@ const osVersion = z
 const querySchema = z.object({
   // Checked by clientIdOf, which names the parameter in its 400.
   client_id: z.string(once).optional(),
-  version: z.string(once).pipe(versionSchema).optional(),
+  version: z.string(once).pipe(installedVersionSchema).optional(),
   arch: z.enum(SPARKLE_ARCHES, { error: `must be one of ${SPARKLE_ARCHES.join(', ')}` }).optional(),
   os_version: osVersion.optional(),
   // Sparkle's own system profile (SUEnableSystemProfiling) sends the OS version under this name.
@@ -36,8 +37,6 @@ const querySchema = z.object({
 });
 
 const CONTENT_TYPE = 'application/rss+xml; charset=utf-8';
-/** Per-client answers: never stored by a shared cache, revalidated on every poll. */
-const CACHE_CONTROL = 'private, no-cache';
 
 export const sparkle = new Hono<AppEnv>();
 
@@ -80,7 +79,7 @@ sparkle.get(
     const link = `${url.origin}${url.pathname}`;
     const headers: Record<string, string> = {
       'Content-Type': CONTENT_TYPE,
-      'Cache-Control': served.verified ? CACHE_CONTROL : 'no-store',
+      'Cache-Control': served.verified ? FEED_CACHE_CONTROL : 'no-store',
     };
     if (offer && !offered) {
       headers['Updraft-Withheld'] = `${offer.version} has no ed_signature for darwin-${offer.artifact.arch}`;
@@ -92,7 +91,7 @@ sparkle.get(
       notes: offered.release.notes,
       mandatory: offered.mandatory,
       os: offered.artifact.os,
-      url: artifactUrl(url.origin, app, offered.version, offered.artifact, { clientId }),
+      url: artifactUrl(url.origin, app, offered.version, offered.artifact, { clientId, kind: 'sparkle' }),
       length: offered.artifact.size,
       edSignature: offered.artifact.ed_signature ?? '',
     };
