@@ -27,16 +27,26 @@ const targetOf = (a: Artifact) => `${a.platform}-${a.arch}`;
 const labelOf = (ref: ArtifactRef) =>
   `${ref.app} ${ref.version} ${targetOf(ref.artifact)}/${ref.artifact.file}`;
 
-/** Every artifact the releases of `apps` sign (read from their manifests). */
+/**
+ * Every file the releases of `apps` sign (read from their manifests): each artifact, and each of its
+ * sidecars as a file of the same target (stored beside it, checked by its own size and SHA-256).
+ */
 export function artifactsOf(apps: readonly AppExport[]): ArtifactRef[] {
   return apps.flatMap((data) =>
     data.releases.flatMap((release) => {
       const payload = releasePayloadSchema.parse(decodeDocument(release.manifest).payload);
-      return payload.artifacts.map((artifact) => ({
-        app: data.app.name,
-        version: release.version,
-        artifact,
-      }));
+      return payload.artifacts
+        .flatMap((artifact): Artifact[] => [
+          artifact,
+          ...(artifact.sidecars ?? []).map((s) => ({
+            platform: artifact.platform,
+            arch: artifact.arch,
+            file: s.file,
+            sha256: s.sha256,
+            size: s.size,
+          })),
+        ])
+        .map((artifact) => ({ app: data.app.name, version: release.version, artifact }));
     }),
   );
 }
