@@ -171,7 +171,7 @@ describe('a Tauri bundle signed by the Tauri signer', () => {
     expect(update.version).toBe(VERSION);
     expect(update.signature).toBe(sig);
     expect(update.url).toBe(
-      `${dev().url}/v1/apps/${APP}/artifacts/${VERSION}/linux-x64/${FILE}?client_id=e2e-install-1`,
+      `${dev().url}/v1/apps/${APP}/artifacts/${VERSION}/linux-x64/${FILE}?client_id=e2e-install-1&via=tauri`,
     );
 
     const download = Buffer.from(await (await fetch(update.url)).arrayBuffer());

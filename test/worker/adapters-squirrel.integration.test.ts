@@ -54,8 +54,26 @@ describe('squirrel adapter: the answer', () => {
       expect(response.status, target).toBe(200);
       const body: SquirrelUpdate = await response.json();
       expect(body.url).toBe(
-        `${ORIGIN}/v1/apps/${app}/artifacts/1.1.0/darwin-${arch}/App-mac-${arch}.zip?client_id=mapper`,
+        `${ORIGIN}/v1/apps/${app}/artifacts/1.1.0/darwin-${arch}/App-mac-${arch}.zip?client_id=mapper&via=squirrel`,
       );
+    }
+  });
+
+  it('serves a universal zip to both Mac arches, and the higher version when both builds exist', async () => {
+    const app = uniqueApp('squirrel-universal');
+    await seedApp(app);
+    const universal = { platform: 'darwin', arch: 'universal', file: 'App-universal-mac.zip' } as const;
+    await seedChannel({
+      app,
+      releases: [
+        { release: releaseFor(app, '1.1.0', [MAC[0]]), rollout: { state: 'complete' } },
+        { release: releaseFor(app, '1.2.0', [universal]) },
+      ],
+    });
+    for (const target of ['darwin-x64', 'darwin-arm64']) {
+      const body: SquirrelUpdate = await (await poll(app, `stable/${target}/1.0.0?client_id=m`)).json();
+      expect(body.name, target).toBe('1.2.0');
+      expect(body.url).toContain('/artifacts/1.2.0/darwin-universal/App-universal-mac.zip?');
     }
   });
 
@@ -86,7 +104,7 @@ describe('squirrel adapter: the answer', () => {
     expect(body.pub_date).toBe('2026-11-20T08:09:10Z');
     expect(String(body.pub_date)).toMatch(RFC3339_UTC_SECONDS);
     expect(body.url).toBe(
-      `${ORIGIN}/v1/apps/${app}/artifacts/2.0.0/darwin-arm64/App-mac-arm64.zip?client_id=field-client`,
+      `${ORIGIN}/v1/apps/${app}/artifacts/2.0.0/darwin-arm64/App-mac-arm64.zip?client_id=field-client&via=squirrel`,
     );
     const download = await fetchWorker(String(body.url).slice(ORIGIN.length));
     expect(download.status).toBe(200);

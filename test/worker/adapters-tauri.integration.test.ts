@@ -72,11 +72,24 @@ describe('tauri adapter: the answer', () => {
         const body: TauriUpdate = await response.json();
         const file = `app-${platform}-${arch}.tar.gz`;
         expect(body.url).toBe(
-          `${ORIGIN}/v1/apps/${app}/artifacts/2.0.0/${platform}-${arch}/${file}?client_id=mapper`,
+          `${ORIGIN}/v1/apps/${app}/artifacts/2.0.0/${platform}-${arch}/${file}?client_id=mapper&via=tauri`,
         );
         expect(body.signature).toBe(fakeSig(file));
       }
     }
+  });
+
+  it('serves a universal macOS bundle to both Mac arches, and an own-arch bundle before it', async () => {
+    const app = uniqueApp('tauri-universal');
+    await seedApp(app);
+    const universal = { platform: 'darwin', arch: 'universal', file: 'App_universal.app.tar.gz' } as const;
+    const arm = { platform: 'darwin', arch: 'arm64', file: 'App_aarch64.app.tar.gz' } as const;
+    const sig = (t: { file: string }) => ({ minisign: fakeSig(t.file) });
+    await seedChannel({ app, releases: [{ release: releaseFor(app, '1.1.0', [universal, arm], sig) }] });
+    const urlOf = async (arch: string) =>
+      ((await (await poll(app, `stable/darwin/${arch}/1.0.0`, 'mac')).json()) as TauriUpdate).url;
+    expect(await urlOf('x86_64')).toContain('/artifacts/1.1.0/darwin-universal/App_universal.app.tar.gz?');
+    expect(await urlOf('aarch64')).toContain('/artifacts/1.1.0/darwin-arm64/App_aarch64.app.tar.gz?');
   });
 
   it('is exactly the dynamic-server JSON: version, notes, pub_date (RFC 3339), url, signature', async () => {
@@ -108,7 +121,7 @@ describe('tauri adapter: the answer', () => {
     expect(String(body.pub_date)).toMatch(RFC3339_UTC_SECONDS);
     expect(body.signature).toBe(fakeSig('one'));
     expect(body.url).toBe(
-      `${ORIGIN}/v1/apps/${app}/artifacts/1.2.0-beta.1/linux-x64/${LINUX[0].file}?client_id=field-client`,
+      `${ORIGIN}/v1/apps/${app}/artifacts/1.2.0-beta.1/linux-x64/${LINUX[0].file}?client_id=field-client&via=tauri`,
     );
     // The url is the ordinary immutable artifact route: it serves the bytes.
     const download = await fetchWorker(String(body.url).slice(ORIGIN.length));

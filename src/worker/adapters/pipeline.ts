@@ -8,6 +8,7 @@ import type { Context } from 'hono';
 import { type AppConfig, chooseChannel } from '../../protocol/channels.ts';
 import { type Decision, decide } from '../../protocol/decision.ts';
 import type { Arch, Artifact, Platform, ReleasePayload } from '../../protocol/documents.ts';
+import { parseVersion } from '../../protocol/versions.ts';
 import { notFound } from '../errors.ts';
 import {
   type CachedChannel,
@@ -88,6 +89,33 @@ export function offerOf(served: Served): Offer | undefined {
   // The decision only offers releases the verified state holds; a miss is a bug, not bad input.
   if (!release) throw new Error(`channel state lacks the release manifest of ${version}`);
   return { status, version, mandatory, release, artifact };
+}
+
+/**
+ * For a Mac that names its own arch: the decision for that arch and, since a universal build runs on
+ * both, the one for `universal` (the same client id, so the same rollout buckets), and the better of
+ * the two offers. `served` is the decision for the client's own arch.
+ */
+export async function serveMac(
+  c: Context<AppEnv>,
+  query: Omit<ClientQuery, 'platform'>,
+): Promise<{ served: Served; offer: Offer | undefined }> {
+  const served = await serve(c, { ...query, platform: 'darwin' });
+  if (query.arch === 'universal' || !served.verified) return { served, offer: offerOf(served) };
+  const universal = await serve(c, { ...query, platform: 'darwin', arch: 'universal' });
+  return { served, offer: betterOffer(offerOf(served), offerOf(universal)) };
+}
+
+/**
+ * The better of two offers for one client: an update before a rollback, a higher version before a
+ * lower one, the first when they tie.
+ */
+export function betterOffer(first: Offer | undefined, second: Offer | undefined): Offer | undefined {
+  if (!first || !second) return first ?? second;
+  if (first.status !== second.status) return first.status === 'update' ? first : second;
+  const a = parseVersion(first.version);
+  const b = parseVersion(second.version);
+  return a && b && b.compare(a) > 0 ? second : first;
 }
 
 /**

@@ -20,7 +20,7 @@ import {
   unverifiedNoUpdate,
 } from './json-feeds.ts';
 import { observeCheck } from './observe.ts';
-import { artifactUrl, offerOf, serve } from './pipeline.ts';
+import { artifactUrl, serveMac } from './pipeline.ts';
 
 /** `${process.platform}-${process.arch}` of a Mac Electron app → Updraft's arch. */
 export const SQUIRREL_TARGETS = {
@@ -59,15 +59,8 @@ squirrel.get('/:app/squirrel/:channel/:target/:version', validate('param', param
   const url = new URL(c.req.url);
   const query = parseQuery(url, querySchema);
   const clientId = await clientIdOf(c.req.raw, query.client_id, c.env, 'query client_id');
-  const served = await serve(c, {
-    app,
-    requested: channel,
-    clientId,
-    installed,
-    platform: 'darwin',
-    arch,
-  });
-  const offer = offerOf(served);
+  // A universal build (electron-builder's --universal) serves both Mac arches.
+  const { served, offer } = await serveMac(c, { app, requested: channel, clientId, installed, arch });
   // Squirrel.Mac unzips what it downloads; any other file would fail on every poll after a full
   // download, so a release whose Mac artifact is not a zip is withheld and says why.
   const offered = offer && /\.zip$/i.test(offer.artifact.file) ? offer : undefined;
@@ -83,9 +76,9 @@ squirrel.get('/:app/squirrel/:channel/:target/:version', validate('param', param
   });
   if (!served.verified) return unverifiedNoUpdate(c);
   if (!offer) return noUpdate(c);
-  if (!offered) return noUpdate(c, `${offer.version} has no zip for darwin-${arch}`);
+  if (!offered) return noUpdate(c, `${offer.version} has no zip for darwin-${offer.artifact.arch}`);
   const body: SquirrelUpdate = {
-    url: artifactUrl(url.origin, app, offered.version, offered.artifact, { clientId }),
+    url: artifactUrl(url.origin, app, offered.version, offered.artifact, { clientId, kind: 'squirrel' }),
     name: offered.version,
     notes: offered.release.notes,
     pub_date: pubDate(offered.release.published_at),

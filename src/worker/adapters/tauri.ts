@@ -23,7 +23,7 @@ import {
   unverifiedNoUpdate,
 } from './json-feeds.ts';
 import { observeCheck } from './observe.ts';
-import { artifactUrl, offerOf, serve } from './pipeline.ts';
+import { artifactUrl, offerOf, serve, serveMac } from './pipeline.ts';
 
 /** Tauri's `{{target}}` (the plugin's `get_updater_target`) → Updraft's platform. */
 export const TAURI_TARGETS = {
@@ -75,8 +75,12 @@ tauri.get(
       c.env,
       'header x-updraft-client-id',
     );
-    const served = await serve(c, { app, requested: channel, clientId, installed, platform, arch });
-    const offer = offerOf(served);
+    const query = { app, requested: channel, clientId, installed, arch };
+    // A universal macOS bundle serves both Mac arches (tauri-action lists it under both).
+    const { served, offer } =
+      platform === 'darwin'
+        ? await serveMac(c, query)
+        : await serve(c, { ...query, platform }).then((s) => ({ served: s, offer: offerOf(s) }));
     // The plugin verifies every download against the app's minisign key and cannot skip it: an
     // artifact published without its .sig can never be installed, so offering it would only turn
     // every poll into a failed download. Such a release is withheld (no update) and says why.
@@ -94,13 +98,16 @@ tauri.get(
     if (!served.verified) return unverifiedNoUpdate(c);
     if (!offer) return noUpdate(c);
     if (!offered?.artifact.minisign) {
-      return noUpdate(c, `${offer.version} has no minisign signature for ${platform}-${arch}`);
+      return noUpdate(c, `${offer.version} has no minisign signature for ${platform}-${offer.artifact.arch}`);
     }
     const body: TauriUpdate = {
       version: offered.version,
       notes: offered.release.notes,
       pub_date: pubDate(offered.release.published_at),
-      url: artifactUrl(new URL(c.req.url).origin, app, offered.version, offered.artifact, { clientId }),
+      url: artifactUrl(new URL(c.req.url).origin, app, offered.version, offered.artifact, {
+        clientId,
+        kind: 'tauri',
+      }),
       signature: offered.artifact.minisign,
     };
     return c.json(body, 200, { 'Cache-Control': FEED_CACHE_CONTROL });
