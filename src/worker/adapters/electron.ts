@@ -10,7 +10,6 @@ import { type Context, Hono } from 'hono';
 import * as z from 'zod';
 import { pickArtifact } from '../../protocol/decision.ts';
 import { type Arch, type Artifact, nameSchema, type Platform } from '../../protocol/documents.ts';
-import { parseVersion } from '../../protocol/versions.ts';
 import { badRequest } from '../errors.ts';
 import type { AppEnv } from '../types.ts';
 import { validate } from '../validate.ts';
@@ -18,7 +17,7 @@ import { renderNoUpdate, renderUpdate } from './electron-yml.ts';
 import { clientIdOf } from './identity.ts';
 import { FEED_CACHE_CONTROL, installedVersionSchema } from './json-feeds.ts';
 import { observeCheck } from './observe.ts';
-import { artifactUrl, type Offer, offerOf, serve } from './pipeline.ts';
+import { artifactUrl, betterOffer, type Offer, offerOf, serve } from './pipeline.ts';
 
 /**
  * The file-name suffixes electron-updater forms (Provider.getChannelFilePrefix) → what they ask for.
@@ -85,7 +84,7 @@ electron.get('/:app/electron/:channel/:file', validate('param', paramsSchema), a
       return yaml(c, renderNoUpdate(installed), 'no-store');
     }
     const offer = offerOf(served);
-    if (offer && (!chosen || isBetter(offer, chosen.offer))) chosen = { offer, arch };
+    if (offer && betterOffer(chosen?.offer, offer) === offer) chosen = { offer, arch };
   }
   const arch = chosen?.arch ?? arches[0] ?? 'x64';
   observeCheck(c, {
@@ -137,13 +136,6 @@ function installedOf(header: string | undefined): string | undefined {
     throw badRequest('invalid_version', 'header x-updraft-version must be a semantic version such as 1.2.3');
   }
   return parsed.data;
-}
-
-/** An update beats a rollback; then the higher version. */
-function isBetter(a: Offer, b: Offer): boolean {
-  if (a.status !== b.status) return a.status === 'update';
-  const [va, vb] = [parseVersion(a.version), parseVersion(b.version)];
-  return va !== null && vb !== null && va.compare(vb) > 0;
 }
 
 /**
