@@ -124,7 +124,7 @@ beforeAll(async () => {
   const upload = await adminFetch(`/apps/${APP}/uploads/${VERSION}/linux-x64/${FILE}`, {
     method: 'PUT',
     token,
-    body: bundle,
+    body: Uint8Array.from(bundle),
     headers: { 'Content-Type': 'application/gzip', 'X-Updraft-Sha256': sha256 },
   });
   expect(upload.status, await upload.clone().text()).toBe(201);
