@@ -17,6 +17,10 @@ export const EVENT_TYPES = [
 export const eventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof eventTypeSchema>;
 
+/** The updaters Updraft answers, as events and client rows record them: its own SDK and the ones of DESIGN §9 and §10. */
+export const CLIENT_KINDS = ['sdk', 'electron', 'tauri', 'sparkle', 'squirrel', 'expo'] as const;
+export type ClientKind = (typeof CLIENT_KINDS)[number];
+
 /** How far ahead of the receiver's clock `occurred_at` may be (clock skew, not time travel). */
 export const MAX_FUTURE_MS = 24 * 3600 * 1000;
 /** How far back: older events would land past the retention export and skew nothing useful. */

@@ -7,8 +7,7 @@
  */
 import * as z from 'zod';
 import { nameSchema } from '../protocol/documents.ts';
-import { eventSchema, type TelemetryEvent } from '../protocol/telemetry.ts';
-import { CLIENT_KINDS, type ClientKind } from './adapters/observe.ts';
+import { CLIENT_KINDS, type ClientKind, eventSchema, type TelemetryEvent } from '../protocol/telemetry.ts';
 import { MAX_EVENTS } from './routes/events.ts';
 import { storeEvents } from './storage/telemetry.ts';
 import type { StoredEvent } from './storage/telemetry-sql.ts';

@@ -12,14 +12,10 @@
 import type { Context } from 'hono';
 import type { Arch, Platform } from '../../protocol/documents.ts';
 import { sha256Hex } from '../../protocol/encoding.ts';
-import type { TelemetryEvent } from '../../protocol/telemetry.ts';
+import type { ClientKind, TelemetryEvent } from '../../protocol/telemetry.ts';
 import type { EventsMessage } from '../queue.ts';
 import { loadChannel, stateTtlMs } from '../storage/state-cache.ts';
 import type { AppEnv } from '../types.ts';
-
-/** The updaters Updraft answers: its own SDK and the ones of DESIGN §9 and §10. */
-export const CLIENT_KINDS = ['sdk', 'electron', 'tauri', 'sparkle', 'squirrel', 'expo'] as const;
-export type ClientKind = (typeof CLIENT_KINDS)[number];
 
 /** One check of an adapter's client, after its decision. */
 export interface CheckObservation {

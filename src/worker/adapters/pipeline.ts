@@ -8,6 +8,7 @@ import type { Context } from 'hono';
 import { type AppConfig, chooseChannel } from '../../protocol/channels.ts';
 import { type Decision, decide } from '../../protocol/decision.ts';
 import type { Arch, Artifact, Platform, ReleasePayload } from '../../protocol/documents.ts';
+import type { ClientKind } from '../../protocol/telemetry.ts';
 import { parseVersion } from '../../protocol/versions.ts';
 import { notFound } from '../errors.ts';
 import {
@@ -18,7 +19,6 @@ import {
   stateTtlMs,
 } from '../storage/state-cache.ts';
 import type { AppEnv } from '../types.ts';
-import type { ClientKind } from './observe.ts';
 
 /** What a client route knows about the client, whatever its wire format. */
 export interface ClientQuery {

@@ -14,7 +14,8 @@ import {
   type Platform,
   versionSchema,
 } from '../../protocol/documents.ts';
-import { CLIENT_KINDS, type ClientKind, observeDownload } from '../adapters/observe.ts';
+import { CLIENT_KINDS, type ClientKind } from '../../protocol/telemetry.ts';
+import { observeDownload } from '../adapters/observe.ts';
 import { badRequest, errorBody, notFound } from '../errors.ts';
 import { etagMatches, parseRange, resolveRange } from '../http-caching.ts';
 import { type ArtifactPath, getArtifact, headArtifact } from '../storage/data-plane.ts';

@@ -3,8 +3,12 @@
  * layout it reads, apart from D1 itself so that bench/storage-cost.ts can time the very same
  * statements on node:sqlite. storeEvents (telemetry.ts) runs them.
  */
-import { eventVersion, installedVersionAfter, type TelemetryEvent } from '../../protocol/telemetry.ts';
-import type { ClientKind } from '../adapters/observe.ts';
+import {
+  type ClientKind,
+  eventVersion,
+  installedVersionAfter,
+  type TelemetryEvent,
+} from '../../protocol/telemetry.ts';
 
 /** An accepted event as the queue carries it and D1 stores it. */
 export interface StoredEvent extends TelemetryEvent {
