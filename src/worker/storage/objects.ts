@@ -62,10 +62,11 @@ export async function putArtifact(
   body: ReadableStream<Uint8Array> | null,
   meta: { size: number; sha256: string; sha512?: string | undefined; contentType: string },
 ): Promise<ArtifactPut> {
+  // An empty body has nothing to hold back: its digest is known before the put.
+  if (meta.sha512 !== undefined && meta.size === 0 && (await emptySha512()) !== meta.sha512)
+    return { kind: 'sha512_mismatch', sha512: await emptySha512() };
   const check = meta.sha512 === undefined ? undefined : sha512Check(meta.sha512);
   const source = body && check ? body.pipeThrough(check.stream) : body;
-  if (!source && check && (await emptySha512()) !== meta.sha512)
-    return { kind: 'sha512_mismatch', sha512: await emptySha512() };
   const value = source ? source.pipeThrough(new FixedLengthStream(meta.size)) : '';
   try {
     const object = await bucket.put(key, value, {
@@ -88,8 +89,8 @@ export async function putArtifact(
 
 /**
  * A pass-through stream that hashes with SHA-512 and fails at the end unless the digest is `expected`.
- * It holds back the latest chunk until the digest is known, so R2 never receives all the bytes of a
- * mismatching upload, whenever it considers a known-length body complete.
+ * It holds back the latest (non-empty) chunk until the digest is known, so R2 never receives all the
+ * bytes of a mismatching upload, whenever it considers a known-length body complete.
  */
 function sha512Check(expected: string): {
   stream: TransformStream<Uint8Array, Uint8Array>;
@@ -101,6 +102,7 @@ function sha512Check(expected: string): {
   let actual: string | undefined;
   const stream = new TransformStream<Uint8Array, Uint8Array>({
     async transform(chunk, controller) {
+      if (chunk.byteLength === 0) return;
       // The digest gets a copy: a write may take over the buffer the chunk is read from.
       await writer.write(chunk.slice());
       if (held) controller.enqueue(held);
