@@ -9,6 +9,19 @@ function onlineKeyJwk(): string {
   return JSON.stringify(privateKey.export({ format: 'jwk' }));
 }
 
+/**
+ * End-to-end tests with the real clients of DESIGN §9 and the packed packages (the `clients` project):
+ * electron-updater's own code, Tauri's signer with minisign, `npm run pack`'s tarballs on Node 20,
+ * Bun and Deno, and the CLI publishing for those updaters and rotating keys.
+ */
+const CLIENTS_TESTS = [
+  'test/e2e/electron-updater.e2e.test.ts',
+  'test/e2e/tauri-signature.e2e.test.ts',
+  'test/e2e/packages.e2e.test.ts',
+  'test/e2e/publish-updaters.e2e.test.ts',
+  'test/e2e/keys-rotate.e2e.test.ts',
+];
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations('./migrations');
   const secrets = { UPDRAFT_ADMIN_TOKEN: 'test-bootstrap-admin-token', UPDRAFT_ONLINE_KEY: onlineKeyJwk() };
@@ -49,9 +62,21 @@ export default defineConfig(async () => {
               'test/dashboard/**/*.test.ts',
               'test/client/**/*.test.ts',
             ],
+            exclude: CLIENTS_TESTS,
             environment: 'node',
             testTimeout: 120_000,
             hookTimeout: 120_000,
+          },
+        },
+        {
+          // The real updaters and the packed packages against `wrangler dev`: `npm run test:clients`, run
+          // by CI after `npm test` (it needs Debian's minisign, and keeps `npm test` under ten minutes).
+          test: {
+            name: 'clients',
+            include: CLIENTS_TESTS,
+            environment: 'node',
+            testTimeout: 120_000,
+            hookTimeout: 300_000,
           },
         },
         {

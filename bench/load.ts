@@ -27,7 +27,14 @@ function getRequests(workload: Extract<Workload, { kind: 'get' }>): RequestSpec[
       method: 'GET',
       setupRequest: (request) => {
         next = (next + 1) % workload.clients;
-        return { ...request, path: workload.path.replaceAll('{client}', `bench-${RUN}-${next}`) };
+        const client = `bench-${RUN}-${next}`;
+        const headers = Object.fromEntries(
+          Object.entries(workload.headers ?? {}).map(([name, value]) => [
+            name,
+            value.replaceAll('{client}', client),
+          ]),
+        );
+        return { ...request, path: workload.path.replaceAll('{client}', client), headers };
       },
     },
   ];

@@ -27,6 +27,10 @@ export type BenchResults = {
   machine: Machine;
   scenarios: Record<string, ScenarioFigures>;
   check_by_releases: Record<string, { rps: number }>;
+  /** Each adapter of DESIGN §9: its checks per second and their ratio to the native check's, same round. */
+  adapters?: Record<string, { rps: number; of_check: number }>;
+  /** electron-updater's feed with the fewest and the most releases in the channel. */
+  electron_by_releases?: Record<string, { rps: number }>;
   telemetry_events_per_s: number;
   bundle_gzip_bytes: number;
 } & { [key: HealthKey]: number };
@@ -37,6 +41,7 @@ export const TARGETS = {
   telemetryEventsPerS: 20_000,
   healthQueryMs: 100,
   bundleGzipBytes: 150 * 1024,
+  adapterOfCheck: 0.9,
 } as const;
 
 export async function machine(): Promise<Machine> {
@@ -140,6 +145,16 @@ export function renderTable(results: BenchResults): string {
       `≥ ${ratio(TARGETS.thousandReleasesOfOne)} (1000 ÷ 1)`,
       top === '1000' ? verdict(scale >= TARGETS.thousandReleasesOfOne) : 'not judged (quick run)',
     ]),
+    ...Object.entries(results.adapters ?? {}).map(([name, figure]) =>
+      row([
+        `${name} adapter check (1,000 clients polling)`,
+        `${num(figure.rps)} req/s`,
+        `${ratio(figure.of_check)} × check`,
+        `≥ ${ratio(TARGETS.adapterOfCheck)} × check`,
+        verdict(figure.of_check >= TARGETS.adapterOfCheck),
+      ]),
+    ),
+    ...adapterScaleRow(results, scale),
     row([
       'telemetry end to end (accepted until stored in D1)',
       `${num(results.telemetry_events_per_s)} events/s`,
@@ -162,6 +177,18 @@ export function renderTable(results: BenchResults): string {
       verdict(results.bundle_gzip_bytes < TARGETS.bundleGzipBytes),
     ]),
   ].join('\n');
+}
+
+/** electron-updater's feed from the fewest to the most releases, against the check's own ratio. */
+function adapterScaleRow(results: BenchResults, checkScale: number): string[] {
+  const levels = Object.entries(results.electron_by_releases ?? {}).sort(([a], [b]) => Number(a) - Number(b));
+  const first = levels[0];
+  const last = levels[levels.length - 1];
+  if (!first || !last || first === last) return [];
+  const scale = last[1].rps / first[1].rps;
+  return [
+    `| electron-updater feed by releases in the channel | ${levels.map(([n, f]) => `${n}: ${num(f.rps)} req/s`).join(' · ')} | ${last[0]} ÷ ${first[0]} = ${ratio(scale)} | ≥ the check's ${ratio(checkScale)} − 0.10 | ${verdict(scale >= checkScale - 0.1)} |`,
+  ];
 }
 
 export function renderMachine(results: BenchResults): string {

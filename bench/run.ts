@@ -76,6 +76,36 @@ const CLIENTS = 100_000;
 const checkPath = (app: string, installed: string) =>
   `/v1/apps/${app}/check?client_id={client}&version=${installed}&platform=linux&arch=x64`;
 
+/**
+ * The check of each adapter of DESIGN §9 for a client on `installed`, as that updater sends it: the
+ * client id and version where it puts them (docs/clients/).
+ */
+const adapterWorkloads = (app: string, installed: string) =>
+  ({
+    electron: {
+      kind: 'get',
+      path: `/v1/apps/${app}/electron/stable/latest-linux.yml`,
+      clients: CLIENTS,
+      headers: { 'x-user-staging-id': '{client}', 'x-updraft-version': installed },
+    },
+    tauri: {
+      kind: 'get',
+      path: `/v1/apps/${app}/tauri/stable/linux/x86_64/${installed}`,
+      clients: CLIENTS,
+      headers: { 'x-updraft-client-id': '{client}' },
+    },
+    sparkle: {
+      kind: 'get',
+      path: `/v1/apps/${app}/sparkle/stable/appcast.xml?client_id={client}&version=${installed}`,
+      clients: CLIENTS,
+    },
+    squirrel: {
+      kind: 'get',
+      path: `/v1/apps/${app}/squirrel/stable/darwin-arm64/${installed}?client_id={client}`,
+      clients: CLIENTS,
+    },
+  }) satisfies Record<string, Workload>;
+
 const log = (line: string) => console.log(line);
 /** `record` with `keys` first, in that order (the JSON reads in the order the table does). */
 const pick = <T>(record: Record<string, T>, keys: readonly string[]) =>
@@ -154,6 +184,24 @@ async function main(): Promise<void> {
     if (!helloRun || !warmRun) throw new Error('no hello or check_warm run');
     scenarios.hello = figures(helloRun);
     scenarios.check_warm = figures(warmRun);
+    // Each adapter of DESIGN §9 against the native check, in rounds of back-to-back runs: the same
+    // app, decision and clients (1,000 rotating ids polling again and again, as a fleet does: only a
+    // client's first check of a version in 12 hours queues an observed event).
+    const adapterRounds: LoadResult[][] = [];
+    const fleet = 1_000;
+    for (let round = 0; round < profile.rounds; round++) {
+      const runs = [await load('check (fleet)', updraft.url, { ...check, clients: fleet })];
+      for (const [name, workload] of Object.entries(adapterWorkloads(BENCH_APP, '1.0.0'))) {
+        runs.push(await load(`adapter ${name}`, updraft.url, { ...workload, clients: fleet }));
+      }
+      adapterRounds.push(runs);
+    }
+    const adapterRatios: Record<string, { rps: number; of_check: number }> = {};
+    Object.keys(adapterWorkloads(BENCH_APP, '1.0.0')).forEach((name, i) => {
+      const ratioOf = (runs: LoadResult[]) => rpsOf(runs[i + 1]) / rpsOf(runs[0]);
+      const round = medianRound(adapterRounds, ratioOf);
+      adapterRatios[name] = { rps: rpsOf(round[i + 1]), of_check: Math.round(ratioOf(round) * 100) / 100 };
+    });
     const artifact = `/v1/apps/${BENCH_APP}/artifacts/1.0.0/linux-x64/${mib.file}`;
     scenarios.artifact_1mib = figures(
       await load('artifact_1mib', updraft.url, { kind: 'get', path: artifact, clients: 1 }),
@@ -168,7 +216,14 @@ async function main(): Promise<void> {
       await addReleases(publisher, scaleApp(level), 0, level);
       log(`${level} releases seeded in ${((Date.now() - seeding) / 1000).toFixed(1)} s`);
     }
+    // electron-updater's feed at the smallest and the largest level, in the same rounds: an adapter
+    // must not grow with releases beyond what the native check shows.
+    const edges = [
+      profile.releaseLevels[0] ?? 1,
+      profile.releaseLevels[profile.releaseLevels.length - 1] ?? 1,
+    ];
     const levelRounds: LoadResult[][] = [];
+    const electronRounds: LoadResult[][] = [];
     for (let round = 0; round < profile.rounds; round++) {
       const runs: LoadResult[] = [];
       for (const level of profile.releaseLevels) {
@@ -178,11 +233,22 @@ async function main(): Promise<void> {
         );
       }
       levelRounds.push(runs);
+      const electron: LoadResult[] = [];
+      for (const level of edges) {
+        const workload = adapterWorkloads(scaleApp(level), '0.9.0').electron;
+        electron.push(await load(`electron with ${level} releases`, updraft.url, workload));
+      }
+      electronRounds.push(electron);
     }
     const levels = medianRound(levelRounds, (runs) => rpsOf(runs[runs.length - 1]) / rpsOf(runs[0]));
     const checkByReleases: Record<string, { rps: number }> = {};
     profile.releaseLevels.forEach((level, i) => {
       checkByReleases[String(level)] = { rps: rpsOf(levels[i]) };
+    });
+    const electronLevels = medianRound(electronRounds, (runs) => rpsOf(runs[1]) / rpsOf(runs[0]));
+    const electronByReleases: Record<string, { rps: number }> = {};
+    edges.forEach((level, i) => {
+      electronByReleases[String(level)] = { rps: rpsOf(electronLevels[i]) };
     });
 
     // Release health over a week of seeded events.
@@ -238,6 +304,8 @@ async function main(): Promise<void> {
         ...scenarios,
       },
       check_by_releases: checkByReleases,
+      adapters: adapterRatios,
+      electron_by_releases: electronByReleases,
       telemetry_events_per_s: eventsPerS,
       bundle_gzip_bytes: bundle.gzipBytes,
     };

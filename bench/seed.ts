@@ -4,7 +4,7 @@
  * uploaded and registered a few at a time; promotions run one after another because each one bumps
  * the channel revision and re-signs the channel's snapshot.
  */
-import { createHash } from 'node:crypto';
+import { createHash, sign as cryptoSign, generateKeyPairSync } from 'node:crypto';
 import { ApiClient } from '../scripts/lib/api.ts';
 import type { KeysPayload, ReleasePayload } from '../src/protocol/documents.ts';
 import { type PrivateJwk, signDocument } from '../src/protocol/jws.ts';
@@ -53,7 +53,11 @@ export interface ArtifactBytes {
   bytes: Uint8Array<ArrayBuffer>;
 }
 
-/** Uploads the linux-x64 artifact of `version`, then signs and registers its manifest. */
+/**
+ * Uploads `version`'s artifacts, a linux-x64 one and a darwin-universal zip of the same bytes, then
+ * signs and registers its manifest. Each artifact carries what the updaters of DESIGN §9 check (a
+ * real `sha512` and Sparkle signature, a well-formed Tauri one), so every adapter can offer it.
+ */
 export async function publishRelease(
   publisher: Publisher,
   app: string,
@@ -61,14 +65,28 @@ export async function publishRelease(
   artifact: ArtifactBytes,
 ): Promise<void> {
   const sha256 = createHash('sha256').update(artifact.bytes).digest('hex');
-  await publisher.client.request(
-    'PUT',
-    `/v1/admin/apps/${app}/uploads/${version}/linux-x64/${artifact.file}`,
-    {
-      body: artifact.bytes,
-      headers: { 'content-type': 'application/gzip', 'x-updraft-sha256': sha256 },
-    },
-  );
+  const sha512 = createHash('sha512').update(artifact.bytes).digest('base64');
+  const targets = [
+    { platform: 'linux', arch: 'x64', file: artifact.file },
+    { platform: 'darwin', arch: 'universal', file: `${artifact.file}.zip` },
+  ] as const;
+  for (const target of targets) {
+    await publisher.client.request(
+      'PUT',
+      `/v1/admin/apps/${app}/uploads/${version}/${target.platform}-${target.arch}/${target.file}`,
+      {
+        body: artifact.bytes,
+        headers: { 'content-type': 'application/octet-stream', 'x-updraft-sha256': sha256 },
+      },
+    );
+  }
+  const fields = {
+    sha256,
+    size: artifact.bytes.length,
+    sha512,
+    minisign: MINISIGN_PLACEHOLDER,
+    ed_signature: cryptoSign(null, artifact.bytes, SPARKLE_KEY).toString('base64'),
+  };
   const payload: ReleasePayload = {
     app,
     version,
@@ -77,11 +95,21 @@ export async function publishRelease(
     mandatory: false,
     critical: false,
     requires: '*',
-    artifacts: [{ platform: 'linux', arch: 'x64', file: artifact.file, sha256, size: artifact.bytes.length }],
+    artifacts: targets.map((target) => ({ ...target, ...fields })),
   };
   const manifest = await signDocument('release', payload, publisher.releaseKey);
   await publisher.client.post(`/v1/admin/apps/${app}/releases`, { manifest });
 }
+
+/** A Sparkle EdDSA key for the run: the signatures are real, though no Sparkle client checks them here. */
+const SPARKLE_KEY = generateKeyPairSync('ed25519').privateKey;
+/**
+ * A well-formed Tauri `.sig` (base64 of a minisign signature file). The Worker serves it as it is and
+ * never verifies it (the app does), so its content does not change what the benchmark measures.
+ */
+const MINISIGN_PLACEHOLDER = Buffer.from(
+  'untrusted comment: signature from tauri secret key\nRUQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n',
+).toString('base64');
 
 /** Promotes `version` to `percentBp` basis points of the `stable` channel. */
 export async function promote(

@@ -1,11 +1,11 @@
 /** What the orchestrator (run.ts) asks of the load process (load.ts), and what it reports back. */
 
 /**
- * The requests of one load run. `get` sends GET `path` with every `{client}` replaced by the next of
- * `clients` rotating client IDs; `events` POSTs `perRequest` telemetry events of one client each time.
+ * The requests of one load run. `get` sends GET `path` (and `headers`) with every `{client}` replaced
+ * by the next of `clients` rotating client IDs; `events` POSTs `perRequest` telemetry events of one client each time.
  */
 export type Workload =
-  | { kind: 'get'; path: string; clients: number }
+  | { kind: 'get'; path: string; clients: number; headers?: Record<string, string> }
   | { kind: 'events'; app: string; channel: string; version: string; perRequest: number };
 
 export interface LoadSpec {
