@@ -178,6 +178,38 @@ export function routeSpec(w: FuzzWorld, method: string, path: string): RouteSpec
       headers: { Range: 'bytes=0-3' },
     },
     'GET /v1/keys/:version': { params: { version: ['1', '2', '3'] } },
+    // The updaters of DESIGN §9, each with the client id and version where that updater sends them.
+    'GET /v1/apps/:app/electron/:channel/:file': {
+      params: {
+        app: [w.app],
+        channel: ['stable', 'beta'],
+        file: ['latest.yml', 'latest-mac.yml', 'latest-linux.yml', 'latest-linux-arm64.yml', 'beta-mac.yml'],
+      },
+      headers: { 'x-user-staging-id': 'client-1', 'x-updraft-version': '1.0.0' },
+    },
+    'GET /v1/apps/:app/tauri/:channel/:target/:arch/:current_version': {
+      params: {
+        app: [w.app],
+        channel: ['stable'],
+        target: ['linux', 'darwin', 'windows'],
+        arch: ['x86_64', 'aarch64', 'i686', 'armv7'],
+        current_version: ['1.0.0', '0.9.0'],
+      },
+      headers: { 'x-updraft-client-id': 'client-1' },
+    },
+    'GET /v1/apps/:app/sparkle/:channel/appcast.xml': {
+      params: { app: [w.app], channel: ['stable'] },
+      query: { client_id: 'client-1', version: '1.0.0', arch: 'arm64', os_version: '14.2' },
+    },
+    'GET /v1/apps/:app/squirrel/:channel/:target/:version': {
+      params: {
+        app: [w.app],
+        channel: ['stable'],
+        target: ['darwin-x64', 'darwin-arm64'],
+        version: ['1.0.0'],
+      },
+      query: { client_id: 'client-1' },
+    },
     'POST /v1/apps/:app/events': { body: { events: [{ ...EVENT }] } },
     'POST /v1/admin/tokens': {
       body: { name: 'fuzz token', role: 'analyst', expires_at: '2099-01-01T00:00:00Z' },
