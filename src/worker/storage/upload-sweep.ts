@@ -7,8 +7,9 @@
  * too; the walk resumes at the first object it did not get to.
  */
 import type { RemovedUpload } from '../../protocol/admin-api.ts';
+import type { ArtifactPath } from './data-plane.ts';
 import { artifactKey } from './projection.ts';
-import { type ArtifactPath, finishStaleRemovals, parseArtifactKey, removeUpload } from './uploads.ts';
+import { finishStaleRemovals, parseArtifactKey, removeUpload } from './uploads.ts';
 
 /** Objects listed per run (R2's largest page). */
 const PAGE = 1000;

@@ -15,6 +15,7 @@
 import type { RemovedUpload } from '../../protocol/admin-api.ts';
 import { ARCHES, PLATFORMS } from '../../protocol/documents.ts';
 import { auditStatement } from './audit.ts';
+import type { ArtifactPath } from './data-plane.ts';
 import { isoSeconds, isUniqueViolation } from './revisions.ts';
 
 export const DEFAULT_UPLOAD_TTL_HOURS = 24;
@@ -33,14 +34,6 @@ export type Removal =
   | { kind: 'busy' }
   /** Uploaded after `uploadedBefore`: not old enough to expire. */
   | { kind: 'young' };
-
-export interface ArtifactPath {
-  app: string;
-  version: string;
-  platform: string;
-  arch: string;
-  file: string;
-}
 
 const TARGET = new RegExp(`^(${PLATFORMS.join('|')})-(${ARCHES.join('|')})$`);
 
