@@ -9,13 +9,12 @@ import { Hono } from 'hono';
 import * as z from 'zod';
 import type { Arch } from '../../protocol/documents.ts';
 import { nameSchema } from '../../protocol/documents.ts';
-import { parseVersion } from '../../protocol/versions.ts';
 import type { AppEnv } from '../types.ts';
 import { parseQuery, validate } from '../validate.ts';
 import { clientIdOf } from './identity.ts';
 import { FEED_CACHE_CONTROL, installedVersionSchema } from './json-feeds.ts';
 import { observeCheck } from './observe.ts';
-import { artifactUrl, type Offer, offerOf, type Served, serve } from './pipeline.ts';
+import { artifactUrl, serveMac } from './pipeline.ts';
 import { renderAppcast } from './sparkle-appcast.ts';
 
 /** The Mac architectures a Sparkle app may name; without one it is served its universal build. */
@@ -49,19 +48,16 @@ sparkle.get(
     const query = parseQuery(url, querySchema);
     const clientId = await clientIdOf(c.req.raw, query.client_id, c.env, 'query client_id');
     const arch = query.arch ?? 'universal';
-    const client = {
+    // A universal build runs on both architectures: a Mac that names its own may get either, and
+    // gets the better of the two decisions (the same client id, so the same rollout buckets).
+    const { served, offer } = await serveMac(c, {
       app,
       requested: channel,
       clientId,
       installed: query.version,
-      platform: 'darwin',
+      arch,
       osVersion: query.os_version ?? query.osVersion,
-    } as const;
-    const served = await serve(c, { ...client, arch });
-    // A universal build runs on both architectures: a Mac that names its own may get either, and
-    // gets the better of the two decisions (the same client id, so the same rollout buckets).
-    const universal = arch === 'universal' ? undefined : await serve(c, { ...client, arch: 'universal' });
-    const offer = better(served, universal);
+    });
     // Sparkle refuses an update without a valid EdDSA signature when the app pins SUPublicEDKey,
     // which every Sparkle 2 app must: offering one would fail every download. It is withheld.
     const offered = offer?.artifact.ed_signature === undefined ? undefined : offer;
@@ -98,18 +94,3 @@ sparkle.get(
     return c.body(renderAppcast({ app, link, item }), 200, headers);
   },
 );
-
-/**
- * The offer of the better of two decisions for one client: an update before a rollback, a higher
- * version before a lower one, the first (the client's own arch) when they tie.
- */
-function better(first: Served, second: Served | undefined): Offer | undefined {
-  const a = offerOf(first);
-  const b = second && offerOf(second);
-  if (!a || !b) return a ?? b;
-  if (a.status !== b.status) return a.status === 'update' ? a : b;
-  const va = parseVersion(a.version);
-  const vb = parseVersion(b.version);
-  if (!va || !vb) return a;
-  return vb.compare(va) > 0 ? b : a;
-}
