@@ -42,6 +42,7 @@ export async function runCheck(ctx: CheckContext): Promise<CheckResult> {
   });
   if (ctx.channel !== undefined) query.set('channel', ctx.channel);
   if (ctx.osVersion !== undefined) query.set('os_version', ctx.osVersion);
+  if (ctx.runtime !== undefined) query.set('runtime', ctx.runtime);
   const url = `${ctx.base}/v1/apps/${ctx.app}/check?${query}`;
   const parsed = checkResponseSchema.safeParse(await getJson(ctx.http, 'check', url, { signal: ctx.signal }));
   if (!parsed.success) {

@@ -14,6 +14,7 @@ import {
   platformSchema,
   publicJwkSchema,
   type ReleasePayload,
+  runtimeSchema,
   versionSchema,
 } from '../protocol/documents.ts';
 import { osVersionSchema, type TelemetryEvent } from '../protocol/telemetry.ts';
@@ -47,6 +48,8 @@ export interface UpdaterOptions {
   arch: Arch;
   currentVersion: string;
   osVersion?: string;
+  /** The native build's runtime (DESIGN §3, as Expo's runtime version): only artifacts of it, or of none, are offered. */
+  runtime?: string;
   /** Defaults to a random ID created once and kept in storage. */
   clientId?: string;
   /** Also check that this client's own bucket is inside the rollout it is offered (DESIGN §2). */
@@ -169,6 +172,7 @@ const optionsSchema = z.object({
   arch: archSchema,
   currentVersion: versionSchema,
   osVersion: osVersionSchema.optional(),
+  runtime: runtimeSchema.optional(),
   clientId: clientIdSchema.optional(),
 });
 
@@ -183,7 +187,7 @@ export function createUpdater(options: UpdaterOptions): Updater {
     throw new TypeError(`createUpdater: ${issue?.path.join('.')}: ${issue?.message}`);
   }
   const { base, origin } = serverUrl(options.server);
-  const { app, platform, arch, osVersion, rootKeys } = valid.data;
+  const { app, platform, arch, osVersion, runtime, rootKeys } = valid.data;
   const { storage } = options;
   const keys = storageKeys(app);
   const fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -230,6 +234,7 @@ export function createUpdater(options: UpdaterOptions): Updater {
           platform,
           arch,
           osVersion,
+          runtime,
           currentVersion,
           clientId: await clientId(),
           verifyBucket: options.verifyBucket === true,

@@ -24,6 +24,7 @@ export interface OfferContext {
   platform: Platform;
   arch: Arch;
   osVersion: string | undefined;
+  runtime: string | undefined;
   currentVersion: string;
   clientId: string;
   verifyBucket: boolean;
@@ -112,7 +113,7 @@ async function verifyRelease(ctx: OfferContext, offer: Offer, keys: KeysPayload)
 /** The signed artifact for this client, which the answer's artifact must be exactly (its url aside). */
 function matchArtifact(ctx: OfferContext, offer: Offer, release: ReleasePayload): Accepted['artifact'] {
   const target = `${ctx.platform}-${ctx.arch}`;
-  const signed = pickArtifact(release, ctx.platform, ctx.arch, ctx.osVersion);
+  const signed = pickArtifact(release, ctx.platform, ctx.arch, ctx.osVersion, ctx.runtime);
   if (!signed) {
     throw new UpdraftError('release_mismatch', `release ${release.version} has no artifact for ${target}`);
   }

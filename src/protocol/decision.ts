@@ -15,6 +15,8 @@ export interface DecisionClient {
   installed: string | undefined;
   /** OS version, loose (coerced with semver.coerce: "14.2" → 14.2.0); absent means "unknown": artifacts with an `os` range are then skipped. */
   osVersion?: string;
+  /** The client's runtime (DESIGN §3); absent: only artifacts that name none. */
+  runtime?: string;
 }
 
 export interface DecisionInput {
@@ -85,7 +87,8 @@ export type Decision =
  * 1. candidates: listed releases whose rollout state is active, paused or complete; not yanked; version
  *    higher than installed; `requires` satisfied by installed (prereleases included); an artifact for
  *    platform and arch (an `any`-arch artifact matches every arch; exact arch preferred) whose `os`
- *    range, if any, the OS version satisfies; and the client inside the rollout.
+ *    range, if any, the OS version satisfies and whose `runtime`, if any, is the client's; and the
+ *    client inside the rollout.
  * 2. a candidate: `update` to the highest.
  * 3. none, installed yanked: `rollback` to the yank's `rollback_to` when that release is known, has
  *    an artifact for this client, and has not been pulled since (not yanked itself, not halted in this
@@ -111,7 +114,7 @@ export async function decide(input: DecisionInput): Promise<Decision> {
     if (!candidate || candidate.version.compare(installed) <= 0) break;
     const { entry, release } = candidate;
     if (!satisfies(installed, release.requires)) continue;
-    const artifact = pickArtifact(release, client.platform, client.arch, client.osVersion);
+    const artifact = pickArtifact(release, client.platform, client.arch, client.osVersion, client.runtime);
     if (!artifact) continue;
     const { state, percent_bp, salt } = entry.rollout;
     // `complete` means everyone, whatever percentage the snapshot still carries.
@@ -131,7 +134,8 @@ export async function decide(input: DecisionInput): Promise<Decision> {
   // one is offered to nobody new (DESIGN §3). The client stays put and is told it runs a yanked version.
   const target = named && !yanked.has(named) && !halted.has(named) ? named : undefined;
   const release = target ? releases.get(target) : undefined;
-  const artifact = release && pickArtifact(release, client.platform, client.arch, client.osVersion);
+  const artifact =
+    release && pickArtifact(release, client.platform, client.arch, client.osVersion, client.runtime);
   if (target && artifact && installed.compare(target) > 0) {
     return { status: 'rollback', version: target, mandatory: true, artifact };
   }
@@ -141,7 +145,7 @@ export async function decide(input: DecisionInput): Promise<Decision> {
 /** Rule 5: the highest offerable release with an artifact for this client and the client inside its rollout. */
 async function decideUnknown(index: ChannelIndex, client: DecisionClient): Promise<Decision> {
   for (const { entry, release } of index.offerable) {
-    const artifact = pickArtifact(release, client.platform, client.arch, client.osVersion);
+    const artifact = pickArtifact(release, client.platform, client.arch, client.osVersion, client.runtime);
     if (!artifact) continue;
     const { state, percent_bp, salt } = entry.rollout;
     if (state === 'complete' || (await isInside(percent_bp, salt, client.clientId))) {
@@ -151,17 +155,20 @@ async function decideUnknown(index: ChannelIndex, client: DecisionClient): Promi
   return { status: 'none', yanked: false };
 }
 
-/** The artifact of `release` for this client, or undefined (same matching rule as `decide`). */
+/** The artifact of `release` for this client, or undefined (same matching rule as `decide`; `runtime` the client's). */
 export function pickArtifact(
   release: ReleasePayload,
   platform: Platform,
   arch: Arch,
   osVersion: string | undefined,
+  runtime?: string,
 ): Artifact | undefined {
   let anyArch: Artifact | undefined;
   for (const artifact of release.artifacts) {
     if (artifact.platform !== platform || (artifact.arch !== arch && artifact.arch !== 'any')) continue;
     if (!osAllows(artifact.os, osVersion)) continue;
+    // DESIGN §3: an artifact of a runtime only for clients of that runtime; one of none for anyone.
+    if (artifact.runtime !== undefined && artifact.runtime !== runtime) continue;
     if (artifact.arch === arch) return artifact;
     anyArch = artifact;
   }

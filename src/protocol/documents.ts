@@ -85,6 +85,14 @@ export const keysPayloadSchema = z.object({
 });
 export type KeysPayload = z.infer<typeof keysPayloadSchema>;
 
+/**
+ * A native build's compatibility (DESIGN §3, Expo's runtime version): printable ASCII, matched
+ * exactly, at most 255 characters.
+ */
+export const runtimeSchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 printable ASCII characters without spaces');
+
 /** SHA-512 in standard base64 (88 characters), as electron-builder writes it into `latest.yml`. */
 export const sha512Base64Schema = z
   .string()
@@ -110,6 +118,8 @@ export const artifactSchema = z.object({
   size: z.number().int().min(0),
   content_type: z.string().max(128).optional(),
   os: rangeSchema.optional(),
+  /** Only for clients of this runtime (DESIGN §3); an artifact without one is for clients that send none. */
+  runtime: runtimeSchema.optional(),
   /** For electron-updater, which checks downloads against it (DESIGN §9). */
   sha512: sha512Base64Schema.optional(),
   /**

@@ -28,6 +28,24 @@ describe('check(): accepted answers', () => {
     expect(server.requests[0]).toContain('&channel=beta&os_version=14.2');
   });
 
+  it('sends its runtime, and takes only the signed artifact of that runtime (DESIGN §3)', async () => {
+    const release = await server.publish('1.1.0');
+    const [artifact] = release.payload.artifacts;
+    if (!artifact) throw new Error('no artifact');
+    const pinned = await server.publish('1.1.0', { artifacts: [{ ...artifact, runtime: 'exposdk:52.0.0' }] });
+    server.offer('update', pinned, await server.snapshot([{ release: pinned }]));
+    const result = await updaterFor(server, { runtime: 'exposdk:52.0.0' }).check();
+    expect(result).toMatchObject({ status: 'update', artifact: { runtime: 'exposdk:52.0.0' } });
+    expect(server.requests[0]).toContain('&runtime=exposdk%3A52.0.0');
+    // A client of another runtime, or of none, refuses that artifact whatever the server says.
+    for (const runtime of ['exposdk:51.0.0', undefined]) {
+      expect(await refusal(updaterFor(server, { runtime }).check())).toMatchObject({
+        code: 'release_mismatch',
+      });
+    }
+    expect(() => updaterFor(server, { runtime: 'has space' })).toThrow(/runtime/);
+  });
+
   it('answers none, with yanked read from the verified snapshot', async () => {
     const yank = await server.yank('1.0.0', null);
     server.answer = {

@@ -63,6 +63,9 @@ export const DECISION_PLATFORMS = ['linux', 'darwin', 'windows'] as const satisf
 export const DECISION_ARCHES = ['x64', 'arm64', 'any'] as const satisfies readonly Arch[];
 const CLIENT_ARCHES = ['x64', 'arm64', 'ia32', 'any'] as const satisfies readonly Arch[];
 
+/** Runtimes (DESIGN §3): two that artifacts and clients share, so that both match and miss happen. */
+const runtimeArb = fc.constantFrom('1.0.0', 'exposdk:52.0.0');
+
 const osRangeArb = fc.constantFrom('>=10', '>=14.0.0', '<12', '>=10.0.0 <11', '^13', '>=11.2');
 export const osVersionArb = fc.constantFrom('9', '10', '10.0.19045', '11.2', '12', '13.1-beta', '14.2', '15');
 
@@ -71,6 +74,8 @@ const artifactsArb = fc.uniqueArray(
     platform: fc.constantFrom(...DECISION_PLATFORMS),
     arch: fc.constantFrom(...DECISION_ARCHES),
     os: fc.option(osRangeArb, { nil: undefined, freq: 3 }),
+    // Mostly none: the runtime-less artifacts of desktop apps are the common case.
+    runtime: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: runtimeArb }),
   }),
   { minLength: 1, maxLength: 5, selector: (a) => `${a.platform}-${a.arch}` },
 );
@@ -84,7 +89,7 @@ export interface WorldRelease {
   version: string;
   mandatory: boolean;
   requires: string;
-  artifacts: { platform: Platform; arch: Arch; os: string | undefined }[];
+  artifacts: { platform: Platform; arch: Arch; os: string | undefined; runtime: string | undefined }[];
   state: RolloutState;
   percent_bp: number;
   salt: string;
@@ -158,6 +163,7 @@ export const worldArb: fc.Arbitrary<World> = fc
         // Often a listed (and so possibly yanked) version, sometimes any version at all.
         installed: fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...versions) }, versionArb),
         osVersion: fc.option(osVersionArb, { nil: undefined, freq: 4 }),
+        runtime: fc.option(runtimeArb, { nil: undefined, freq: 2 }),
       }),
     }),
   )
@@ -183,7 +189,11 @@ export function worldArtifact(version: string, a: WorldRelease['artifacts'][numb
     sha256: HASH,
     size: 1024,
   };
-  return a.os === undefined ? base : { ...base, os: a.os };
+  return {
+    ...base,
+    ...(a.os === undefined ? {} : { os: a.os }),
+    ...(a.runtime === undefined ? {} : { runtime: a.runtime }),
+  };
 }
 
 /** The decide() input of a world; `order` lists the snapshot's releases as generated or reversed. */

@@ -30,7 +30,8 @@ function referenceArtifact(release: ReleasePayload, client: DecisionInput['clien
   const os = client.osVersion === undefined ? null : semverCoerce(client.osVersion);
   const fits = (a: Artifact) =>
     a.platform === client.platform &&
-    (a.os === undefined || (os !== null && semverSatisfies(os, a.os, withPrereleases)));
+    (a.os === undefined || (os !== null && semverSatisfies(os, a.os, withPrereleases))) &&
+    (a.runtime === undefined || a.runtime === client.runtime);
   const usable = release.artifacts.filter(fits);
   return usable.find((a) => a.arch === client.arch) ?? usable.find((a) => a.arch === 'any');
 }

@@ -177,6 +177,37 @@ describe('GET /v1/apps/{app}/check', () => {
     expect((await checkOk(app, { platform: 'darwin' })).status).toBe('none');
   });
 
+  it('offers an artifact of a runtime only to clients of that runtime, one of none to anyone (DESIGN §3)', async () => {
+    const app = uniqueApp('runtime');
+    await seedApp(app);
+    const artifact = (file: string, runtime?: string) => ({
+      platform: 'ios' as const,
+      arch: 'any' as const,
+      file,
+      sha256: 'c'.repeat(64),
+      size: 10,
+      ...(runtime === undefined ? {} : { runtime }),
+    });
+    await seedChannel({
+      app,
+      releases: [
+        { release: release(app, '1.1.0', { artifacts: [artifact('plain.js')] }) },
+        { release: release(app, '1.2.0', { artifacts: [artifact('sdk52.js', 'exposdk:52.0.0')] }) },
+      ],
+    });
+    const ios = { platform: 'ios', arch: 'any' };
+    expect(await checkOk(app, { ...ios, runtime: 'exposdk:52.0.0' })).toMatchObject({ version: '1.2.0' });
+    // Another runtime, or none: the 1.2.0 build is not for it; the runtime-less 1.1.0 is.
+    expect(await checkOk(app, { ...ios, runtime: 'exposdk:51.0.0' })).toMatchObject({ version: '1.1.0' });
+    expect(await checkOk(app, ios)).toMatchObject({ version: '1.1.0' });
+
+    for (const bad of ['has space', 'x'.repeat(256), '']) {
+      const response = await fetchWorker(checkPath(app, { ...ios, runtime: bad }));
+      expect(response.status, bad).toBe(400);
+      expect((await errorOf(response)).message).toContain('runtime');
+    }
+  });
+
   it('marks an update mandatory when it skips a mandatory release', async () => {
     const app = uniqueApp('mandatory');
     await seedApp(app);

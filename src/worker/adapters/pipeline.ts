@@ -31,6 +31,8 @@ export interface ClientQuery {
   platform: Platform;
   arch: Arch;
   osVersion?: string | undefined;
+  /** The client's runtime (DESIGN §3); absent: only artifacts that name none. */
+  runtime?: string | undefined;
 }
 
 /** The decision for one client, with the verified channel state it was made from. */
@@ -76,6 +78,7 @@ export async function serve(c: Context<AppEnv>, query: ClientQuery): Promise<Ser
       arch: query.arch,
       installed: query.installed,
       osVersion: query.osVersion,
+      runtime: query.runtime,
     },
   });
   return { verified: true, channel, state, decision };

@@ -12,6 +12,7 @@ import {
   clientIdSchema,
   nameSchema,
   platformSchema,
+  runtimeSchema,
   versionSchema,
 } from '../../protocol/documents.ts';
 import { sha256Hex } from '../../protocol/encoding.ts';
@@ -36,6 +37,7 @@ const checkQuerySchema = z.object({
     .string({ error: 'must be given once' })
     .regex(/^[0-9][0-9A-Za-z.+_-]{0,31}$/, 'must be an OS version such as 14.2, at most 32 characters')
     .optional(),
+  runtime: z.string({ error: 'must be given once' }).pipe(runtimeSchema).optional(),
 });
 
 const CACHE_CONTROL = 'private, no-cache';
@@ -54,6 +56,7 @@ check.get('/:app/check', validate('param', z.object({ app: nameSchema })), async
     platform: query.platform,
     arch: query.arch,
     osVersion: query.os_version,
+    runtime: query.runtime,
   });
   // A projection that does not verify is never served, not even in part (docs/api.md).
   if (!served.verified) {
