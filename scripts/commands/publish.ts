@@ -227,6 +227,7 @@ function updaterFlags(values: Values): UpdaterFlags {
       parseTargetValue(t, 'ed-signature', 'darwin-arm64=<base64>'),
     ),
     os: list(values, 'os').map((t) => parseTargetValue(t, 'os', 'darwin-arm64=>=13.0.0')),
+    runtime: list(values, 'runtime').map((t) => parseTargetValue(t, 'runtime', 'ios-any=exposdk:52.0.0')),
     ...(sparkleKey === undefined ? {} : { sparkleKey }),
   };
 }
@@ -236,7 +237,7 @@ export const command: Command = {
   summary: 'upload artifacts, sign the release manifest and register it',
   args: ['<app>', '<version>'],
   usage:
-    '<app> <version> --artifact <platform>-<arch>=<path>... [--notes <text>] [--mandatory] [--critical] [--requires <range>] [--for electron|tauri|sparkle] [--sidecar|--minisign|--ed-signature|--os <platform>-<arch>=<value>] [--sparkle-key <file>] [--replace-unregistered]',
+    '<app> <version> --artifact <platform>-<arch>=<path>... [--notes <text>] [--mandatory] [--critical] [--requires <range>] [--for electron|tauri|sparkle] [--sidecar|--minisign|--ed-signature|--os|--runtime <platform>-<arch>=<value>] [--sparkle-key <file>] [--replace-unregistered]',
   options: {
     artifact: { type: 'string', multiple: true },
     notes: { type: 'string' },
@@ -251,6 +252,7 @@ export const command: Command = {
     'ed-signature': { type: 'string', multiple: true },
     'sparkle-key': { type: 'string' },
     os: { type: 'string', multiple: true },
+    runtime: { type: 'string', multiple: true },
   },
   help: [
     '--artifact <platform>-<arch>=<path>  a file to ship (repeatable), e.g. linux-x64=dist/app.tar.gz',
@@ -266,6 +268,7 @@ export const command: Command = {
     '--ed-signature <platform>-<arch>=<base64>  Sparkle EdDSA signature made by sign_update',
     '--sparkle-key <file>  Sparkle private key (generate_keys -x): sign every darwin artifact here',
     '--os <platform>-<arch>=<range>  OS versions that artifact needs, e.g. darwin-arm64=>=13.0.0',
+    '--runtime <platform>-<arch>=<runtime>  the native runtime that artifact is for, e.g. ios-any=exposdk:52.0.0',
   ],
   async run(inv) {
     const result = await publish({

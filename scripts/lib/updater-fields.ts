@@ -9,7 +9,7 @@ import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import semverValidRange from 'semver/ranges/valid.js';
-import { fileNameSchema } from '../../src/protocol/documents.ts';
+import { fileNameSchema, runtimeSchema } from '../../src/protocol/documents.ts';
 import { messageOf, UserError } from './errors.ts';
 import { isCode } from './keys-folder.ts';
 import type { ArtifactSpec, TargetValue } from './parse.ts';
@@ -30,6 +30,8 @@ export interface UpdaterFlags {
   sparkleKey?: string;
   /** `--os <target>=<range>`: the OS versions an artifact runs on. */
   os?: readonly TargetValue[];
+  /** `--runtime <target>=<runtime>`: the native runtime an artifact is built for (DESIGN §3). */
+  runtime?: readonly TargetValue[];
 }
 
 export interface LocalSidecar {
@@ -46,6 +48,7 @@ export interface ArtifactExtras {
   minisign?: string;
   ed_signature?: string;
   os?: string;
+  runtime?: string;
 }
 
 export const FILE_NAME_RULE = 'must be 1-128 of A-Z a-z 0-9 . _ + -, not starting with a dot';
@@ -91,6 +94,13 @@ export async function prepareExtras(
     if (range.length > 256 || semverValidRange(range) === null)
       throw new UserError(`--os ${target}=${range}: must be a semver range such as >=13.0.0`);
   }
+  const runtimes = once('runtime', flags.runtime);
+  for (const [target, runtime] of runtimes) {
+    if (!runtimeSchema.safeParse(runtime).success)
+      throw new UserError(
+        `--runtime ${target}=${runtime}: must be 1-255 printable ASCII characters without spaces`,
+      );
+  }
   const sigFiles = once('minisign', flags.minisign);
   const edGiven = once('ed-signature', flags.edSignatures);
   for (const [target, signature] of edGiven) {
@@ -124,6 +134,7 @@ export async function prepareExtras(
       ...(minisign ? { minisign } : {}),
       ...(ed_signature ? { ed_signature } : {}),
       ...(os.has(target) ? { os: os.get(target) } : {}),
+      ...(runtimes.has(target) ? { runtime: runtimes.get(target) } : {}),
     });
   }
   requireFor(artifacts, extras, flags.for ?? []);

@@ -118,7 +118,7 @@ describe('publish: SHA-512 and sidecars', () => {
     ]);
   });
 
-  it('uploads each --sidecar beside the artifact of its target, and --os sets its OS range', async () => {
+  it('uploads each --sidecar beside the artifact of its target, and --os and --runtime set its OS range and runtime', async () => {
     const dir = await folder({ 'app.zip': 'mac zip', 'extra.json': '{}', 'notes.txt': 'n' });
     const { payload } = await run({
       artifacts: [{ platform: 'darwin', arch: 'arm64', path: join(dir, 'app.zip') }],
@@ -128,10 +128,12 @@ describe('publish: SHA-512 and sidecars', () => {
           { platform: 'darwin', arch: 'arm64', value: join(dir, 'notes.txt') },
         ],
         os: [{ platform: 'darwin', arch: 'arm64', value: '>=13.0.0' }],
+        runtime: [{ platform: 'darwin', arch: 'arm64', value: 'native-7' }],
       },
     });
     const [artifact] = payload.artifacts;
     expect(artifact?.os).toBe('>=13.0.0');
+    expect(artifact?.runtime).toBe('native-7');
     expect(artifact?.sidecars?.map((s) => s.file)).toEqual(['extra.json', 'notes.txt']);
     expect(artifact?.sidecars?.[0]).toEqual({
       file: 'extra.json',
@@ -171,6 +173,10 @@ describe('publish: SHA-512 and sidecars', () => {
     await refused(
       { artifacts, updaters: { os: [{ platform: 'linux', arch: 'x64', value: 'not a range' }] } },
       /--os linux-x64=not a range: must be a semver range/,
+    );
+    await refused(
+      { artifacts, updaters: { runtime: [{ platform: 'linux', arch: 'x64', value: 'has space' }] } },
+      /--runtime linux-x64=has space: must be 1-255 printable ASCII/,
     );
   });
 });
