@@ -118,6 +118,8 @@ async function printWelcome(client: ApiClient): Promise<void> {
       `  ${check(inside)}    # inside the rollout: update to 1.1.0`,
       `  ${check(outside)}    # outside: none`,
       `  curl '${server}/v1/apps/${DEMO_APP}/check?client_id=${inside}&version=1.1.0&platform=darwin&arch=arm64&channel=beta'    # beta: 1.2.0-beta.1`,
+      'The same decision as electron-updater reads it (docs/clients/electron.md):',
+      `  curl -H 'x-user-staging-id: ${inside}' -H 'x-updraft-version: 1.0.0' '${server}/v1/apps/${DEMO_APP}/electron/stable/latest-linux.yml'`,
     );
   }
   // The CLI's default server is 127.0.0.1:8787; on another port the commands must name it.
