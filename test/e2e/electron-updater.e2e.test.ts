@@ -224,7 +224,14 @@ interface Client {
  */
 async function client(
   version: string,
-  options: { id?: string; sendVersion?: boolean; allowDowngrade?: boolean; cachedInstaller?: Buffer } = {},
+  options: {
+    id?: string;
+    sendVersion?: boolean;
+    allowDowngrade?: boolean;
+    cachedInstaller?: Buffer;
+    /** electron-updater's default: several ranges per request, answered as multipart/byteranges. */
+    multipleRanges?: boolean;
+  } = {},
 ): Promise<Client> {
   const id = options.id ?? randomUUID();
   const dir = await mkdtemp(join(work, 'client-'));
@@ -234,7 +241,7 @@ async function client(
     [
       'provider: generic',
       `url: ${proxyUrl}/v1/apps/${APP}/electron/stable/`,
-      'useMultipleRangeRequest: false',
+      `useMultipleRangeRequest: ${options.multipleRanges === true}`,
       `updaterCacheDirName: ${CACHE_DIR_NAME}`,
       '',
     ].join('\n'),
@@ -337,30 +344,42 @@ describe('electron-updater against the real Worker', () => {
     expect(inside).toBeLessThan(60);
   });
 
-  it('downloads 1.1.0 differentially through both blockmaps, and it passes the sha512 check', async () => {
-    const c = await client('1.0.0', { id: await idThat(true), cachedInstaller: installers.get('1.0.0') });
-    const from = seen.length;
-    const result = await c.updater.checkForUpdates();
-    expect(result?.updateInfo.version).toBe('1.1.0');
-    const [file] = (await c.updater.downloadUpdate()) ?? [];
-    expect(await readFile(file ?? '')).toEqual(installers.get('1.1.0'));
-    expect(c.errors).toEqual([]);
+  it.each([
+    ['one range per request', false],
+    ['several ranges per request (multipart/byteranges, its default)', true],
+  ])(
+    'downloads 1.1.0 differentially through both blockmaps with %s, and it passes the sha512 check',
+    async (_, multipleRanges) => {
+      const c = await client('1.0.0', {
+        id: await idThat(true),
+        cachedInstaller: installers.get('1.0.0'),
+        multipleRanges,
+      });
+      const from = seen.length;
+      const result = await c.updater.checkForUpdates();
+      expect(result?.updateInfo.version).toBe('1.1.0');
+      const [file] = (await c.updater.downloadUpdate()) ?? [];
+      expect(await readFile(file ?? '')).toEqual(installers.get('1.1.0'));
+      expect(c.errors).toEqual([]);
 
-    const requests = seen.slice(from);
-    const base = `/v1/apps/${APP}/artifacts`;
-    // The new blockmap beside the new installer, the old one at the path with the old version in it.
-    expect(requests.map((r) => [r.path, r.status])).toEqual(
-      expect.arrayContaining([
-        [`${base}/1.1.0/windows-x64/${installerName('1.1.0')}.blockmap`, 200],
-        [`${base}/1.0.0/windows-x64/${installerName('1.0.0')}.blockmap`, 200],
-      ]),
-    );
-    const ranged = requests.filter((r) => r.path.endsWith('.exe'));
-    expect(ranged.length).toBeGreaterThan(0);
-    for (const r of ranged) expect([r.range?.startsWith('bytes='), r.status]).toEqual([true, 206]);
-    const fetched = ranged.reduce((sum, r) => sum + r.bytes, 0);
-    expect(fetched).toBeLessThan((installers.get('1.1.0')?.length ?? 0) / 4);
-  });
+      const requests = seen.slice(from);
+      const base = `/v1/apps/${APP}/artifacts`;
+      // The new blockmap beside the new installer, the old one at the path with the old version in it.
+      expect(requests.map((r) => [r.path, r.status])).toEqual(
+        expect.arrayContaining([
+          [`${base}/1.1.0/windows-x64/${installerName('1.1.0')}.blockmap`, 200],
+          [`${base}/1.0.0/windows-x64/${installerName('1.0.0')}.blockmap`, 200],
+        ]),
+      );
+      const ranged = requests.filter((r) => r.path.endsWith('.exe'));
+      expect(ranged.length).toBeGreaterThan(0);
+      for (const r of ranged) expect([r.range?.startsWith('bytes='), r.status]).toEqual([true, 206]);
+      // With several ranges per request, at least one request named more than one.
+      expect(ranged.some((r) => r.range?.includes(','))).toBe(multipleRanges);
+      const fetched = ranged.reduce((sum, r) => sum + r.bytes, 0);
+      expect(fetched).toBeLessThan((installers.get('1.1.0')?.length ?? 0) / 4);
+    },
+  );
 
   it('rejects an installer altered in transit with its own sha512 check', async () => {
     const c = await client('1.0.0', { id: await idThat(true) });

@@ -14,10 +14,12 @@ import {
   type Platform,
   versionSchema,
 } from '../../protocol/documents.ts';
+import { randomHex } from '../../protocol/encoding.ts';
 import { CLIENT_KINDS, type ClientKind } from '../../protocol/telemetry.ts';
 import { observeDownload } from '../adapters/observe.ts';
+import { multipartByteranges } from '../byteranges.ts';
 import { badRequest, errorBody, notFound } from '../errors.ts';
-import { etagMatches, parseRange, resolveRange } from '../http-caching.ts';
+import { etagMatches, parseRange, resolveRange, resolveRanges } from '../http-caching.ts';
 import { type ArtifactPath, getArtifact, headArtifact } from '../storage/data-plane.ts';
 import type { AppEnv } from '../types.ts';
 import { validate } from '../validate.ts';
@@ -55,7 +57,7 @@ artifacts.get('/:app/artifacts/:version/:target/:file', validate('param', params
 
   // The common case, a plain download, costs one R2 call; conditional, ranged and HEAD requests
   // look at the metadata first.
-  if (!isHead && !ifNoneMatch && (range === undefined || range === 'multiple')) {
+  if (!isHead && !ifNoneMatch && range === undefined) {
     const object = await getArtifact(c.env.BUCKET, path);
     if (!object) throw missing();
     count(c, counted, path);
@@ -74,13 +76,19 @@ artifacts.get('/:app/artifacts/:version/:target/:file', validate('param', params
   const ifRange = c.req.header('If-Range');
   if (ifRange !== undefined && ifRange !== meta.httpEtag) range = undefined;
 
-  const selected = range && range !== 'multiple' ? resolveRange(range, meta.size) : undefined;
-  if (selected === null) {
+  const several = range === 'multiple' ? resolveRanges(c.req.header('Range') ?? '', meta.size) : undefined;
+  // One satisfiable range of several is answered as a single range.
+  const single = several?.length === 1 ? several[0] : undefined;
+  const selected = single ?? (range && range !== 'multiple' ? resolveRange(range, meta.size) : undefined);
+  if (selected === null || several === null) {
     return Response.json(errorBody('range_not_satisfiable', `the artifact has ${meta.size} bytes`), {
       status: 416,
       headers: { 'Content-Range': `bytes */${meta.size}`, 'Cache-Control': 'no-store' },
     });
   }
+
+  if (several && several.length > 1)
+    return multipleRanges(c, { meta, file, path, counted, ranges: several, isHead });
 
   const headers = headersFor(meta, file, selected ? selected.length : meta.size);
   const status = selected ? 206 : 200;
@@ -97,6 +105,46 @@ artifacts.get('/:app/artifacts/:version/:target/:file', validate('param', params
   count(c, counted, path);
   return new Response(object.body, { status, headers });
 });
+
+/**
+ * Several ranges in one `multipart/byteranges` answer (electron-updater's differential download):
+ * one R2 read from the first range's start to the last one's end, cut into the parts.
+ */
+async function multipleRanges(
+  c: Context<AppEnv>,
+  at: {
+    meta: R2Object;
+    file: string;
+    path: ArtifactPath;
+    counted: ReturnType<typeof countedAs>;
+    ranges: { offset: number; length: number }[];
+    isHead: boolean;
+  },
+): Promise<Response> {
+  const { meta, ranges } = at;
+  const first = ranges[0];
+  const last = ranges[ranges.length - 1];
+  if (!first || !last) throw new Error('multipleRanges needs ranges');
+  const boundary = `updraft-${randomHex(12)}`;
+  const contentType = meta.httpMetadata?.contentType ?? 'application/octet-stream';
+  const span = { offset: first.offset, length: last.offset + last.length - first.offset };
+  const object = at.isHead ? undefined : await getArtifact(c.env.BUCKET, at.path, span);
+  if (object === null) throw notFound('artifact_missing', `artifact ${at.file} is not in storage`);
+  const body = object?.body ?? new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
+  const multipart = multipartByteranges(body, first.offset, ranges, {
+    boundary,
+    contentType,
+    size: meta.size,
+  });
+  const headers = headersFor(meta, at.file, multipart.length);
+  headers.set('Content-Type', `multipart/byteranges; boundary=${boundary}`);
+  if (at.isHead) return new Response(null, { status: 206, headers });
+  count(c, at.counted, at.path);
+  // A stream of a known length: the answer carries an exact Content-Length.
+  const fixed = new FixedLengthStream(multipart.length);
+  c.executionCtx.waitUntil(multipart.stream.pipeTo(fixed.writable).catch(() => undefined));
+  return new Response(fixed.readable, { status: 206, headers });
+}
 
 /**
  * Who to count a download for: the `client_id` (and the updater, `via`) that adapter URLs carry
