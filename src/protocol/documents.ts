@@ -8,6 +8,7 @@
 import semverValid from 'semver/functions/valid.js';
 import semverValidRange from 'semver/ranges/valid.js';
 import * as z from 'zod';
+import { expoArtifactSchema } from './expo.ts';
 
 /** JWS `typ` header of each document kind (RFC 8725 §3.11: one kind can never pass for another). */
 export const TYP = {
@@ -140,6 +141,11 @@ export const artifactSchema = z.object({
     .max(8)
     .refine((list) => new Set(list.map((s) => s.file)).size === list.length, 'sidecar files must differ')
     .optional(),
+  /**
+   * For expo-updates (DESIGN §10): the platform's manifest, fixed at publish time, and its code
+   * signature. The artifact itself is the manifest's launch asset, stored content-addressed.
+   */
+  expo: expoArtifactSchema.optional(),
 });
 export type Artifact = z.infer<typeof artifactSchema>;
 

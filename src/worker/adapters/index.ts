@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../types.ts';
 import { electron } from './electron.ts';
+import { expo } from './expo.ts';
 import { sparkle } from './sparkle.ts';
 import { squirrel } from './squirrel.ts';
 import { tauri } from './tauri.ts';
@@ -15,3 +16,4 @@ adapters.route('/', sparkle);
 adapters.route('/', tauri);
 adapters.route('/', squirrel);
 adapters.route('/', electron);
+adapters.route('/', expo);

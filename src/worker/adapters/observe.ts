@@ -11,7 +11,7 @@
  */
 import type { Context } from 'hono';
 import type { Arch, Platform } from '../../protocol/documents.ts';
-import { sha256Hex } from '../../protocol/encoding.ts';
+import { nameBasedUuid } from '../../protocol/encoding.ts';
 import type { ClientKind, TelemetryEvent } from '../../protocol/telemetry.ts';
 import type { EventsMessage } from '../queue.ts';
 import { loadChannel, stateTtlMs } from '../storage/state-cache.ts';
@@ -37,6 +37,21 @@ export interface DownloadObservation {
   app: string;
   clientId: string;
   version: string;
+  platform: Platform;
+  arch: Arch;
+}
+
+/** Releases a client reports it could not launch (expo-updates' failed update ids, DESIGN §10). */
+export interface FailureObservation {
+  kind: ClientKind;
+  app: string;
+  channel: string;
+  clientId: string;
+  /** The versions that failed there. */
+  versions: readonly string[];
+  /** The version it runs now, when known. */
+  installed: string | undefined;
+  errorCode: string;
   platform: Platform;
   arch: Arch;
 }
@@ -70,7 +85,7 @@ export function observeDownload(c: Context<AppEnv>, observation: DownloadObserva
       const { app, clientId, version, kind } = observation;
       const now = new Date();
       const event: TelemetryEvent = {
-        id: await observedId([app, clientId, version, 'download']),
+        id: await nameBasedUuid([app, clientId, version, 'download']),
         type: 'download_started',
         client_id: clientId,
         // The artifact URL names no channel; downloads group by release, not channel, in the metrics.
@@ -83,6 +98,39 @@ export function observeDownload(c: Context<AppEnv>, observation: DownloadObserva
       await send(c, { app, kind, events: [event] }, now);
     })().catch((error: unknown) => {
       console.error(`observe: dropping a download of ${observation.app}: ${String(error)}`);
+    }),
+  );
+}
+
+/**
+ * Records each reported failure as an `install_failed` of that version, once per client and version
+ * however often the client repeats it, after the response is sent.
+ */
+export function observeFailures(c: Context<AppEnv>, observation: FailureObservation): void {
+  if (observation.versions.length === 0) return;
+  c.executionCtx.waitUntil(
+    (async () => {
+      const { app, clientId, kind } = observation;
+      const now = new Date();
+      const events = await Promise.all(
+        observation.versions.map(
+          async (version): Promise<TelemetryEvent> => ({
+            id: await nameBasedUuid([app, clientId, version, 'install_failed']),
+            type: 'install_failed',
+            client_id: clientId,
+            channel: observation.channel,
+            ...(observation.installed === undefined ? {} : { from_version: observation.installed }),
+            to_version: version,
+            error_code: observation.errorCode,
+            platform: observation.platform,
+            arch: observation.arch,
+            occurred_at: now.toISOString(),
+          }),
+        ),
+      );
+      await send(c, { app, kind, events }, now);
+    })().catch((error: unknown) => {
+      console.error(`observe: dropping failures of ${observation.app}: ${String(error)}`);
     }),
   );
 }
@@ -100,7 +148,7 @@ async function recordCheck(c: Context<AppEnv>, o: CheckObservation & { installed
   const events: TelemetryEvent[] = [
     {
       ...common,
-      id: await observedId([o.app, o.clientId, o.installed, 'check', String(period)]),
+      id: await nameBasedUuid([o.app, o.clientId, o.installed, 'check', String(period)]),
       type: 'check',
       from_version: o.installed,
     },
@@ -111,7 +159,7 @@ async function recordCheck(c: Context<AppEnv>, o: CheckObservation & { installed
   if (listed) {
     events.push({
       ...common,
-      id: await observedId([o.app, o.clientId, o.installed, 'install']),
+      id: await nameBasedUuid([o.app, o.clientId, o.installed, 'install']),
       type: 'install_succeeded',
       to_version: o.installed,
     });
@@ -130,11 +178,4 @@ async function send(
   await c.env.EVENTS.send({ ...message, received_at: now.toISOString(), events } satisfies EventsMessage);
   if (sent.size + events.length > MAX_REMEMBERED) sent.clear();
   for (const e of events) sent.add(e.id);
-}
-
-/** A UUID (RFC 9562 version 8, name-based) from `parts`: the same observation always has the same id. */
-async function observedId(parts: readonly string[]): Promise<string> {
-  const hex = await sha256Hex(parts.join('\u0000'));
-  const variant = ((Number.parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -8,6 +8,7 @@ import type { Context } from 'hono';
 import { type AppConfig, chooseChannel } from '../../protocol/channels.ts';
 import { type Decision, decide } from '../../protocol/decision.ts';
 import type { Arch, Artifact, Platform, ReleasePayload } from '../../protocol/documents.ts';
+import { expoAssetPath } from '../../protocol/expo.ts';
 import type { ClientKind } from '../../protocol/telemetry.ts';
 import { parseVersion } from '../../protocol/versions.ts';
 import { notFound } from '../errors.ts';
@@ -124,15 +125,18 @@ export function betterOffer(first: Offer | undefined, second: Offer | undefined)
 /**
  * The immutable URL of an artifact (or of one of its sidecar files) on this Worker. With `clientId`,
  * the URL carries it, and the updater as `via`, so that the download is counted for that client
- * (DESIGN §9, routes/artifacts.ts).
+ * (DESIGN §9, routes/artifacts.ts). An Expo artifact's bytes are its launch asset, stored
+ * content-addressed (DESIGN §10).
  */
 export function artifactUrl(
   origin: string,
   app: string,
   version: string,
-  artifact: Pick<Artifact, 'platform' | 'arch' | 'file'>,
+  artifact: Pick<Artifact, 'platform' | 'arch' | 'file' | 'sha256' | 'expo'>,
   options: { file?: string; clientId?: string; kind?: ClientKind } = {},
 ): string {
+  if (artifact.expo !== undefined && options.file === undefined)
+    return `${origin}${expoAssetPath(app, artifact.sha256)}`;
   const file = options.file ?? artifact.file;
   const path = `${origin}/v1/apps/${app}/artifacts/${version}/${artifact.platform}-${artifact.arch}/${file}`;
   if (options.clientId === undefined) return path;

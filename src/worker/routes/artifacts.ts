@@ -1,6 +1,6 @@
 /**
  * `GET|HEAD /v1/apps/{app}/artifacts/{version}/{platform}-{arch}/{file}`: artifact bytes from R2,
- * with validators and single byte ranges so interrupted downloads resume (docs/api.md).
+ * with validators and byte ranges so interrupted downloads resume (docs/api.md).
  */
 import { type Context, Hono } from 'hono';
 import * as z from 'zod';
@@ -20,7 +20,8 @@ import { observeDownload } from '../adapters/observe.ts';
 import { multipartByteranges } from '../byteranges.ts';
 import { badRequest, errorBody, notFound } from '../errors.ts';
 import { etagMatches, parseRange, resolveRange, resolveRanges } from '../http-caching.ts';
-import { type ArtifactPath, getArtifact, headArtifact } from '../storage/data-plane.ts';
+import type { ArtifactPath } from '../storage/data-plane.ts';
+import { artifactKey } from '../storage/projection.ts';
 import type { AppEnv } from '../types.ts';
 import { validate } from '../validate.ts';
 
@@ -42,29 +43,52 @@ artifacts.get('/:app/artifacts/:version/:target/:file', validate('param', params
   const { app, version, target, file } = c.req.valid('param');
   const [platform = '', arch = ''] = target.split('-');
   const path: ArtifactPath = { app, version, platform, arch, file };
-  // Whether no release ever named this path or its bytes were lost from R2, the bytes are not
-  // there: the code says so rather than the generic "no such route".
-  const missing = () =>
-    notFound(
-      'artifact_missing',
-      `artifact ${file} for ${target} of ${app} ${version} is not in storage; check the URL, or re-upload it if a release lists it`,
-    );
+  const counted = countedAs(c.req.query('client_id'), c.req.query('via'));
+  return serveObject(c, {
+    key: artifactKey(app, version, platform, arch, file),
+    file,
+    // Whether no release ever named this path or its bytes were lost from R2, the bytes are not
+    // there: the code says so rather than the generic "no such route".
+    missing: () =>
+      notFound(
+        'artifact_missing',
+        `artifact ${file} for ${target} of ${app} ${version} is not in storage; check the URL, or re-upload it if a release lists it`,
+      ),
+    served: () => count(c, counted, path),
+  });
+});
 
+/** What `serveObject` serves: an immutable R2 object, and what to do when it is sent. */
+export interface StoredObject {
+  key: string;
+  /** The file name a download is saved under. */
+  file: string;
+  missing: () => Error;
+  /** Called once bytes are on their way (not for HEAD, 304 or 416). */
+  served?: () => void;
+}
+
+/**
+ * Serves an immutable R2 object with validators and byte ranges (one, or several as
+ * multipart/byteranges): the artifact route's and the Expo asset route's answer.
+ */
+export async function serveObject(c: Context<AppEnv>, at: StoredObject): Promise<Response> {
+  const { key, file, missing } = at;
+  const served = at.served ?? (() => undefined);
   const ifNoneMatch = c.req.header('If-None-Match');
   let range = parseRange(c.req.header('Range'));
   const isHead = c.req.method === 'HEAD';
-  const counted = countedAs(c.req.query('client_id'), c.req.query('via'));
 
   // The common case, a plain download, costs one R2 call; conditional, ranged and HEAD requests
   // look at the metadata first.
   if (!isHead && !ifNoneMatch && range === undefined) {
-    const object = await getArtifact(c.env.BUCKET, path);
+    const object = await c.env.BUCKET.get(key);
     if (!object) throw missing();
-    count(c, counted, path);
+    served();
     return new Response(object.body, { status: 200, headers: headersFor(object, file, object.size) });
   }
 
-  const meta = await headArtifact(c.env.BUCKET, path);
+  const meta = await c.env.BUCKET.head(key);
   if (!meta) throw missing();
   if (etagMatches(ifNoneMatch, meta.httpEtag)) {
     return new Response(null, {
@@ -81,14 +105,14 @@ artifacts.get('/:app/artifacts/:version/:target/:file', validate('param', params
   const single = several?.length === 1 ? several[0] : undefined;
   const selected = single ?? (range && range !== 'multiple' ? resolveRange(range, meta.size) : undefined);
   if (selected === null || several === null) {
-    return Response.json(errorBody('range_not_satisfiable', `the artifact has ${meta.size} bytes`), {
+    return Response.json(errorBody('range_not_satisfiable', `the file has ${meta.size} bytes`), {
       status: 416,
       headers: { 'Content-Range': `bytes */${meta.size}`, 'Cache-Control': 'no-store' },
     });
   }
 
   if (several && several.length > 1)
-    return multipleRanges(c, { meta, file, path, counted, ranges: several, isHead });
+    return multipleRanges(c, { meta, at: { ...at, served }, ranges: several, isHead });
 
   const headers = headersFor(meta, file, selected ? selected.length : meta.size);
   const status = selected ? 206 : 200;
@@ -100,11 +124,11 @@ artifacts.get('/:app/artifacts/:version/:target/:file', validate('param', params
   }
   if (isHead) return new Response(null, { status, headers });
 
-  const object = await getArtifact(c.env.BUCKET, path, selected);
+  const object = await c.env.BUCKET.get(key, selected ? { range: selected } : {});
   if (!object) throw missing();
-  count(c, counted, path);
+  served();
   return new Response(object.body, { status, headers });
-});
+}
 
 /**
  * Several ranges in one `multipart/byteranges` answer (electron-updater's differential download):
@@ -112,24 +136,26 @@ artifacts.get('/:app/artifacts/:version/:target/:file', validate('param', params
  */
 async function multipleRanges(
   c: Context<AppEnv>,
-  at: {
+  {
+    meta,
+    at,
+    ranges,
+    isHead,
+  }: {
     meta: R2Object;
-    file: string;
-    path: ArtifactPath;
-    counted: ReturnType<typeof countedAs>;
+    at: StoredObject & { served: () => void };
     ranges: { offset: number; length: number }[];
     isHead: boolean;
   },
 ): Promise<Response> {
-  const { meta, ranges } = at;
   const first = ranges[0];
   const last = ranges[ranges.length - 1];
   if (!first || !last) throw new Error('multipleRanges needs ranges');
   const boundary = `updraft-${randomHex(12)}`;
   const contentType = meta.httpMetadata?.contentType ?? 'application/octet-stream';
   const span = { offset: first.offset, length: last.offset + last.length - first.offset };
-  const object = at.isHead ? undefined : await getArtifact(c.env.BUCKET, at.path, span);
-  if (object === null) throw notFound('artifact_missing', `artifact ${at.file} is not in storage`);
+  const object = isHead ? undefined : await c.env.BUCKET.get(at.key, { range: span });
+  if (object === null) throw at.missing();
   const body = object?.body ?? new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
   const multipart = multipartByteranges(body, first.offset, ranges, {
     boundary,
@@ -138,8 +164,8 @@ async function multipleRanges(
   });
   const headers = headersFor(meta, at.file, multipart.length);
   headers.set('Content-Type', `multipart/byteranges; boundary=${boundary}`);
-  if (at.isHead) return new Response(null, { status: 206, headers });
-  count(c, at.counted, at.path);
+  if (isHead) return new Response(null, { status: 206, headers });
+  at.served();
   // A stream of a known length: the answer carries an exact Content-Length.
   const fixed = new FixedLengthStream(multipart.length);
   c.executionCtx.waitUntil(multipart.stream.pipeTo(fixed.writable).catch(() => undefined));

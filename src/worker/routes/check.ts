@@ -16,7 +16,7 @@ import {
   versionSchema,
 } from '../../protocol/documents.ts';
 import { sha256Hex } from '../../protocol/encoding.ts';
-import { serve } from '../adapters/pipeline.ts';
+import { artifactUrl, serve } from '../adapters/pipeline.ts';
 import { etagMatches } from '../http-caching.ts';
 import type { CachedChannel, EncodedAnswer } from '../storage/state-cache.ts';
 import type { AppEnv } from '../types.ts';
@@ -135,7 +135,7 @@ function toAnswer(
     version,
     mandatory: decision.mandatory,
     artifact: {
-      url: `${origin}/v1/apps/${app}/artifacts/${version}/${artifact.platform}-${artifact.arch}/${artifact.file}`,
+      url: artifactUrl(origin, app, version, artifact),
       sha256: artifact.sha256,
       size: artifact.size,
     },

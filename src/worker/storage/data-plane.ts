@@ -1,9 +1,9 @@
 /**
- * The data plane's reads outside the channel state: keys documents, artifact bytes and the health
+ * The data plane's reads outside the channel state: keys documents and the health
  * probes. Nothing here writes.
  */
 import * as z from 'zod';
-import { artifactKey, KEYS_KEY, keysDocKey } from './projection.ts';
+import { KEYS_KEY, keysDocKey } from './projection.ts';
 
 export const keysProjectionSchema = z.object({ version: z.number().int().min(1), jws: z.string() });
 
@@ -40,20 +40,4 @@ export interface ArtifactPath {
   platform: string;
   arch: string;
   file: string;
-}
-
-const keyOf = (p: ArtifactPath) => artifactKey(p.app, p.version, p.platform, p.arch, p.file);
-
-/** An artifact's metadata (size, etag, content type) without its bytes, or null. */
-export function headArtifact(bucket: R2Bucket, path: ArtifactPath): Promise<R2Object | null> {
-  return bucket.head(keyOf(path));
-}
-
-/** An artifact's bytes, all of them or one range, or null. */
-export function getArtifact(
-  bucket: R2Bucket,
-  path: ArtifactPath,
-  range?: R2Range,
-): Promise<R2ObjectBody | null> {
-  return bucket.get(keyOf(path), range ? { range } : {});
 }

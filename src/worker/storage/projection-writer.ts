@@ -78,12 +78,15 @@ export async function buildChannelProjection(
   const snapshot = await signDocument('channel', snapshotPayload(state), key);
   const releases: Record<string, string> = {};
   const yanks: Record<string, string> = {};
+  const expoDirectives: Record<string, string> = {};
   for (const r of state.rollouts) releases[r.version] = r.manifest_jws;
   for (const y of state.yanks) {
     yanks[y.version] = y.yank_jws;
     if (y.rollback_to && y.rollback_jws) releases[y.rollback_to] = y.rollback_jws;
+    if (y.expo_directive_signature) expoDirectives[y.version] = y.expo_directive_signature;
   }
-  return { snapshot, releases, yanks };
+  if (Object.keys(expoDirectives).length === 0) return { snapshot, releases, yanks };
+  return { snapshot, releases, yanks, expo_directives: expoDirectives };
 }
 
 /**

@@ -20,6 +20,11 @@ export interface ChannelProjection {
   releases: Record<string, string>;
   /** Yank statements (compact JWS) by version: every entry of the snapshot's `yanked`. */
   yanks: Record<string, string>;
+  /**
+   * The `expo-signature` of each listed yank's rollBackToEmbedded directive, by version, for the
+   * yanks that have one (DESIGN §10). Not covered by the snapshot: Expo clients check it themselves.
+   */
+  expo_directives?: Record<string, string>;
 }
 
 export interface KeysProjection {
@@ -31,6 +36,11 @@ export interface KeysProjection {
 /** R2 key of an artifact's bytes (DESIGN §1). */
 export const artifactKey = (app: string, version: string, platform: string, arch: string, file: string) =>
   `artifacts/${app}/${version}/${platform}-${arch}/${file}`;
+/**
+ * R2 key of a content-addressed asset (DESIGN §10: an Expo update's launch asset and assets), stored
+ * once per app whatever the number of releases that list it.
+ */
+export const assetKey = (app: string, sha256: string) => `assets/${app}/${sha256}`;
 /** R2 key of a release manifest (immutable). */
 export const releaseDocKey = (app: string, version: string) => `manifests/${app}/releases/${version}.jws`;
 /** R2 key of a yank statement (immutable). */

@@ -68,6 +68,8 @@ export interface CachedChannel {
   releaseJws: ReadonlyMap<string, string>;
   yanks: ReadonlyMap<string, YankPayload>;
   yankJws: ReadonlyMap<string, string>;
+  /** The `expo-signature` of a yank's rollBackToEmbedded directive, by version (DESIGN §10). */
+  expoDirectives: ReadonlyMap<string, string>;
   /** Check answers already encoded from this state (routes/check.ts), by their text outside the snapshot. */
   answers: AnswerMemo;
 }
@@ -201,6 +203,7 @@ const channelProjectionSchema = z.object({
   snapshot: z.string(),
   releases: z.record(z.string(), z.string()),
   yanks: z.record(z.string(), z.string()),
+  expo_directives: z.record(z.string(), z.string()).optional(),
 });
 
 const apps = new TtlCache<AppConfig | null>({ ttlMs: STATE_TTL_MS, maxEntries: MAX_ENTRIES });
@@ -337,6 +340,7 @@ function parseChannel(
     releaseJws: new Map(Object.entries(projection.releases)),
     yanks: decodeAll('yank', projection.yanks),
     yankJws: new Map(Object.entries(projection.yanks)),
+    expoDirectives: new Map(Object.entries(projection.expo_directives ?? {})),
     answers: new AnswerMemo(),
   };
 }

@@ -11,9 +11,12 @@ export interface YankRecord {
   reason: string;
   yanked_at: string;
   created_at: string;
+  /** The `expo-signature` of the yank's rollBackToEmbedded directive (DESIGN §10), when one was given. */
+  expo_directive_signature: string | null;
 }
 
-export const YANK_COLUMNS = 'app, version, yank_jws, yank_sha256, rollback_to, reason, yanked_at, created_at';
+export const YANK_COLUMNS =
+  'app, version, yank_jws, yank_sha256, rollback_to, reason, yanked_at, created_at, expo_directive_signature';
 
 export async function getYank(db: D1Database, app: string, version: string): Promise<YankRecord | null> {
   return db
@@ -28,11 +31,13 @@ export function insertYank(
   jws: string,
   sha256: string,
   now: Date,
+  expoDirectiveSignature: string | null = null,
 ): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO yanks (app, version, yank_jws, yank_sha256, rollback_to, reason, yanked_at, created_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`,
+      `INSERT INTO yanks (app, version, yank_jws, yank_sha256, rollback_to, reason, yanked_at, created_at,
+                          expo_directive_signature)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`,
     )
     .bind(
       yank.app,
@@ -43,5 +48,6 @@ export function insertYank(
       yank.reason,
       yank.yanked_at,
       isoSeconds(now),
+      expoDirectiveSignature,
     );
 }

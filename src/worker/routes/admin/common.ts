@@ -29,12 +29,23 @@ export const expectedRevision = z.number().int().min(1).optional();
 /** Admin JSON bodies are small: the largest is a release manifest (≤ 64 artifacts, 10 kB of notes). */
 export const JSON_BODY_LIMIT = 256 * 1024;
 
-export const jsonLimit = bodyLimit({
-  maxSize: JSON_BODY_LIMIT,
-  onError: () => {
-    throw new ApiError(413, 'too_large', `request body is over ${JSON_BODY_LIMIT / 1024} KiB`);
-  },
-});
+/** A JSON body of at most `maxSize` bytes, else 413. */
+const limitTo = (maxSize: number) =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ApiError(413, 'too_large', `request body is over ${maxSize / 1024} KiB`);
+    },
+  });
+
+export const jsonLimit = limitTo(JSON_BODY_LIMIT);
+
+/**
+ * A release manifest may carry an Expo manifest per platform (DESIGN §10, each up to
+ * MAX_EXPO_MANIFEST_BYTES, a few hundred assets): release registration takes larger bodies.
+ */
+export const RELEASE_BODY_LIMIT = 2 * 1024 * 1024;
+export const releaseLimit = limitTo(RELEASE_BODY_LIMIT);
 
 export async function requireApp(db: D1Database, app: string): Promise<AppRecord> {
   const record = await getApp(db, app);
@@ -70,7 +81,7 @@ export async function verifyOr400<K extends DocumentKind>(
 /** A signed document in a JSON body: compact JWS, bounded. */
 export const jwsSchema = z
   .string()
-  .max(JSON_BODY_LIMIT)
+  .max(RELEASE_BODY_LIMIT)
   .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must be a compact JWS');
 
 /** `/{version}/{platform}-{arch}/{file}` of an artifact path; platforms and arches contain no `-`. */

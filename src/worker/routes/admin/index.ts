@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../../types.ts';
 import { analytics } from './analytics.ts';
 import { apps } from './apps.ts';
+import { assets } from './assets.ts';
 import { auditLog } from './audit.ts';
 import { backup } from './backup.ts';
 import { keys } from './keys.ts';
@@ -25,6 +26,7 @@ for (const sub of [
   keys,
   apps,
   uploads,
+  assets,
   multipart,
   releases,
   rollouts,

@@ -18,7 +18,16 @@ import { isGuardFailure, isUniqueViolation } from '../../storage/revisions.ts';
 import { type CheckedArtifact, refuseRemovedArtifacts } from '../../storage/uploads.ts';
 import type { AppEnv } from '../../types.ts';
 import { validate } from '../../validate.ts';
-import { appParams, audit, jsonLimit, jwsSchema, requireApp, verifyOr400, versionParams } from './common.ts';
+import {
+  appParams,
+  audit,
+  jwsSchema,
+  releaseLimit,
+  requireApp,
+  verifyOr400,
+  versionParams,
+} from './common.ts';
+import { checkExpoArtifact } from './expo-release.ts';
 import { releaseView } from './views.ts';
 
 const postRelease = z.object({ manifest: jwsSchema });
@@ -86,6 +95,11 @@ async function checkArtifact(
   version: string,
   artifact: Artifact,
 ): Promise<CheckedArtifact[]> {
+  // An Expo artifact's bytes are assets, content-addressed and never removed: nothing to hold.
+  if (artifact.expo) {
+    await checkExpoArtifact(bucket, app, version, artifact);
+    return [];
+  }
   const at = { app, version, platform: artifact.platform, arch: artifact.arch };
   const checked = [await checkFile(bucket, at, artifact, 'artifact')];
   for (const sidecar of artifact.sidecars ?? []) {
@@ -101,7 +115,7 @@ export const releases = new Hono<AppEnv>();
 releases.post(
   '/apps/:app/releases',
   requireRole('publisher'),
-  jsonLimit,
+  releaseLimit,
   validate('param', appParams),
   validate('json', postRelease),
   async (c) => {

@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import semverLt from 'semver/functions/lt.js';
 import * as z from 'zod';
 import { sha256Hex } from '../../../protocol/encoding.ts';
+import { expoSignatureSchema } from '../../../protocol/expo.ts';
 import { requireRole } from '../../auth.ts';
 import { badRequest, conflict, notFound } from '../../errors.ts';
 import { putDocument } from '../../storage/objects.ts';
@@ -19,7 +20,14 @@ import { validate } from '../../validate.ts';
 import { appParams, audit, jsonLimit, jwsSchema, requireApp, verifyOr400 } from './common.ts';
 import { releaseKeys } from './releases.ts';
 
-const postYank = z.object({ yank: jwsSchema });
+const postYank = z.object({
+  yank: jwsSchema,
+  /**
+   * For Expo apps that use code signing (DESIGN §10): the `expo-signature` of the directive
+   * `rollBackToEmbeddedDirective(yanked_at)`, made with the app's Expo key. Served as given.
+   */
+  expo_directive_signature: expoSignatureSchema.optional(),
+});
 
 export const yanks = new Hono<AppEnv>();
 
@@ -31,7 +39,7 @@ yanks.post(
   validate('json', postYank),
   async (c) => {
     const { app } = c.req.valid('param');
-    const jws = c.req.valid('json').yank;
+    const { yank: jws, expo_directive_signature: expoSignature } = c.req.valid('json');
     const record = await requireApp(c.env.DB, app);
     const yank = await verifyOr400('yank', jws, await releaseKeys(c.env.DB));
     if (yank.app !== app) throw badRequest('app_mismatch', `the yank is for app ${yank.app}, not ${app}`);
@@ -57,13 +65,13 @@ yanks.post(
         c.env.DB,
         [
           ...record.channels.flatMap((ch) => bumpChannel(c.env.DB, app, ch.name, ch.revision, now)),
-          insertYank(c.env.DB, yank, jws, yank_sha256, now),
+          insertYank(c.env.DB, yank, jws, yank_sha256, now, expoSignature ?? null),
           audit(c, now, {
             action: 'yank.register',
             app,
             target: yank.version,
             before: null,
-            after: { ...result, reason: yank.reason },
+            after: { ...result, reason: yank.reason, ...(expoSignature ? { expo_signed: true } : {}) },
           }),
         ],
         false,
