@@ -52,6 +52,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./publish.ts')).command,
   },
   {
+    name: 'expo keys',
+    summary: "create an Expo app's code signing key and certificate (like expo-updates codesigning:generate)",
+    load: async () => (await import('./expo-keys.ts')).command,
+  },
+  {
     name: 'upload rm',
     summary: 'remove an artifact upload that no registered release lists',
     load: async () => (await import('./upload-rm.ts')).command,

@@ -1,8 +1,9 @@
 /**
- * `updraft publish <app> <version> --artifact <platform>-<arch>=<path>...`: hashes (SHA-256 and, for
- * electron-updater, SHA-512) and uploads each artifact with its sidecars, adds the signatures Tauri and
- * Sparkle verify (scripts/lib/updater-fields.ts, all checked before the first upload), signs the
- * release manifest with the release key and registers it. Re-running after a
+ * `updraft publish <app> <version> --artifact <platform>-<arch>=<path>... [--expo <dist>]`: hashes
+ * (SHA-256 and, for electron-updater, SHA-512) and uploads each artifact with its sidecars, adds the
+ * signatures Tauri and Sparkle verify (scripts/lib/updater-fields.ts), adds an artifact per platform of
+ * an `npx expo export` folder with its expo-updates manifest (scripts/lib/expo-release.ts), all checked
+ * before the first upload, signs the release manifest with the release key and registers it. Re-running after a
  * failure is safe: the server answers 200 to an upload of identical bytes, and `--replace-unregistered`
  * clears other bytes an unregistered upload left at an artifact's path.
  */
@@ -15,6 +16,8 @@ import { signDocument } from '../../src/protocol/jws.ts';
 import { type ApiClient, seg } from '../lib/api.ts';
 import { arg, type Command, flag, list, str, type Values } from '../lib/command.ts';
 import { messageOf, UserError } from '../lib/errors.ts';
+import { type ExpoPublishOptions, prepareExpoRelease, uploadExpoAssets } from '../lib/expo-release.ts';
+import { expoSigningFlags } from '../lib/expo-signing.ts';
 import { isCode, readPrivateKey } from '../lib/keys-folder.ts';
 import {
   type ArtifactSpec,
@@ -57,6 +60,8 @@ export interface PublishOptions {
    * that failed, or someone else's), remove them and upload this file instead of stopping.
    */
   replaceUnregistered?: boolean;
+  /** `--expo <dist>`: an `npx expo export` folder, published for expo-updates (DESIGN §10). */
+  expo?: ExpoPublishOptions;
 }
 
 export interface PublishResult {
@@ -77,9 +82,14 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const notes = opts.notes ?? '';
   if (notes.length > 10_000)
     throw new UserError(`release notes are ${notes.length} characters; at most 10000`);
-  if (opts.artifacts.length === 0)
-    throw new UserError('give at least one --artifact <platform>-<arch>=<path>');
-  const targets = opts.artifacts.map((a) => `${a.platform}-${a.arch}`);
+  if (opts.artifacts.length === 0 && !opts.expo)
+    throw new UserError('give at least one --artifact <platform>-<arch>=<path> or --expo <dist>');
+  const now = opts.now ?? new Date();
+  const updaters = opts.updaters ?? {};
+  const expo = opts.expo
+    ? await prepareExpoRelease(app, version, opts.expo, updaters.runtime ?? [], opts.client.server, now)
+    : undefined;
+  const targets = [...(expo?.artifacts ?? []), ...opts.artifacts].map((a) => `${a.platform}-${a.arch}`);
   const twice = targets.find((t, i) => targets.indexOf(t) !== i);
   if (twice) throw new UserError(`two artifacts for ${twice}; one per platform and arch`);
   const reporter = opts.reporter ?? silentReporter;
@@ -89,7 +99,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   );
   const extras = await prepareExtras(
     files.map((f) => ({ ...f.spec, file: f.file })),
-    opts.updaters ?? {},
+    expo ? { ...updaters, runtime: expo.otherRuntimes } : updaters,
   );
   const releaseKey = await readPrivateKey(opts.keysDir, 'release');
   const existing = await opts.client.find<ReleaseView>(`/v1/admin/apps/${seg(app)}/releases/${seg(version)}`);
@@ -98,7 +108,8 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       `${app} ${version} is already published (releases are immutable; publish a new version)`,
     );
 
-  const artifacts: Artifact[] = [];
+  if (expo) await uploadExpoAssets(opts.client, app, expo.files, reporter);
+  const artifacts: Artifact[] = [...(expo?.artifacts ?? [])];
   const replace = opts.replaceUnregistered ?? false;
   for (const { spec, size, file } of files) {
     const at = { app, version, platform: spec.platform, arch: spec.arch };
@@ -136,7 +147,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const payload: ReleasePayload = {
     app,
     version,
-    published_at: rfc3339(opts.now ?? new Date()),
+    published_at: rfc3339(now),
     notes,
     mandatory: opts.mandatory ?? false,
     critical: opts.critical ?? false,
@@ -227,8 +238,38 @@ function updaterFlags(values: Values): UpdaterFlags {
       parseTargetValue(t, 'ed-signature', 'darwin-arm64=<base64>'),
     ),
     os: list(values, 'os').map((t) => parseTargetValue(t, 'os', 'darwin-arm64=>=13.0.0')),
-    runtime: list(values, 'runtime').map((t) => parseTargetValue(t, 'runtime', 'ios-any=exposdk:52.0.0')),
+    runtime: list(values, 'runtime')
+      .filter((t) => t.includes('='))
+      .map((t) => parseTargetValue(t, 'runtime', 'ios-any=exposdk:52.0.0')),
     ...(sparkleKey === undefined ? {} : { sparkleKey }),
+  };
+}
+
+/**
+ * `--expo <dist>` and what goes with it: `--runtime <rv>` without a target (its own runtime version
+ * has no `=`), `--asset-origin`, and the code signing key, whose path and keyid may come from the
+ * environment like the keys folder does (CI holds the key; the flags then stay the same everywhere).
+ */
+function expoFlags(values: Values, env: NodeJS.ProcessEnv): ExpoPublishOptions | undefined {
+  const dir = str(values, 'expo');
+  const plain = list(values, 'runtime').filter((t) => !t.includes('='));
+  if (dir === undefined) {
+    if (plain.length > 0)
+      throw new UserError(
+        `--runtime ${plain[0]}: give --runtime <platform>-<arch>=<runtime>, or a bare runtime with --expo <dist>`,
+      );
+    const stray = ['expo-private-key', 'expo-keyid', 'expo-certificate', 'asset-origin'].find(
+      (name) => str(values, name) !== undefined,
+    );
+    if (stray) throw new UserError(`--${stray} goes with --expo <dist>`);
+    return undefined;
+  }
+  if (plain.length > 1) throw new UserError(`--runtime is given twice (${plain.join(', ')})`);
+  return {
+    dir,
+    runtime: plain[0],
+    assetOrigin: str(values, 'asset-origin'),
+    signing: expoSigningFlags(values, env),
   };
 }
 
@@ -237,7 +278,7 @@ export const command: Command = {
   summary: 'upload artifacts, sign the release manifest and register it',
   args: ['<app>', '<version>'],
   usage:
-    '<app> <version> --artifact <platform>-<arch>=<path>... [--notes <text>] [--mandatory] [--critical] [--requires <range>] [--for electron|tauri|sparkle] [--sidecar|--minisign|--ed-signature|--os|--runtime <platform>-<arch>=<value>] [--sparkle-key <file>] [--replace-unregistered]',
+    '<app> <version> (--artifact <platform>-<arch>=<path>... | --expo <dist>) [--notes <text>] [--mandatory] [--critical] [--requires <range>] [--for electron|tauri|sparkle] [--sidecar|--minisign|--ed-signature|--os|--runtime <platform>-<arch>=<value>] [--sparkle-key <file>] [--expo-private-key <pem>] [--replace-unregistered]',
   options: {
     artifact: { type: 'string', multiple: true },
     notes: { type: 'string' },
@@ -253,6 +294,11 @@ export const command: Command = {
     'sparkle-key': { type: 'string' },
     os: { type: 'string', multiple: true },
     runtime: { type: 'string', multiple: true },
+    expo: { type: 'string' },
+    'asset-origin': { type: 'string' },
+    'expo-private-key': { type: 'string' },
+    'expo-keyid': { type: 'string' },
+    'expo-certificate': { type: 'string' },
   },
   help: [
     '--artifact <platform>-<arch>=<path>  a file to ship (repeatable), e.g. linux-x64=dist/app.tar.gz',
@@ -269,6 +315,14 @@ export const command: Command = {
     '--sparkle-key <file>  Sparkle private key (generate_keys -x): sign every darwin artifact here',
     '--os <platform>-<arch>=<range>  OS versions that artifact needs, e.g. darwin-arm64=>=13.0.0',
     '--runtime <platform>-<arch>=<runtime>  the native runtime that artifact is for, e.g. ios-any=exposdk:52.0.0',
+    '--expo <dist>         an `npx expo export` folder: an artifact per platform with its expo-updates manifest;',
+    '                      assets are uploaded content-addressed, each once across releases',
+    "--runtime <runtime>   with --expo: the runtime version of every platform (default: expoConfig.json's)",
+    '--asset-origin <url>  with --expo: the origin of asset URLs in manifests (default: the --server origin)',
+    "--expo-private-key <pem>  with --expo: sign each manifest with the app's code signing key",
+    '                      (env UPDRAFT_EXPO_PRIVATE_KEY; keys/private-key.pem of `updraft expo keys`)',
+    '--expo-keyid <id>     codeSigningMetadata.keyid of the app (env UPDRAFT_EXPO_KEYID, default main)',
+    "--expo-certificate <pem>  check the key is this certificate's before uploading anything",
   ],
   async run(inv) {
     const result = await publish({
@@ -283,6 +337,7 @@ export const command: Command = {
       requires: str(inv.values, 'requires'),
       replaceUnregistered: flag(inv.values, 'replace-unregistered'),
       updaters: updaterFlags(inv.values),
+      expo: expoFlags(inv.values, inv.env),
       reporter: inv.reporter,
     });
     if (inv.config.json) return inv.printJson(result);

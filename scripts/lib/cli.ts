@@ -117,6 +117,7 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     values: parsed.values,
     positionals: parsed.positionals,
     config,
+    env: io.env,
     client: () => {
       client ??= new ApiClient(config);
       return client;

@@ -14,6 +14,8 @@ export interface Invocation {
   /** Positional arguments after the command words, already counted against `args`. */
   positionals: string[];
   config: Config;
+  /** The environment: a command's own defaults (UPDRAFT_EXPO_PRIVATE_KEY), read like --keys reads UPDRAFT_KEYS. */
+  env: NodeJS.ProcessEnv;
   /** The admin API client for `config` (built on first use). */
   client(): ApiClient;
   reporter: Reporter;
