@@ -23,7 +23,11 @@ const OTHER_RUNTIMES: ReadonlyArray<readonly [string, string, readonly string[]]
   ['bun', join(BIN, 'bun'), []],
   ['deno', join(BIN, 'deno'), ['run', '--allow-all']],
 ];
-const RUNTIME_DEPENDENCIES = ['jose', 'semver', 'zod'];
+/** What each package imports at run time; the CLI's `expo keys` makes Expo code signing certificates. */
+const RUNTIME_DEPENDENCIES: Record<string, readonly string[]> = {
+  '@updraft/client': ['jose', 'semver', 'zod'],
+  '@updraft/cli': ['@expo/code-signing-certificates', 'jose', 'semver', 'zod'],
+};
 const ROOT_MANIFEST = JSON.parse(
   await readFile(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'),
 ) as { version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
@@ -167,8 +171,8 @@ afterAll(async () => {
 describe('the packed packages', () => {
   it('are named, versioned and depend on exactly what they import, with the root ranges', async () => {
     const root = ROOT_MANIFEST;
-    const expected = Object.fromEntries(RUNTIME_DEPENDENCIES.map((name) => [name, root.dependencies[name]]));
-    for (const name of ['@updraft/client', '@updraft/cli']) {
+    for (const [name, dependencies] of Object.entries(RUNTIME_DEPENDENCIES)) {
+      const expected = Object.fromEntries(dependencies.map((dep) => [dep, root.dependencies[dep]]));
       const manifest = await installedManifest(consumer(), name);
       expect(manifest).toMatchObject({ name, version: root.version, type: 'module', dependencies: expected });
       expect(manifest.engines).toEqual({ node: '>=20' });
