@@ -37,7 +37,6 @@ export interface ExpoPlatformExport {
 }
 
 export interface ExpoExport {
-  dir: string;
   platforms: ExpoPlatformExport[];
   /** expoConfig.json, when the export has one. */
   expoConfig?: Record<string, unknown>;
@@ -82,11 +81,8 @@ export function assetContentType(ext: string): string {
   return ASSET_TYPES[ext.toLowerCase()] ?? 'application/octet-stream';
 }
 
-/**
- * Reads and hashes the export in `dir`. `only` limits it to those platforms (each must be in the
- * export); by default every platform metadata.json lists.
- */
-export async function readExpoExport(dir: string, only?: readonly ExpoPlatform[]): Promise<ExpoExport> {
+/** Reads and hashes the export in `dir`: every platform metadata.json lists. */
+export async function readExpoExport(dir: string): Promise<ExpoExport> {
   const root = await folder(dir);
   const metadata = await readJsonObject(join(root, 'metadata.json'), dir);
   if (metadata === undefined)
@@ -101,12 +97,8 @@ export async function readExpoExport(dir: string, only?: readonly ExpoPlatform[]
   }
   const listed = EXPO_PLATFORMS.filter((p) => p in fileMetadata);
   if (listed.length === 0) throw new UserError(`--expo ${dir}: metadata.json lists no platform`);
-  for (const p of only ?? []) {
-    if (!listed.includes(p)) throw new UserError(`--expo ${dir}: metadata.json has no ${p} export`);
-  }
-
   const platforms: ExpoPlatformExport[] = [];
-  for (const platform of only ?? listed) {
+  for (const platform of listed) {
     const entry = fileMetadata[platform];
     const where = `--expo ${dir}: metadata.json ${platform}`;
     if (!isObject(entry) || typeof entry.bundle !== 'string' || !Array.isArray(entry.assets))
@@ -136,7 +128,7 @@ export async function readExpoExport(dir: string, only?: readonly ExpoPlatform[]
     platforms.push({ platform, bundle, assets });
   }
   const expoConfig = await readJsonObject(join(root, 'expoConfig.json'), dir);
-  return { dir: root, platforms, ...(expoConfig ? { expoConfig } : {}) };
+  return { platforms, ...(expoConfig ? { expoConfig } : {}) };
 }
 
 /** The export folder's real path, or a UserError when it is not a folder. */

@@ -5,6 +5,7 @@
  * and the upload of every asset not stored yet, content-addressed and shared across releases.
  */
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Artifact } from '../../src/protocol/documents.ts';
 import { runtimeSchema } from '../../src/protocol/documents.ts';
 import {
@@ -42,11 +43,13 @@ export function expoRuntimes(exported: ExpoExport, flags: ExpoRuntimeFlags): Map
   const runtimes = new Map<ExpoPlatform, string>();
   const config = exported.expoConfig ?? {};
   for (const { platform } of exported.platforms) {
+    // A platform's own runtimeVersion replaces the top-level one, even when it is a policy.
     const own = config[platform];
-    const fromConfig = [
-      typeof own === 'object' && own !== null ? Reflect.get(own, 'runtimeVersion') : undefined,
-      config.runtimeVersion,
-    ].find((v): v is string => typeof v === 'string');
+    const configured =
+      typeof own === 'object' && own !== null && 'runtimeVersion' in own
+        ? own.runtimeVersion
+        : config.runtimeVersion;
+    const fromConfig = typeof configured === 'string' ? configured : undefined;
     const runtime = flags.byTarget.get(`${platform}-any`) ?? flags.all ?? fromConfig;
     if (runtime === undefined)
       throw new UserError(
@@ -126,7 +129,7 @@ export async function expoArtifacts(input: ExpoArtifactsInput): Promise<Artifact
     artifacts.push({
       platform,
       arch: 'any',
-      file: bundle.name.slice(bundle.name.lastIndexOf('/') + 1),
+      file: basename(bundle.name),
       sha256: bundle.sha256,
       size: bundle.size,
       content_type: bundle.contentType,
