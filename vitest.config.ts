@@ -12,7 +12,8 @@ function onlineKeyJwk(): string {
 /**
  * End-to-end tests with the real clients of DESIGN §9 and the packed packages (the `clients` project):
  * electron-updater's own code, Tauri's signer with minisign, `npm run pack`'s tarballs on Node 20,
- * Bun and Deno, and the CLI publishing for those updaters and rotating keys.
+ * Bun and Deno, the CLI publishing for those updaters and rotating keys, and an Expo app's staged
+ * rollout, halt and yank read with Expo's own libraries.
  */
 const CLIENTS_TESTS = [
   'test/e2e/electron-updater.e2e.test.ts',
@@ -20,6 +21,7 @@ const CLIENTS_TESTS = [
   'test/e2e/packages.e2e.test.ts',
   'test/e2e/publish-updaters.e2e.test.ts',
   'test/e2e/keys-rotate.e2e.test.ts',
+  'test/e2e/expo.e2e.test.ts',
 ];
 
 export default defineConfig(async () => {
