@@ -16,6 +16,7 @@ import {
   expoManifestSchema,
   expoUpdateId,
   hexToBase64Url,
+  MAX_ASSET_QUERY,
   MAX_EXPO_MANIFEST_BYTES,
 } from '../../src/protocol/expo.ts';
 import { type ApiClient, seg } from './api.ts';
@@ -149,9 +150,6 @@ export function distinctFiles(exported: ExpoExport): ExpoFile[] {
   return [...bySha.values()];
 }
 
-/** The most hashes one `assets/missing` request may ask about (the Worker's MAX_ASSET_QUERY). */
-const MISSING_BATCH = 500;
-
 /** Uploads the files the server does not store yet; counts those it already had. */
 export async function uploadExpoAssets(
   client: ApiClient,
@@ -161,8 +159,8 @@ export async function uploadExpoAssets(
 ): Promise<{ uploaded: number; skipped: number }> {
   const base = `/v1/admin/apps/${seg(app)}/assets`;
   const missing = new Set<string>();
-  for (let i = 0; i < files.length; i += MISSING_BATCH) {
-    const sha256 = files.slice(i, i + MISSING_BATCH).map((f) => f.sha256);
+  for (let i = 0; i < files.length; i += MAX_ASSET_QUERY) {
+    const sha256 = files.slice(i, i + MAX_ASSET_QUERY).map((f) => f.sha256);
     const answer = await client.post<{ missing: string[] }>(`${base}/missing`, { sha256 });
     for (const hash of answer.missing) missing.add(hash);
   }

@@ -16,6 +16,7 @@ import {
   sha256HexSchema,
   versionSchema,
 } from './documents.ts';
+import { expoSignatureSchema } from './expo.ts';
 import { planSchema } from './plan.ts';
 
 /** Bumped when a field changes meaning; an import refuses any other version. */
@@ -112,6 +113,8 @@ export const yankEntrySchema = z.object({
   yank_sha256: sha256HexSchema,
   created_at: storedTime,
   yank: jwsText,
+  /** The `expo-signature` of the yank's rollBackToEmbedded directive (DESIGN §10), when it has one. */
+  expo_directive_signature: expoSignatureSchema.optional(),
 });
 export type YankEntry = z.infer<typeof yankEntrySchema>;
 

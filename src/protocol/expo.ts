@@ -18,6 +18,8 @@ export const DEFAULT_EXPO_KEYID = 'main';
 
 /** The most assets one platform's update may list (a large app ships a few hundred). */
 export const MAX_EXPO_ASSETS = 2_000;
+/** The most hashes one `POST …/assets/missing` may ask about (each costs the Worker an R2 lookup). */
+export const MAX_ASSET_QUERY = 500;
 /** The most bytes one stored manifest may take: it travels inside the signed release manifest. */
 export const MAX_EXPO_MANIFEST_BYTES = 512 * 1024;
 

@@ -208,6 +208,9 @@ describe('GET /v1/apps/{app}/expo/manifest', () => {
     // On its embedded build, with nothing else released, there is nothing to offer.
     const embedded = await onePart(await poll(app));
     expect(embedded.json).toEqual({ type: 'noUpdateAvailable' });
+    // A backup keeps the directive's signature with the yank.
+    const exported = await admin<{ yanks: { expo_directive_signature?: string }[] }>(`/export/apps/${app}`);
+    expect(exported.body.yanks[0]?.expo_directive_signature).toBe(header);
   });
 
   it('withholds what a client that verifies signatures could not verify', async () => {

@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { JSON_BODY_LIMIT, RELEASE_BODY_LIMIT } from '../../src/worker/routes/admin/common.ts';
 import { channelKey } from '../../src/worker/storage/projection.ts';
 import { admin, auditCount, createApp, type ErrorBody, promote, publish } from './fixtures.ts';
 
@@ -194,7 +195,15 @@ describe('bad input on every admin route', () => {
       {
         method: 'POST',
         path: `/apps/${app}/releases`,
-        body: `{"manifest":"${'a'.repeat(300_000)}"}`,
+        body: `{"manifest":"${'a'.repeat(RELEASE_BODY_LIMIT + 1)}"}`,
+        headers: json,
+        status: 413,
+        code: 'too_large',
+      },
+      {
+        method: 'POST',
+        path: `/apps/${app}/yanks`,
+        body: `{"yank":"${'a'.repeat(JSON_BODY_LIMIT + 1)}"}`,
         headers: json,
         status: 413,
         code: 'too_large',

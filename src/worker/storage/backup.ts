@@ -69,6 +69,7 @@ export interface YankRow {
   reason: string;
   yanked_at: string;
   created_at: string;
+  expo_directive_signature: string | null;
 }
 
 interface AuditDbRow {
@@ -125,7 +126,17 @@ const COLUMNS = {
     'created_at',
     'updated_at',
   ],
-  yanks: ['app', 'version', 'yank_jws', 'yank_sha256', 'rollback_to', 'reason', 'yanked_at', 'created_at'],
+  yanks: [
+    'app',
+    'version',
+    'yank_jws',
+    'yank_sha256',
+    'rollback_to',
+    'reason',
+    'yanked_at',
+    'created_at',
+    'expo_directive_signature',
+  ],
   audit: ['id', 'at', 'actor', 'action', 'app', 'target', 'before_json', 'after_json'],
 } as const;
 

@@ -7,6 +7,7 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
 import { nameSchema, sha256HexSchema } from '../../../protocol/documents.ts';
+import { MAX_ASSET_QUERY } from '../../../protocol/expo.ts';
 import { requireRole } from '../../auth.ts';
 import { badRequest } from '../../errors.ts';
 import { putArtifact } from '../../storage/objects.ts';
@@ -23,9 +24,6 @@ import {
   requireApp,
 } from './common.ts';
 import { lengthMismatch } from './uploads.ts';
-
-/** The most hashes one `missing` question may ask about (each costs an R2 lookup). */
-export const MAX_ASSET_QUERY = 500;
 
 const missingBody = z.object({
   sha256: z

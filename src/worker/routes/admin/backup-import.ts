@@ -217,6 +217,7 @@ async function checkYanks(
       reason: yank.reason,
       yanked_at: yank.yanked_at,
       created_at: entry.created_at,
+      expo_directive_signature: entry.expo_directive_signature ?? null,
     });
     documents.push({ kind: 'yank', app: name, version: yank.version, jws: entry.yank });
   }

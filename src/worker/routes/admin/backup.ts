@@ -123,6 +123,7 @@ function appExport(rows: AppRows): AppExport {
       yank_sha256: y.yank_sha256,
       created_at: y.created_at,
       yank: y.yank_jws,
+      ...(y.expo_directive_signature ? { expo_directive_signature: y.expo_directive_signature } : {}),
     })),
   };
 }
