@@ -29,6 +29,8 @@ export type BenchResults = {
   check_by_releases: Record<string, { rps: number }>;
   /** Each adapter of DESIGN §9: its checks per second and their ratio to the native check's, same round. */
   adapters?: Record<string, { rps: number; of_check: number }>;
+  /** The Expo manifest route (expo-updates protocol v1) against the native check, same round. */
+  expo_manifest?: { rps: number; of_check: number };
   /** electron-updater's feed with the fewest and the most releases in the channel. */
   electron_by_releases?: Record<string, { rps: number }>;
   telemetry_events_per_s: number;
@@ -42,6 +44,8 @@ export const TARGETS = {
   healthQueryMs: 100,
   bundleGzipBytes: 150 * 1024,
   adapterOfCheck: 0.9,
+  /** expo-updates' manifest route: it decides twice (first to learn which release the client runs). */
+  expoOfCheck: 0.8,
 } as const;
 
 export async function machine(): Promise<Machine> {
@@ -154,6 +158,17 @@ export function renderTable(results: BenchResults): string {
         verdict(figure.of_check >= TARGETS.adapterOfCheck),
       ]),
     ),
+    ...(results.expo_manifest
+      ? [
+          row([
+            'expo manifest (1,000 clients polling)',
+            `${num(results.expo_manifest.rps)} req/s`,
+            `${ratio(results.expo_manifest.of_check)} × check`,
+            `≥ ${ratio(TARGETS.expoOfCheck)} × check`,
+            verdict(results.expo_manifest.of_check >= TARGETS.expoOfCheck),
+          ]),
+        ]
+      : []),
     ...adapterScaleRow(results, scale),
     row([
       'telemetry end to end (accepted until stored in D1)',

@@ -17,7 +17,14 @@ import {
   updateBenchmarksMd,
   writeResults,
 } from './report.ts';
-import { addReleases, bootstrapKeys, createApp, promote, publishRelease } from './seed.ts';
+import {
+  addReleases,
+  bootstrapKeys,
+  createApp,
+  promote,
+  publishExpoRelease,
+  publishRelease,
+} from './seed.ts';
 import { seedEvents } from './seed-events.ts';
 import {
   freshSecrets,
@@ -67,6 +74,11 @@ const QUICK: Profile = {
 };
 
 const BENCH_APP = 'bench';
+/** The Expo app: BENCH_APP's shape (1.0.0 everywhere, 1.1.0 staged to half) as Expo releases for iOS. */
+const EXPO_APP = 'expo-bench';
+const EXPO_RUNTIME = '1.0.0';
+/** The update built into the app binary: the client runs 1.0.0, downloaded over it. */
+const EMBEDDED_UPDATE_ID = '0b5e7c1a-4f3d-4e2a-9c1b-7d6e5f4a3b2c';
 const scaleApp = (releases: number) => `scale-${releases}`;
 const HEALTH_APP = 'health';
 const HEALTH_VERSIONS = ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0'] as const;
@@ -106,7 +118,47 @@ const adapterWorkloads = (app: string, installed: string) =>
     },
   }) satisfies Record<string, Workload>;
 
+/**
+ * expo-updates' manifest request (protocol v1, docs/clients/expo.md) from an iPhone running update
+ * `currentUpdateId` over its embedded update, with its `eas-client-id`.
+ */
+const expoWorkload = (app: string, currentUpdateId: string, clients: number): Workload => ({
+  kind: 'get',
+  path: `/v1/apps/${app}/expo/manifest`,
+  clients,
+  headers: {
+    'expo-protocol-version': '1',
+    accept: 'multipart/mixed',
+    'expo-platform': 'ios',
+    'expo-runtime-version': EXPO_RUNTIME,
+    'eas-client-id': '{client}',
+    'expo-current-update-id': currentUpdateId,
+    'expo-embedded-update-id': EMBEDDED_UPDATE_ID,
+  },
+});
+
 const log = (line: string) => console.log(line);
+
+/**
+ * Before measuring: the Expo route must answer both outcomes of the staged rollout (a manifest for
+ * the clients in 1.1.0's half, `noUpdateAvailable` for the others) with 200, or the benchmark would
+ * time error answers.
+ */
+async function expectExpoAnswers(origin: string, workload: Workload): Promise<void> {
+  if (workload.kind !== 'get') return;
+  const names = new Set<string>();
+  for (let i = 0; i < 20; i++) {
+    const headers = Object.fromEntries(
+      Object.entries(workload.headers ?? {}).map(([k, v]) => [k, v.replaceAll('{client}', `probe-${i}`)]),
+    );
+    const response = await fetch(`${origin}${workload.path}`, { headers });
+    const body = await response.text();
+    if (response.status !== 200) throw new Error(`expo manifest answered ${response.status}: ${body}`);
+    names.add(/name="(\w+)"/.exec(body)?.[1] ?? 'none');
+  }
+  if (!names.has('manifest') || !names.has('directive'))
+    throw new Error(`expo manifest: expected manifests and directives across clients, got ${[...names]}`);
+}
 /** `record` with `keys` first, in that order (the JSON reads in the order the table does). */
 const pick = <T>(record: Record<string, T>, keys: readonly string[]) =>
   Object.fromEntries(keys.flatMap((key) => (record[key] === undefined ? [] : [[key, record[key]]])));
@@ -169,6 +221,15 @@ async function main(): Promise<void> {
     const staged = { file: `${BENCH_APP}-1.1.0.tar.gz`, bytes: new Uint8Array(randomBytes(4096)) };
     await publishRelease(publisher, BENCH_APP, '1.1.0', staged);
     await promote(publisher, BENCH_APP, '1.1.0', 5_000);
+    // The same shape as Expo releases (unsigned manifests: the Worker serves a stored signature as it
+    // is, so signing would not change its work per request).
+    await createApp(publisher, EXPO_APP);
+    const expoOrigin = updraft.url.origin;
+    const expoCurrent = await publishExpoRelease(publisher, expoOrigin, EXPO_APP, '1.0.0', EXPO_RUNTIME);
+    await promote(publisher, EXPO_APP, '1.0.0', 10_000);
+    await publishExpoRelease(publisher, expoOrigin, EXPO_APP, '1.1.0', EXPO_RUNTIME);
+    await promote(publisher, EXPO_APP, '1.1.0', 5_000);
+    await expectExpoAnswers(updraft.url.origin, expoWorkload(EXPO_APP, expoCurrent, 1));
 
     // The baseline and the warm check drift with whatever else the machine does: measure them back to
     // back, `rounds` times, and keep the round with the median ratio.
@@ -195,12 +256,15 @@ async function main(): Promise<void> {
     for (const [name, workload] of Object.entries(adapterWorkloads(BENCH_APP, '1.0.0'))) {
       await load(`priming ${name}`, updraft.url, { ...workload, clients: fleet });
     }
+    const expo = expoWorkload(EXPO_APP, expoCurrent, fleet);
+    await load('priming expo', updraft.url, expo);
     await new Promise((settle) => setTimeout(settle, 5_000));
     for (let round = 0; round < profile.rounds; round++) {
       const runs = [await load('check (fleet)', updraft.url, { ...check, clients: fleet })];
       for (const [name, workload] of Object.entries(adapterWorkloads(BENCH_APP, '1.0.0'))) {
         runs.push(await load(`adapter ${name}`, updraft.url, { ...workload, clients: fleet }));
       }
+      runs.push(await load('expo manifest', updraft.url, expo));
       adapterRounds.push(runs);
     }
     const adapterRatios: Record<string, { rps: number; of_check: number }> = {};
@@ -209,6 +273,13 @@ async function main(): Promise<void> {
       const round = medianRound(adapterRounds, ratioOf);
       adapterRatios[name] = { rps: rpsOf(round[i + 1]), of_check: Math.round(ratioOf(round) * 100) / 100 };
     });
+    // The Expo manifest route last in each round, judged the same way on its own median round.
+    const expoRatioOf = (runs: LoadResult[]) => rpsOf(runs[runs.length - 1]) / rpsOf(runs[0]);
+    const expoRound = medianRound(adapterRounds, expoRatioOf);
+    const expoManifest = {
+      rps: rpsOf(expoRound[expoRound.length - 1]),
+      of_check: Math.round(expoRatioOf(expoRound) * 100) / 100,
+    };
     const artifact = `/v1/apps/${BENCH_APP}/artifacts/1.0.0/linux-x64/${mib.file}`;
     scenarios.artifact_1mib = figures(
       await load('artifact_1mib', updraft.url, { kind: 'get', path: artifact, clients: 1 }),
@@ -312,6 +383,7 @@ async function main(): Promise<void> {
       },
       check_by_releases: checkByReleases,
       adapters: adapterRatios,
+      expo_manifest: expoManifest,
       electron_by_releases: electronByReleases,
       telemetry_events_per_s: eventsPerS,
       bundle_gzip_bytes: bundle.gzipBytes,

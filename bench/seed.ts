@@ -7,6 +7,7 @@
 import { createHash, sign as cryptoSign, generateKeyPairSync } from 'node:crypto';
 import { ApiClient } from '../scripts/lib/api.ts';
 import type { KeysPayload, ReleasePayload } from '../src/protocol/documents.ts';
+import { type ExpoManifest, expoAssetPath, expoUpdateId, hexToBase64Url } from '../src/protocol/expo.ts';
 import { type PrivateJwk, signDocument } from '../src/protocol/jws.ts';
 import { generateKeyPair, parsePrivateJwk, publicJwk } from '../src/protocol/keys.ts';
 
@@ -153,4 +154,78 @@ export async function addReleases(
   };
   await Promise.all(Array.from({ length: PUBLISH_CONCURRENCY }, worker));
   for (const version of versions) await promote(publisher, app, version, 10_000);
+}
+
+/**
+ * Publishes `version` of `app` as an Expo release for iOS, as test/worker/expo-fixtures.ts
+ * `publishExpo` does (and `updraft publish --expo`): the launch bundle and a shared image uploaded
+ * content-addressed, a manifest whose id is `expoUpdateId` and whose asset URLs point at `origin`,
+ * registered on an `ios-any` artifact of runtime `runtime`. The manifest is not code-signed (the
+ * Worker serves a signature as stored and never computes one, so signing would not change the
+ * work it does per request). Returns the manifest's update id.
+ */
+export async function publishExpoRelease(
+  publisher: Publisher,
+  origin: string,
+  app: string,
+  version: string,
+  runtime: string,
+): Promise<string> {
+  const put = async (bytes: Uint8Array<ArrayBuffer>, contentType: string) => {
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    await publisher.client.request('PUT', `/v1/admin/apps/${app}/assets/${sha256}`, {
+      body: bytes,
+      headers: { 'content-type': contentType },
+    });
+    return {
+      sha256,
+      size: bytes.length,
+      entry: {
+        hash: hexToBase64Url(sha256),
+        key: sha256.slice(0, 32),
+        contentType,
+        url: `${origin}${expoAssetPath(app, sha256)}`,
+      },
+    };
+  };
+  const encode = (text: string) => new Uint8Array(new TextEncoder().encode(text));
+  const bundle = await put(
+    encode(`/* ${app} ${version} ios */ console.log("hello");`),
+    'application/javascript',
+  );
+  const shared = await put(encode(`${app} shared icon`), 'image/png');
+  const id = await expoUpdateId(app, version, 'ios', runtime);
+  const manifest: ExpoManifest = {
+    id,
+    createdAt: new Date().toISOString(),
+    runtimeVersion: runtime,
+    launchAsset: bundle.entry,
+    assets: [{ ...shared.entry, fileExtension: '.png' }],
+    metadata: {},
+    extra: {},
+  };
+  const payload: ReleasePayload = {
+    app,
+    version,
+    published_at: new Date().toISOString(),
+    notes: '',
+    mandatory: false,
+    critical: false,
+    requires: '*',
+    artifacts: [
+      {
+        platform: 'ios',
+        arch: 'any',
+        file: 'index-ios.js',
+        sha256: bundle.sha256,
+        size: bundle.size,
+        content_type: 'application/javascript',
+        runtime,
+        expo: { manifest: JSON.stringify(manifest) },
+      },
+    ],
+  };
+  const signed = await signDocument('release', payload, publisher.releaseKey);
+  await publisher.client.post(`/v1/admin/apps/${app}/releases`, { manifest: signed });
+  return id;
 }
