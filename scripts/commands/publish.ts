@@ -69,6 +69,8 @@ export interface PublishResult {
   version: string;
   release_sha256: string;
   artifacts: Artifact[];
+  /** With `--expo`: the export's distinct files uploaded now, and those the server already stored. */
+  expo_assets?: { uploaded: number; skipped: number };
 }
 
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
@@ -108,7 +110,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       `${app} ${version} is already published (releases are immutable; publish a new version)`,
     );
 
-  if (expo) await uploadExpoAssets(opts.client, app, expo.files, reporter);
+  const expoAssets = expo ? await uploadExpoAssets(opts.client, app, expo.files, reporter) : undefined;
   const artifacts: Artifact[] = [...(expo?.artifacts ?? [])];
   const replace = opts.replaceUnregistered ?? false;
   for (const { spec, size, file } of files) {
@@ -159,7 +161,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     `/v1/admin/apps/${seg(app)}/releases`,
     { manifest },
   );
-  return { ...answer, artifacts };
+  return expoAssets ? { ...answer, artifacts, expo_assets: expoAssets } : { ...answer, artifacts };
 }
 
 /**

@@ -80,9 +80,13 @@ describe('publish --expo against a content-addressed store', () => {
 
     const before = server.requests.length;
     const second = await writeExpoExport(await mkdtemp(join(work, 'dist-')), { seed: 'two' });
-    const again = await runBin(['publish', 'demo', '1.1.0', '--expo', second.dir, '--runtime', '1.0.0'], env);
+    const again = await runBin(
+      ['publish', 'demo', '1.1.0', '--expo', second.dir, '--runtime', '1.0.0', '--json'],
+      env,
+    );
     expect(again.code).toBe(0);
     expect(again.stderr).toContain('expo assets: 2 uploaded, 2 already stored (skipped)');
+    expect(JSON.parse(again.stdout)).toMatchObject({ expo_assets: { uploaded: 2, skipped: 2 } });
     const newPuts = assetPuts(server.requests.slice(before));
     expect(newPuts.map((r) => r.url.split('/').at(-1)).sort()).toEqual(
       [second.platforms.ios?.bundle.sha256, second.platforms.android?.bundle.sha256].sort(),
