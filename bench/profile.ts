@@ -1,5 +1,5 @@
 /**
- * `node bench/profile.ts <check|scale|telemetry> [isolate] [seconds]`: a CPU profile of workerd while
+ * `node bench/profile.ts <check|scale|telemetry|expo> [isolate] [seconds]`: a CPU profile of workerd while
  * one benchmark load runs, taken through its V8 inspector (Chrome DevTools protocol). `isolate` is a
  * workerd isolate name (default `core:user:`, the Worker; `d1:db`, `queues:queue`… are Miniflare's).
  * Writes bench/results/<scenario>.cpuprofile (open it in Chrome DevTools) and prints the functions
@@ -9,8 +9,17 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '../scripts/lib/net.ts';
 import { buildWorker } from './build.ts';
+import { EXPO_APP, EXPO_RUNTIME, expectExpoAnswers, expoWorkload } from './expo.ts';
 import { runLoad } from './measure.ts';
-import { addReleases, bootstrapKeys, createApp, promote, publishRelease, tinyArtifact } from './seed.ts';
+import {
+  addReleases,
+  bootstrapKeys,
+  createApp,
+  promote,
+  publishExpoRelease,
+  publishRelease,
+  tinyArtifact,
+} from './seed.ts';
 import { freshSecrets, ROOT, startUpdraft, workDir } from './servers.ts';
 import type { Workload } from './types.ts';
 
@@ -74,8 +83,9 @@ function topSelf(profile: CpuProfile, count: number): string[] {
 
 async function main(): Promise<void> {
   const [scenario = 'check', isolate = 'core:user:', seconds = '5'] = process.argv.slice(2);
-  const workload = WORKLOADS[scenario];
-  if (!workload) throw new Error(`scenario is one of ${Object.keys(WORKLOADS).join(', ')}`);
+  let workload = WORKLOADS[scenario];
+  if (!workload && scenario !== 'expo')
+    throw new Error(`scenario is one of ${[...Object.keys(WORKLOADS), 'expo'].join(', ')}`);
   const work = await workDir('updraft-profile-');
   try {
     const bundle = await buildWorker(join(work, 'dist'));
@@ -100,6 +110,20 @@ async function main(): Promise<void> {
       await createApp(publisher, 'scale');
       await addReleases(publisher, 'scale', 0, 1000);
     }
+    if (scenario === 'expo') {
+      // run.ts's Expo app and fleet of 1,000, primed as there: its first checks queue observed
+      // events, which the consumer writes before the profile starts.
+      await createApp(publisher, EXPO_APP);
+      const current = await publishExpoRelease(publisher, url.origin, EXPO_APP, '1.0.0', EXPO_RUNTIME);
+      await promote(publisher, EXPO_APP, '1.0.0', 10_000);
+      await publishExpoRelease(publisher, url.origin, EXPO_APP, '1.1.0', EXPO_RUNTIME);
+      await promote(publisher, EXPO_APP, '1.1.0', 5_000);
+      workload = expoWorkload(EXPO_APP, current, 1_000);
+      await expectExpoAnswers(url.origin, workload);
+      await runLoad({ origin: url.origin, workload, connections: 10, durationS: 3, warmupS: 0 });
+      await new Promise((settle) => setTimeout(settle, 5_000));
+    }
+    if (!workload) throw new Error(`no workload ${scenario}`);
 
     const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
       title: string;

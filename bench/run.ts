@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildWorker } from './build.ts';
+import { EXPO_APP, EXPO_RUNTIME, expectExpoAnswers, expoWorkload } from './expo.ts';
 import { drainedAt, healthQueryMs, median, runLoad } from './measure.ts';
 import {
   type BenchResults,
@@ -74,11 +75,6 @@ const QUICK: Profile = {
 };
 
 const BENCH_APP = 'bench';
-/** The Expo app: BENCH_APP's shape (1.0.0 everywhere, 1.1.0 staged to half) as Expo releases for iOS. */
-const EXPO_APP = 'expo-bench';
-const EXPO_RUNTIME = '1.0.0';
-/** The update built into the app binary: the client runs 1.0.0, downloaded over it. */
-const EMBEDDED_UPDATE_ID = '0b5e7c1a-4f3d-4e2a-9c1b-7d6e5f4a3b2c';
 const scaleApp = (releases: number) => `scale-${releases}`;
 const HEALTH_APP = 'health';
 const HEALTH_VERSIONS = ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0'] as const;
@@ -118,47 +114,8 @@ const adapterWorkloads = (app: string, installed: string) =>
     },
   }) satisfies Record<string, Workload>;
 
-/**
- * expo-updates' manifest request (protocol v1, docs/clients/expo.md) from an iPhone running update
- * `currentUpdateId` over its embedded update, with its `eas-client-id`.
- */
-const expoWorkload = (app: string, currentUpdateId: string, clients: number): Workload => ({
-  kind: 'get',
-  path: `/v1/apps/${app}/expo/manifest`,
-  clients,
-  headers: {
-    'expo-protocol-version': '1',
-    accept: 'multipart/mixed',
-    'expo-platform': 'ios',
-    'expo-runtime-version': EXPO_RUNTIME,
-    'eas-client-id': '{client}',
-    'expo-current-update-id': currentUpdateId,
-    'expo-embedded-update-id': EMBEDDED_UPDATE_ID,
-  },
-});
-
 const log = (line: string) => console.log(line);
 
-/**
- * Before measuring: the Expo route must answer both outcomes of the staged rollout (a manifest for
- * the clients in 1.1.0's half, `noUpdateAvailable` for the others) with 200, or the benchmark would
- * time error answers.
- */
-async function expectExpoAnswers(origin: string, workload: Workload): Promise<void> {
-  if (workload.kind !== 'get') return;
-  const names = new Set<string>();
-  for (let i = 0; i < 20; i++) {
-    const headers = Object.fromEntries(
-      Object.entries(workload.headers ?? {}).map(([k, v]) => [k, v.replaceAll('{client}', `probe-${i}`)]),
-    );
-    const response = await fetch(`${origin}${workload.path}`, { headers });
-    const body = await response.text();
-    if (response.status !== 200) throw new Error(`expo manifest answered ${response.status}: ${body}`);
-    names.add(/name="(\w+)"/.exec(body)?.[1] ?? 'none');
-  }
-  if (!names.has('manifest') || !names.has('directive'))
-    throw new Error(`expo manifest: expected manifests and directives across clients, got ${[...names]}`);
-}
 /** `record` with `keys` first, in that order (the JSON reads in the order the table does). */
 const pick = <T>(record: Record<string, T>, keys: readonly string[]) =>
   Object.fromEntries(keys.flatMap((key) => (record[key] === undefined ? [] : [[key, record[key]]])));
