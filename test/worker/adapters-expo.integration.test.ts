@@ -213,6 +213,30 @@ describe('GET /v1/apps/{app}/expo/manifest', () => {
     expect(exported.body.yanks[0]?.expo_directive_signature).toBe(header);
   });
 
+  it('routes by the version of the update the client runs when a channel rule asks for it', async () => {
+    const app = uniqueApp('expo-rules');
+    await createApp(app, [
+      { name: 'stable', public: true },
+      { name: 'beta', public: true },
+    ]);
+    for (const version of ['1.0.0', '1.1.0']) {
+      const { registered } = await publishExpo(app, version, { platforms: ['ios'] });
+      expect(registered.status).toBe(201);
+    }
+    expect((await promote(app, 'stable', '1.0.0')).status).toBe(200);
+    expect((await promote(app, 'beta', '1.0.0')).status).toBe(200);
+    expect((await promote(app, 'beta', '1.1.0')).status).toBe(200);
+    const rules = [{ channel: 'beta', match: { versions: '>=1.0.0' } }];
+    expect((await admin(`/apps/${app}/rules`, { method: 'PUT', body: { rules } })).status).toBe(200);
+    // On its embedded update the installed version is unknown: no rule matches, stable answers.
+    const fresh = await onePart(await poll(app));
+    expect(fresh.json.id).toBe(await expoUpdateId(app, '1.0.0', 'ios', '1.0.0'));
+    // Running 1.0.0, the rule routes it to beta, where 1.1.0 is live.
+    const current = await expoUpdateId(app, '1.0.0', 'ios', '1.0.0');
+    const routed = await onePart(await poll(app, { 'expo-current-update-id': current }));
+    expect(routed.json.id).toBe(await expoUpdateId(app, '1.1.0', 'ios', '1.0.0'));
+  });
+
   it('withholds what a client that verifies signatures could not verify', async () => {
     const { app } = await expoApp();
     const response = await poll(app, { 'expo-expect-signature': 'sig, keyid="main"' });

@@ -24,7 +24,7 @@ import { validate } from '../validate.ts';
 import { type ExpoRequest, parseExpoRequest } from './expo-request.ts';
 import { clientIdOf } from './identity.ts';
 import { observeCheck, observeFailures } from './observe.ts';
-import { offerOf, serve } from './pipeline.ts';
+import { type ClientQuery, decideOn, locate, offerOf, routesByVersion } from './pipeline.ts';
 
 /** What expo-updates records for an update that crashed before it rendered. */
 export const EXPO_LAUNCH_FAILED = 'expo_launch_failed';
@@ -36,9 +36,7 @@ expo.get('/:app/expo/manifest', validate('param', z.object({ app: nameSchema }))
   const request = parseExpoRequest(c.req.raw.headers);
   const clientId = await clientIdOf(c.req.raw, request.clientId, c.env, 'header eas-client-id');
   const { platform, runtime } = request;
-  // The state is needed to know which release the client runs before deciding; `serve` loads the
-  // same cached state again, from memory.
-  const probe = await serve(c, {
+  const query: ClientQuery = {
     app,
     requested: request.channel,
     clientId,
@@ -46,22 +44,16 @@ expo.get('/:app/expo/manifest', validate('param', z.object({ app: nameSchema }))
     platform,
     arch: 'any',
     runtime,
-  });
-  if (!probe.verified) return noUpdate(c, request, 'no-store');
-  const versions = await updateVersions(probe.state, app, platform, runtime);
+  };
+  // Which release the client runs is known from the channel state's update ids; the channel itself
+  // depends on it only when a rule routes by installed version (then it is located again).
+  let located = await locate(c, query);
+  if (!located.state.verified) return noUpdate(c, request, 'no-store');
+  const versions = await updateVersions(located.state, app, platform, runtime);
   const installed = runningVersion(request, versions);
-  const served =
-    installed === undefined
-      ? probe
-      : await serve(c, {
-          app,
-          requested: request.channel,
-          clientId,
-          installed,
-          platform,
-          arch: 'any',
-          runtime,
-        });
+  if (installed !== undefined && routesByVersion(located.config))
+    located = await locate(c, { ...query, installed });
+  const served = await decideOn(located, { ...query, installed });
   if (!served.verified) return noUpdate(c, request, 'no-store');
 
   const failed = request.failedUpdateIds.flatMap((id) => versions.get(id) ?? []);

@@ -55,6 +55,18 @@ export interface Offer {
  * whose projection does not verify is `{verified: false}`, and is never served in part.
  */
 export async function serve(c: Context<AppEnv>, query: ClientQuery): Promise<Served> {
+  return decideOn(await locate(c, query), query);
+}
+
+/** The app's routing config, and the channel a query is routed to with its loaded state. */
+export interface Located {
+  config: AppConfig;
+  channel: string;
+  state: LoadedChannel;
+}
+
+/** The channel `query` is routed to and its state, without deciding (the first half of `serve`). */
+export async function locate(c: Context<AppEnv>, query: ClientQuery): Promise<Located> {
   const ttlMs = stateTtlMs(c.env);
   const config = await loadApp(c.env.STATE, query.app, ttlMs);
   if (!config) throw notFound('unknown_app', `no app named ${query.app}`);
@@ -67,6 +79,15 @@ export async function serve(c: Context<AppEnv>, query: ClientQuery): Promise<Ser
     query,
     byCountry ? countryOf(c.req.raw) : undefined,
   );
+  return { config, channel, state };
+}
+
+/** Whether the app's channel rules route on the installed version (then `locate` depends on it). */
+export const routesByVersion = (config: AppConfig) =>
+  config.rules.some((r) => r.match.versions !== undefined);
+
+/** The decision for `query` on a located channel (the second half of `serve`). */
+export async function decideOn({ channel, state }: Located, query: ClientQuery): Promise<Served> {
   if (!state.verified) return { verified: false, channel };
   const decision = await decide({
     snapshot: state.snapshot,
