@@ -51,3 +51,41 @@ export function wilson(successes: number, trials: number, z: number = Z_95): Rat
     high: successes === trials ? 1 : Math.min(1, centre + half),
   };
 }
+
+/** The difference of two rates (a − b) and its confidence interval, fractions in [−1, 1]. */
+export interface RateDifference {
+  value: number;
+  low: number;
+  high: number;
+}
+
+/**
+ * Newcombe's hybrid score interval for the difference of two independent proportions (Newcombe 1998,
+ * method 10; DESIGN §6: canary − baseline), built from the two Wilson intervals [l₁, u₁], [l₂, u₂]:
+ *
+ *   d = p₁ − p₂,
+ *   low  = d − √((p₁ − l₁)² + (u₂ − p₂)²),
+ *   high = d + √((u₁ − p₁)² + (p₂ − l₂)²).
+ *
+ * It inherits the Wilson interval's good behaviour for small samples and rates near 0, where the
+ * Wald interval of a difference is far too narrow. With no trials on a side, that side is unknown
+ * ([0, 1]) and the interval is wide accordingly.
+ *
+ * @param a successes and trials of the first group (the canary)
+ * @param b successes and trials of the second group (the baseline)
+ * @throws RangeError as `wilson` does for either group
+ */
+export function newcombe(
+  a: { successes: number; trials: number },
+  b: { successes: number; trials: number },
+  z: number = Z_95,
+): RateDifference {
+  const one = wilson(a.successes, a.trials, z);
+  const two = wilson(b.successes, b.trials, z);
+  const d = one.value - two.value;
+  return {
+    value: d,
+    low: Math.max(-1, d - Math.hypot(one.value - one.low, two.high - two.value)),
+    high: Math.min(1, d + Math.hypot(one.high - one.value, two.value - two.low)),
+  };
+}

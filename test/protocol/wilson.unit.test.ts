@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { wilson, Z_95 } from '../../src/protocol/wilson.ts';
+import { newcombe, wilson, Z_95 } from '../../src/protocol/wilson.ts';
 
 // Hand computations use z = 1.96, z² = 3.8416, and
 //   d = 1 + z²/n, centre = (p + z²/2n)/d, half = z·√(p(1−p)/n + z²/4n²)/d.
@@ -78,5 +78,36 @@ describe('wilson', () => {
     expect(() => wilson(-1, 2)).toThrow(RangeError);
     expect(() => wilson(0.5, 2)).toThrow(RangeError);
     expect(() => wilson(1, 2, 0)).toThrow(RangeError);
+  });
+});
+
+describe('newcombe: the interval of a difference of two rates', () => {
+  // Newcombe (1998), "Interval estimation for the difference between independent proportions:
+  // comparison of eleven methods", Statistics in Medicine 17:873-890, Table II, method 10.
+  const published: [number, number, number, number, number, number][] = [
+    [56, 70, 48, 80, 0.0524, 0.3339],
+    [9, 10, 3, 10, 0.1705, 0.809],
+    [5, 56, 0, 29, -0.0381, 0.1926],
+    [0, 10, 0, 20, -0.1611, 0.2775],
+    [0, 10, 0, 10, -0.2775, 0.2775],
+    [10, 10, 0, 20, 0.6791, 1],
+    [10, 10, 0, 10, 0.6075, 1],
+  ];
+  it.each(published)('%i/%i − %i/%i matches the published interval (%f, %f)', (a, n, b, m, low, high) => {
+    const d = newcombe({ successes: a, trials: n }, { successes: b, trials: m });
+    expect(d.value).toBeCloseTo(a / n - b / m, 10);
+    expect(d.low).toBeCloseTo(low, 4);
+    expect(d.high).toBeCloseTo(high, 4);
+  });
+
+  it('is symmetric: swapping the groups mirrors the interval', () => {
+    const ab = newcombe({ successes: 12, trials: 400 }, { successes: 4, trials: 380 });
+    const ba = newcombe({ successes: 4, trials: 380 }, { successes: 12, trials: 400 });
+    expect(ba.low).toBeCloseTo(-ab.high, 12);
+    expect(ba.high).toBeCloseTo(-ab.low, 12);
+  });
+
+  it('refuses counts that are not a rate', () => {
+    expect(() => newcombe({ successes: 3, trials: 2 }, { successes: 0, trials: 1 })).toThrow(RangeError);
   });
 });
