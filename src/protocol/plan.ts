@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { formatFraction, formatRate, formatSeconds } from './format.ts';
-import type { Rate } from './wilson.ts';
+import { newcombe, type Rate, type RateDifference } from './wilson.ts';
 
 export const MAX_PLAN_STEPS = 20;
 export const MIN_BAKE_SECONDS = 60;
@@ -14,11 +14,27 @@ export const MAX_BAKE_SECONDS = 30 * 86_400;
 /** A gate limit: a fraction strictly between 0 and 1 (0.02 = 2 %). */
 const limitSchema = z.number().gt(0).lt(1);
 
-export const gatesSchema = z.object({
-  max_failure_rate: limitSchema,
-  max_rollback_rate: limitSchema,
-  min_installs: z.number().int().min(1).max(1_000_000_000),
-});
+const countSchema = z.number().int().min(1).max(1_000_000_000);
+
+/**
+ * Absolute limits, and optionally relative ones (DESIGN §6): the most the canary's rate may exceed
+ * its baseline's (0.005 = 0.5 points), judged once the baseline has `min_baseline_installs`
+ * (default `min_installs`) in the same window. All relative fields are optional, so every plan
+ * written before them still reads the same.
+ */
+export const gatesSchema = z
+  .object({
+    max_failure_rate: limitSchema,
+    max_rollback_rate: limitSchema,
+    min_installs: countSchema,
+    max_failure_delta: limitSchema.optional(),
+    max_rollback_delta: limitSchema.optional(),
+    min_baseline_installs: countSchema.optional(),
+  })
+  .refine((g) => g.min_baseline_installs === undefined || hasRelativeGates(g), {
+    message: 'min_baseline_installs needs max_failure_delta or max_rollback_delta',
+    path: ['min_baseline_installs'],
+  });
 
 export const stepsSchema = z
   .array(z.number().int().min(1).max(10_000))
@@ -39,6 +55,19 @@ export const planSchema = z.object({
 export type Plan = z.infer<typeof planSchema>;
 export type Gates = z.infer<typeof gatesSchema>;
 
+/** True when the gates limit a difference from the baseline (DESIGN §6). */
+export function hasRelativeGates(gates: {
+  max_failure_delta?: number | undefined;
+  max_rollback_delta?: number | undefined;
+}): boolean {
+  return gates.max_failure_delta !== undefined || gates.max_rollback_delta !== undefined;
+}
+
+/** Installs the baseline needs in the window before relative gates judge: `min_baseline_installs`, else `min_installs`. */
+export function minBaselineInstalls(gates: Gates): number {
+  return gates.min_baseline_installs ?? gates.min_installs;
+}
+
 /** What the scheduler decided for one planned rollout. */
 export type JudgementAction = 'advance' | 'complete' | 'halt' | 'wait';
 
@@ -51,6 +80,48 @@ export interface GateFigures {
   rollback_rate: Rate;
 }
 
+/** The baseline's figures over the same window as the canary's, and which release it is. */
+export interface BaselineFigures extends GateFigures {
+  version: string;
+}
+
+/** canary − baseline of each rate, with its 95 % interval (Newcombe), fractions (0.01 = 1 point). */
+export interface GateDifferences {
+  failure: RateDifference;
+  rollback: RateDifference;
+}
+
+/** The baseline comparison a judgement with relative gates uses. */
+export interface BaselineComparison {
+  baseline: BaselineFigures;
+  differences: GateDifferences;
+}
+
+/**
+ * The counts behind a group's rates: GateFigures and `exposed`, the rollback rate's denominator
+ * (distinct clients known to have run the release, DESIGN §5), which GateFigures does not carry.
+ */
+export interface GroupCounts extends GateFigures {
+  exposed: number;
+}
+
+/**
+ * canary − baseline of the failure and rollback rates with Newcombe's 95 % interval, from the same
+ * counts the rates were computed from (failures of installs + failures; rollbacks of exposed clients).
+ */
+export function gateDifferences(canary: GroupCounts, baseline: GroupCounts): GateDifferences {
+  return {
+    failure: newcombe(
+      { successes: canary.failures, trials: canary.installs + canary.failures },
+      { successes: baseline.failures, trials: baseline.installs + baseline.failures },
+    ),
+    rollback: newcombe(
+      { successes: canary.rollbacks, trials: canary.exposed },
+      { successes: baseline.rollbacks, trials: baseline.exposed },
+    ),
+  };
+}
+
 /**
  * A rollout's last judgement as stored and shown in ChannelView (`judgement`): when, what, why, and
  * the figures it saw over `figures.window` (the current step so far).
@@ -59,7 +130,12 @@ export interface RolloutJudgement {
   at: string;
   action: JudgementAction;
   reason: string;
-  figures: GateFigures & { window: { from: string; to: string } };
+  figures: GateFigures & {
+    window: { from: string; to: string };
+    /** Present when the plan has relative gates and the channel a baseline. */
+    baseline?: BaselineFigures;
+    differences?: GateDifferences;
+  };
 }
 
 /** A CLI input that does not parse; its message is one line fit to print as is. */
@@ -137,6 +213,11 @@ export interface JudgeInput {
   now: Date;
   /** The release's figures in its channel over [stepStartedAt, now). */
   figures: GateFigures;
+  /**
+   * With relative gates: the baseline over the same window and the differences, or null when the
+   * channel has no baseline. Ignored by plans without relative gates.
+   */
+  comparison?: BaselineComparison | null;
 }
 
 export interface Judgement {
@@ -148,14 +229,65 @@ export interface Judgement {
   to_bp?: number;
 }
 
+/** A fraction as percentage points: 0.012 → "1.2", −0.003 → "−0.3". */
+function points(fraction: number): string {
+  const text = formatFraction(Math.abs(fraction)).replace(/%$/, '');
+  return fraction < 0 ? `−${text}` : text;
+}
+
+/** "+1.2 points (−0.3 to 2.6)": a difference and its 95 % interval. */
+export function formatDifference(d: RateDifference): string {
+  const sign = d.value > 0 ? '+' : '';
+  return `${sign}${points(d.value)} points (${points(d.low)} to ${points(d.high)})`;
+}
+
+interface RelativeCheck {
+  name: string;
+  canary: Rate;
+  baseline: Rate;
+  difference: RateDifference;
+  allowed: number;
+}
+
+/** The relative gates the plan configures: the canary's `figures` against `comparison`. */
+function relativeChecks(gates: Gates, comparison: BaselineComparison, figures: GateFigures): RelativeCheck[] {
+  const { baseline, differences } = comparison;
+  const checks: (RelativeCheck | undefined)[] = [
+    gates.max_failure_delta === undefined
+      ? undefined
+      : {
+          name: 'failure rate',
+          canary: figures.failure_rate,
+          baseline: baseline.failure_rate,
+          difference: differences.failure,
+          allowed: gates.max_failure_delta,
+        },
+    gates.max_rollback_delta === undefined
+      ? undefined
+      : {
+          name: 'rollback rate',
+          canary: figures.rollback_rate,
+          baseline: baseline.rollback_rate,
+          difference: differences.rollback,
+          allowed: gates.max_rollback_delta,
+        },
+  ];
+  return checks.filter((c) => c !== undefined);
+}
+
 /**
  * The scheduler's decision for one planned rollout (DESIGN §6):
  * - `halt` when the step has at least `min_installs` installs and the 95 % Wilson *lower* bound of
  *   the failure or rollback rate is above its limit: a clear breach, not noise;
+ * - with relative gates, also `halt` when the canary has `min_installs`, the baseline
+ *   `min_baseline_installs` in the same window, and the 95 % interval of the difference
+ *   canary − baseline (Newcombe) lies wholly above the allowed difference;
  * - `advance` to the next step when the bake time has passed, the step has at least `min_installs`
  *   installs and no gate is clearly breached; `complete` when that next step is the last (10000 bp),
- *   or when the last step itself has baked;
- * - `wait` otherwise, saying for what (`baking: 1h12m left`, `needs 200 installs, has 57`).
+ *   or when the last step itself has baked. A plan with relative gates advances only once they could
+ *   judge (a baseline with enough installs): absolute gates alone never carry it past a relative gate;
+ * - `wait` otherwise, saying for what (`baking: 1h12m left`, `needs 200 installs, has 57`,
+ *   `no baseline …`, `baseline 1.0.0 needs 200 installs in this step, has 12`).
  * An estimate over a limit whose interval still reaches under it is no breach: the rollout advances
  * and the reason says so.
  * @throws RangeError when `step` is not an index of `plan.steps_bp`
@@ -179,20 +311,55 @@ export function judge(input: JudgeInput): Judgement {
       reason: `${breach.name} ${formatRate(breach.rate)} is clearly over the ${formatFraction(breach.limit)} limit (${figures.installs} installs)`,
     };
   }
+
+  const relative = hasRelativeGates(gates);
+  const comparison = relative ? input.comparison : undefined;
+  const baselineNeeds = minBaselineInstalls(gates);
+  const judgeable =
+    comparison !== undefined && comparison !== null && comparison.baseline.installs >= baselineNeeds;
+  const relatives = comparison ? relativeChecks(gates, comparison, figures) : [];
+  if (enough && judgeable) {
+    const clear = relatives.find((g) => g.difference.low > g.allowed);
+    if (clear && comparison) {
+      return {
+        action: 'halt',
+        reason: `${clear.name} ${formatFraction(clear.canary.value)} vs baseline ${comparison.baseline.version} ${formatFraction(clear.baseline.value)}: difference ≥ ${points(clear.difference.low)} points (95 %), over the allowed ${points(clear.allowed)} (${figures.installs} installs vs ${comparison.baseline.installs})`,
+      };
+    }
+  }
+
   const left = (bakeEndsAt(plan, input.stepStartedAt).getTime() - input.now.getTime()) / 1000;
   const waiting: string[] = [];
   if (left > 0) waiting.push(`baking: ${formatSeconds(left)} left`);
   if (!enough) waiting.push(`needs ${gates.min_installs} installs, has ${figures.installs}`);
+  if (relative && !comparison) {
+    waiting.push('no baseline (no complete release below it in the channel): relative gates cannot judge');
+  } else if (relative && comparison && !judgeable) {
+    waiting.push(
+      `baseline ${comparison.baseline.version} needs ${baselineNeeds} installs in this step for the relative gates, has ${comparison.baseline.installs}`,
+    );
+  }
   if (waiting.length > 0) return { action: 'wait', reason: waiting.join('; ') };
 
   const next = Math.min(step + 1, last);
-  const borderline = checks
-    .filter((g) => g.rate.value > g.limit)
-    .map(
-      (g) => `${g.name} ${formatRate(g.rate)} is over the ${formatFraction(g.limit)} limit but not clearly`,
-    );
+  const borderline = [
+    ...checks
+      .filter((g) => g.rate.value > g.limit)
+      .map(
+        (g) => `${g.name} ${formatRate(g.rate)} is over the ${formatFraction(g.limit)} limit but not clearly`,
+      ),
+    ...relatives
+      .filter((g) => g.difference.value > g.allowed)
+      .map(
+        (g) =>
+          `${g.name} ${formatDifference(g.difference)} from the baseline is over the allowed ${points(g.allowed)} but not clearly`,
+      ),
+  ];
+  const against = comparison
+    ? ` (baseline ${comparison.baseline.version}: ${comparison.baseline.installs} installs)`
+    : '';
   const reason = [
-    `baked ${formatSeconds(plan.bake_seconds)} with ${figures.installs} installs and no gate clearly breached`,
+    `baked ${formatSeconds(plan.bake_seconds)} with ${figures.installs} installs${against} and no gate clearly breached`,
     ...borderline,
   ].join('; ');
   return {

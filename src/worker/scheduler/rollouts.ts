@@ -1,7 +1,9 @@
 /**
  * The staged-rollout job of the cron (DESIGN §6, docs/rollouts.md). Each run judges every active
  * planned rollout on its release's telemetry in its channel since the current step began (the §5
- * metrics of storage/analytics.ts, as `updraft stats` shows them for that window), then:
+ * metrics of storage/analytics.ts, as `updraft stats` shows them for that window) and, for a plan
+ * with relative gates, on its baseline's over the same window (`baselineOf` over the channel's
+ * rollouts, yanked releases excluded), then:
  *
  * - advance, complete or halt: one guarded D1 batch moves the channel's revision from the one read
  *   with the rollout, updates the rollout, writes the audit row (actor `scheduler`) and queues the
@@ -11,15 +13,29 @@
  * - wait: only `judgement_json` is rewritten (nothing clients see changes: no revision, no audit).
  */
 
+import { baselineOf } from '../../protocol/baseline.ts';
 import type { RolloutState } from '../../protocol/documents.ts';
 import { formatBp, formatRate } from '../../protocol/format.ts';
-import { type Judgement, type JudgementAction, judge, type RolloutJudgement } from '../../protocol/plan.ts';
+import {
+  type BaselineComparison,
+  formatDifference,
+  type GateFigures,
+  gateDifferences,
+  hasRelativeGates,
+  type Judgement,
+  type JudgementAction,
+  judge,
+  type Plan,
+  type RolloutJudgement,
+} from '../../protocol/plan.ts';
 import { wilson } from '../../protocol/wilson.ts';
 import { releaseHealth } from '../storage/analytics.ts';
 import { auditStatement } from '../storage/audit.ts';
 import { projectChannels } from '../storage/projection-writer.ts';
 import { bumpChannel, isGuardFailure, isoSeconds } from '../storage/revisions.ts';
 import {
+  channelReleases,
+  exposedClients,
   listPlannedRollouts,
   type PlannedRollout,
   parsePlan,
@@ -45,18 +61,16 @@ const EVENTS: Record<Exclude<JudgementAction, 'wait'>, WebhookEvent['event']> = 
   halt: 'rollout.halt',
 };
 
-/** The gate figures of the rollout's release in its channel over [from, now). */
-async function gateFigures(db: D1Database, rollout: PlannedRollout, from: Date, now: Date): Promise<Figures> {
-  // The stored form of event times (with milliseconds), so text order is time order.
-  const window = { from: from.toISOString(), to: now.toISOString() };
-  const health = await releaseHealth(
-    db,
-    { app: rollout.app, channel: rollout.channel, window },
-    rollout.version,
-  );
+/** DESIGN §5's counts and rates of `version` in the rollout's channel over `window`. */
+async function groupFigures(
+  db: D1Database,
+  rollout: PlannedRollout,
+  window: Figures['window'],
+  version: string,
+): Promise<GateFigures> {
+  const health = await releaseHealth(db, { app: rollout.app, channel: rollout.channel, window }, version);
   const unknown = wilson(0, 0);
   return {
-    window,
     installs: health?.installs ?? 0,
     failures: health?.failures ?? 0,
     failure_rate: health?.failure_rate ?? unknown,
@@ -65,13 +79,63 @@ async function gateFigures(db: D1Database, rollout: PlannedRollout, from: Date, 
   };
 }
 
+/**
+ * The gate figures of the rollout's release in its channel over [from, now) and, when the plan has
+ * relative gates, its baseline's over the same window with the differences (null: no baseline).
+ */
+async function gateFigures(
+  db: D1Database,
+  rollout: PlannedRollout,
+  plan: Plan,
+  from: Date,
+  now: Date,
+): Promise<{ figures: Figures; comparison?: BaselineComparison | null }> {
+  // The stored form of event times (with milliseconds), so text order is time order.
+  const window = { from: from.toISOString(), to: now.toISOString() };
+  if (!hasRelativeGates(plan.gates)) {
+    return { figures: { window, ...(await groupFigures(db, rollout, window, rollout.version)) } };
+  }
+  const [canary, releases] = await Promise.all([
+    groupFigures(db, rollout, window, rollout.version),
+    channelReleases(db, rollout.app, rollout.channel),
+  ]);
+  const version = baselineOf(releases, rollout.version);
+  if (version === undefined) return { figures: { window, ...canary }, comparison: null };
+  const scope = { app: rollout.app, channel: rollout.channel, window };
+  const [baseline, [canaryExposed = 0, baselineExposed = 0]] = await Promise.all([
+    groupFigures(db, rollout, window, version),
+    exposedClients(db, scope, [rollout.version, version]),
+  ]);
+  const comparison = {
+    baseline: { version, ...baseline },
+    differences: gateDifferences(
+      { ...canary, exposed: canaryExposed },
+      { ...baseline, exposed: baselineExposed },
+    ),
+  };
+  return { figures: { window, ...canary, ...comparison }, comparison };
+}
+
+/** "; baseline 1.0.0: 380 installs, failure rate 0.5% (…), difference +0.2 points (−0.3 to 0.9)" or "". */
+function baselineText(figures: Figures): string {
+  const { baseline, differences } = figures;
+  if (!baseline || !differences) return '';
+  const rollbacks =
+    figures.rollbacks > 0 || baseline.rollbacks > 0
+      ? `, rollback rate ${formatRate(baseline.rollback_rate)}, difference ${formatDifference(differences.rollback)}`
+      : '';
+  return `; baseline ${baseline.version}: ${baseline.installs} installs, failure rate ${formatRate(baseline.failure_rate)}, difference ${formatDifference(differences.failure)}${rollbacks}`;
+}
+
 /** Slack-compatible one-liner: "demo 1.1.0 on stable: advanced 5% → 25% (412 installs, failure rate 0.73% (0.25–2.1%))". */
 export function webhookText(rollout: PlannedRollout, decision: Judgement, figures: Figures): string {
   const head = `${rollout.app} ${rollout.version} on ${rollout.channel}`;
-  if (decision.action === 'halt')
-    return `${head}: halted at ${formatBp(rollout.percent_bp)}: ${decision.reason}`;
   const rollbacks = figures.rollbacks > 0 ? `, rollback rate ${formatRate(figures.rollback_rate)}` : '';
-  const stats = `${figures.installs} installs, failure rate ${formatRate(figures.failure_rate)}${rollbacks}`;
+  const stats = `${figures.installs} installs, failure rate ${formatRate(figures.failure_rate)}${rollbacks}${baselineText(figures)}`;
+  if (decision.action === 'halt') {
+    const both = figures.baseline ? ` (${stats})` : '';
+    return `${head}: halted at ${formatBp(rollout.percent_bp)}: ${decision.reason}${both}`;
+  }
   const to = decision.to_bp ?? rollout.percent_bp;
   const move =
     to === rollout.percent_bp ? `at ${formatBp(to)}` : `${formatBp(rollout.percent_bp)} → ${formatBp(to)}`;
@@ -151,8 +215,8 @@ export async function judgeRollout(env: Env, rollout: PlannedRollout, now: Date)
     return 'skipped';
   }
   const stepStartedAt = new Date(rollout.step_started_at);
-  const figures = await gateFigures(env.DB, rollout, stepStartedAt, now);
-  const decision = judge({ plan, step: rollout.step, stepStartedAt, now, figures });
+  const { figures, comparison } = await gateFigures(env.DB, rollout, plan, stepStartedAt, now);
+  const decision = judge({ plan, step: rollout.step, stepStartedAt, now, figures, comparison });
   const judgement: RolloutJudgement = {
     at: isoSeconds(now),
     action: decision.action,
