@@ -1,14 +1,18 @@
 /**
  * The staged-plan options shared by `promote` and `app settings`: `--plan 1,5,25,50,100` (or
- * `--default-plan`), `--bake`, `--max-failure-rate`, `--max-rollback-rate`, `--min-installs`, turned
+ * `--default-plan`), `--bake`, `--max-failure-rate`, `--max-rollback-rate`, `--min-installs`, and the
+ * relative gates `--max-failure-delta`, `--max-rollback-delta`, `--min-baseline-installs`, turned
  * into the plan object of docs/rollouts.md with src/protocol/plan.ts's parsers, so the CLI sends
  * exactly what the Worker validates.
  */
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { formatBp, formatFraction, formatSeconds } from '../../src/protocol/format.ts';
 import {
+  type Gates,
+  hasRelativeGates,
   MAX_BAKE_SECONDS,
   MIN_BAKE_SECONDS,
+  minBaselineInstalls,
   type Plan,
   PlanInputError,
   parseDuration,
@@ -37,6 +41,9 @@ export const GATE_OPTIONS = {
   'max-failure-rate': { type: 'string' },
   'max-rollback-rate': { type: 'string' },
   'min-installs': { type: 'string' },
+  'max-failure-delta': { type: 'string' },
+  'max-rollback-delta': { type: 'string' },
+  'min-baseline-installs': { type: 'string' },
 } as const satisfies ParseArgsOptionsConfig;
 
 const GATE_NAMES = Object.keys(GATE_OPTIONS);
@@ -46,6 +53,11 @@ export const GATE_HELP: readonly string[] = [
   `--max-failure-rate <rate>   halt when the failure rate is clearly above it: 2% or 0.02 (default ${formatFraction(PLAN_DEFAULTS.max_failure_rate)})`,
   `--max-rollback-rate <rate>  halt when the rollback rate is clearly above it (default ${formatFraction(PLAN_DEFAULTS.max_rollback_rate)})`,
   `--min-installs <n>          installs a step needs before it is judged (default ${PLAN_DEFAULTS.min_installs})`,
+  '--max-failure-delta <rate>  halt when the failure rate is clearly more than this above the',
+  "                            baseline's (the release the clients came from): 0.5% = 0.5 points",
+  '--max-rollback-delta <rate> the same for the rollback rate; with either, a step advances only',
+  '                            once the baseline can be compared (none: it waits)',
+  '--min-baseline-installs <n> installs the baseline needs in the step (default: --min-installs)',
 ];
 
 /** Re-throws plan.ts's input errors as one-line user errors that name the option. */
@@ -59,9 +71,9 @@ function withOption<T>(option: string, parse: () => T): T {
 }
 
 /** `--min-installs 200` → 200: a whole number from 1 to 1e9. */
-export function parseMinInstalls(text: string): number {
+export function parseMinInstalls(text: string, option = 'min-installs'): number {
   if (!/^[1-9]\d{0,9}$/.test(text.trim()) || Number(text) > 1_000_000_000) {
-    throw new UserError(`--min-installs must be a whole number from 1 to 1000000000, got "${text}"`);
+    throw new UserError(`--${option} must be a whole number from 1 to 1000000000, got "${text}"`);
   }
   return Number(text);
 }
@@ -111,6 +123,7 @@ export function planFromFlags(
   const failure = str(values, 'max-failure-rate');
   const rollback = str(values, 'max-rollback-rate');
   const minInstalls = str(values, 'min-installs');
+  const relative = relativeGates(values);
   return {
     steps_bp: withOption(stepsOption, () => parsePlanSteps(steps)),
     bake_seconds: bake === undefined ? PLAN_DEFAULTS.bake_seconds : parseBake(bake),
@@ -124,7 +137,29 @@ export function planFromFlags(
           ? PLAN_DEFAULTS.max_rollback_rate
           : withOption('max-rollback-rate', () => parseRate(rollback)),
       min_installs: minInstalls === undefined ? PLAN_DEFAULTS.min_installs : parseMinInstalls(minInstalls),
+      ...relative,
     },
+  };
+}
+
+/** The relative gates given (none by default: a plan is judged against its baseline only when asked). */
+function relativeGates(values: Values): Partial<Gates> {
+  const failure = str(values, 'max-failure-delta');
+  const rollback = str(values, 'max-rollback-delta');
+  const minBaseline = str(values, 'min-baseline-installs');
+  if (minBaseline !== undefined && failure === undefined && rollback === undefined) {
+    throw new UserError('--min-baseline-installs needs --max-failure-delta or --max-rollback-delta');
+  }
+  return {
+    ...(failure !== undefined && {
+      max_failure_delta: withOption('max-failure-delta', () => parseRate(failure)),
+    }),
+    ...(rollback !== undefined && {
+      max_rollback_delta: withOption('max-rollback-delta', () => parseRate(rollback)),
+    }),
+    ...(minBaseline !== undefined && {
+      min_baseline_installs: parseMinInstalls(minBaseline, 'min-baseline-installs'),
+    }),
   };
 }
 
@@ -133,10 +168,26 @@ export function describeSteps(stepsBp: readonly number[]): string {
   return stepsBp.map(formatBp).join(' → ');
 }
 
-/** "2h per step; halts on failure rate > 2% or rollback rate > 1%, judged from 200 installs" */
+/** "0.005" → "0.5 points", 0.01 → "1 point" */
+function points(fraction: number): string {
+  const number = formatFraction(fraction).replace(/%$/, '');
+  return `${number} ${number === '1' ? 'point' : 'points'}`;
+}
+
+/**
+ * "2h per step; halts on failure rate > 2% or rollback rate > 1%, judged from 200 installs", then
+ * with relative gates "; or failure rate > baseline + 0.5 points, judged with 200 baseline installs".
+ */
 export function describeGates(plan: Plan): string {
   const { gates } = plan;
-  return `${formatSeconds(plan.bake_seconds)} per step; halts on failure rate > ${formatFraction(gates.max_failure_rate)} or rollback rate > ${formatFraction(gates.max_rollback_rate)}, judged from ${gates.min_installs} installs`;
+  const absolute = `${formatSeconds(plan.bake_seconds)} per step; halts on failure rate > ${formatFraction(gates.max_failure_rate)} or rollback rate > ${formatFraction(gates.max_rollback_rate)}, judged from ${gates.min_installs} installs`;
+  if (!hasRelativeGates(gates)) return absolute;
+  const relative = [
+    gates.max_failure_delta !== undefined && `failure rate > baseline + ${points(gates.max_failure_delta)}`,
+    gates.max_rollback_delta !== undefined &&
+      `rollback rate > baseline + ${points(gates.max_rollback_delta)}`,
+  ].filter((part) => part !== false);
+  return `${absolute}; or ${relative.join(' or ')}, judged with ${minBaselineInstalls(gates)} baseline installs`;
 }
 
 /** The whole plan on one line. */
