@@ -45,8 +45,9 @@ import { updateRollout } from '../storage/rollouts.ts';
 import { enqueueWebhook, type WebhookEvent } from '../storage/webhooks.ts';
 
 /**
- * Rollouts judged per run (each is one D1 batch of the analytics queries, plus a write); with more,
- * the least recently judged go first and the rest wait a minute.
+ * Rollouts judged per run (each is one D1 batch of the analytics queries, plus a write; a plan with
+ * relative gates adds the channel's releases, the baseline's batch and one of the two rollback
+ * denominators); with more, the least recently judged go first and the rest wait a minute.
  */
 export const ROLLOUTS_PER_RUN = 25;
 
