@@ -4,6 +4,8 @@ export type {
   ChannelHealth,
   ChannelView,
   Rate,
+  RateDifference,
+  ReleaseComparison,
   ReleaseHealth,
   ReleaseView,
   RolloutView,

@@ -1,7 +1,7 @@
 /** Shapes of the admin API's answers (docs/api.md), as the CLI and the dashboard read them. Types only. */
 import type { Artifact, RolloutState } from './documents.ts';
 import type { Plan, RolloutJudgement } from './plan.ts';
-import type { Rate } from './wilson.ts';
+import type { Rate, RateDifference } from './wilson.ts';
 
 export interface AppView {
   name: string;
@@ -122,6 +122,24 @@ export interface ChannelHealth {
   channel: string;
   window: { from: string; to: string };
   releases: ReleaseHealth[];
+}
+
+/** A difference of two rates (canary − baseline) with its 95 % Newcombe interval, fractions in [−1, 1]. */
+export type { RateDifference };
+
+/**
+ * GET …/compare?version=: a release (the canary) and its baseline (DESIGN §6: the highest complete,
+ * not yanked release of the channel below it) over the same window, and canary − baseline of each
+ * rate. `baseline`, `baseline_version` and `differences` are null when the channel has no baseline.
+ */
+export interface ReleaseComparison {
+  app: string;
+  channel: string;
+  window: { from: string; to: string };
+  canary: ReleaseHealth;
+  baseline: ReleaseHealth | null;
+  baseline_version: string | null;
+  differences: { failure_rate: RateDifference; rollback_rate: RateDifference } | null;
 }
 
 export type { Plan, RolloutJudgement };

@@ -1,7 +1,8 @@
 /**
  * `#/apps/{app}/releases/{version}?channel=`: one release in one channel: its rollout, the §5
  * metrics as tiles, adoption over time (hourly or daily), failure and rollback rates with their
- * Wilson intervals next to the channel's other releases, install durations and the top errors.
+ * Wilson intervals next to the channel's other releases, install durations and the top errors; and
+ * the release against its baseline (baseline.ts).
  */
 
 import {
@@ -13,13 +14,22 @@ import {
   NO_DATA,
 } from '../../protocol/format.ts';
 import { find, get, optional, seg } from '../api.ts';
+import { baselinePanel } from '../baseline.ts';
 import { adoptionChart, type Chart, clientsChart } from '../charts.ts';
 import { card, emptyState, notice, segmented, shareBar, stateBadge, tag, tile } from '../components.ts';
 import { h, srOnly } from '../dom.ts';
 import { count, date } from '../format.ts';
 import { durationRanges, failureRows, rateIntervals, rollbackRows } from '../intervals.ts';
 import { href, type Route, WINDOW_LABELS, WINDOWS, windowFrom } from '../router.ts';
-import type { AdoptionView, ChannelHealth, Rate, ReleaseHealth, ReleaseView, StatusView } from '../types.ts';
+import type {
+  AdoptionView,
+  ChannelHealth,
+  Rate,
+  ReleaseComparison,
+  ReleaseHealth,
+  ReleaseView,
+  StatusView,
+} from '../types.ts';
 import type { View } from './view.ts';
 
 type ReleaseRoute = Extract<Route, { page: 'release' }>;
@@ -30,7 +40,7 @@ export async function releaseView(route: ReleaseRoute): Promise<View> {
   const status = await get<StatusView>(`/v1/admin/apps/${app}/status`);
   const channelName = route.channel ?? status.default_channel;
   const channel = status.channels.find((c) => c.name === channelName);
-  const [release, health, channelHealth, adoption] = await Promise.all([
+  const [release, health, channelHealth, adoption, versus] = await Promise.all([
     find<ReleaseView>(`/v1/admin/apps/${app}/releases/${seg(route.version)}`),
     optional<ReleaseHealth>(`/v1/admin/apps/${app}/health`, {
       version: route.version,
@@ -41,6 +51,12 @@ export async function releaseView(route: ReleaseRoute): Promise<View> {
     optional<AdoptionView>(`/v1/admin/apps/${app}/adoption`, {
       channel: channelName,
       interval: route.interval,
+      from,
+    }),
+    // Undefined from a server older than the comparison.
+    optional<ReleaseComparison>(`/v1/admin/apps/${app}/compare`, {
+      version: route.version,
+      channel: channelName,
       from,
     }),
   ]);
@@ -123,6 +139,7 @@ export async function releaseView(route: ReleaseRoute): Promise<View> {
     health
       ? tiles(health, windowLabel)
       : notice('info', 'This server has no analytics API yet: no health to show.'),
+    versus ? baselinePanel(versus, windowLabel) : null,
     card(
       {
         title: 'Adoption',

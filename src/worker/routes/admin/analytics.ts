@@ -1,6 +1,7 @@
 /**
  * Telemetry analytics (docs/api.md § Analytics) for analysts: release health, adoption over time,
- * errors, install durations and active clients. The metrics themselves live in storage/analytics.ts.
+ * errors, install durations, active clients, and a release against its baseline. The metrics
+ * themselves live in storage/analytics.ts (the comparison in storage/comparison.ts).
  */
 import { Hono } from 'hono';
 import * as z from 'zod';
@@ -18,6 +19,7 @@ import {
   type TimeWindow,
   topErrors,
 } from '../../storage/analytics.ts';
+import { compareWithBaseline } from '../../storage/comparison.ts';
 import type { AppEnv } from '../../types.ts';
 import { validate } from '../../validate.ts';
 import { appParams, requireApp, requireChannel } from './common.ts';
@@ -36,6 +38,7 @@ const windowFields = {
   to: z.iso.datetime({ offset: true }).optional(),
 };
 const healthQuery = z.object({ ...windowFields, version: versionSchema.optional() });
+const compareQuery = z.object({ ...windowFields, version: versionSchema });
 const adoptionQuery = z.object({ ...windowFields, interval: z.enum(['hour', 'day']).default('day') });
 const errorsQuery = z.object({
   ...windowFields,
@@ -114,6 +117,21 @@ analytics.get(
     const health = await releaseHealth(c.env.DB, scope, query.version);
     if (!health) throw unknownRelease(app, query.version);
     return c.json(health);
+  },
+);
+
+analytics.get(
+  '/apps/:app/compare',
+  analyst,
+  validate('param', appParams),
+  validate('query', compareQuery),
+  async (c) => {
+    const { app } = c.req.valid('param');
+    const query = c.req.valid('query');
+    const scope = await scopeOf(c.env.DB, app, query);
+    const comparison = await compareWithBaseline(c.env.DB, scope, query.version);
+    if (!comparison) throw unknownRelease(app, query.version);
+    return c.json(comparison);
   },
 );
 

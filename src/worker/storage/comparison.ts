@@ -1,0 +1,87 @@
+/**
+ * A release against its baseline (DESIGN §6, docs/analytics.md § Baseline comparison): the release
+ * health of both over the same window, and canary − baseline of each rate with Newcombe's interval
+ * on the very counts the two Wilson intervals are made of. The health is analytics.ts's, run once per
+ * release; nothing here redefines a metric.
+ */
+import type { ReleaseComparison } from '../../protocol/admin-api.ts';
+import { baselineOf, type ChannelRelease } from '../../protocol/baseline.ts';
+import type { RolloutState } from '../../protocol/documents.ts';
+import { newcombe } from '../../protocol/wilson.ts';
+import { prepareNamed, type ReleaseHealth, releaseHealth, type Scope } from './analytics.ts';
+import { rollbacksSql } from './analytics-sql.ts';
+
+/** The channel's rollouts, each marked yanked or not: what baselineOf chooses from. */
+export async function channelReleases(
+  db: D1Database,
+  app: string,
+  channel: string,
+): Promise<ChannelRelease[]> {
+  // One batch, one snapshot; the yanks' rows carry only a version.
+  const [rollouts, yanks] = await db.batch<{ version: string; state: RolloutState }>([
+    db.prepare('SELECT version, state FROM rollouts WHERE app = ?1 AND channel = ?2').bind(app, channel),
+    db.prepare('SELECT version FROM yanks WHERE app = ?1').bind(app),
+  ]);
+  const yanked = new Set((yanks?.results ?? []).map((row) => row.version));
+  return (rollouts?.results ?? []).map((row) => ({ ...row, yanked: yanked.has(row.version) }));
+}
+
+/**
+ * The rollback rate's numerator and denominator for one release: the same statement release health
+ * runs (rollbacksSql('one')); the health's JSON gives the rate and the distinct clients that rolled
+ * back, not the distinct clients exposed, which Newcombe's interval needs.
+ */
+async function rollbackCounts(
+  db: D1Database,
+  scope: Scope,
+  version: string,
+): Promise<{ rollbacks: number; exposed: number }> {
+  const row = await prepareNamed(db, rollbacksSql('one'), {
+    app: scope.app,
+    channel: scope.channel,
+    from: scope.window.from,
+    to: scope.window.to,
+    version,
+  }).first<{ rollbacks: number; exposed: number }>();
+  return row ?? { rollbacks: 0, exposed: 0 };
+}
+
+/** Successes and trials of each rate of one release, as its Wilson intervals count them. */
+async function rateCounts(db: D1Database, scope: Scope, health: ReleaseHealth) {
+  const { rollbacks, exposed } = await rollbackCounts(db, scope, health.version);
+  return {
+    failure_rate: { successes: health.failures, trials: health.installs + health.failures },
+    rollback_rate: { successes: rollbacks, trials: exposed },
+  };
+}
+
+/**
+ * `version` in the scope's channel against its baseline, or null when nothing is known about the
+ * version (as releaseHealth). Without a baseline (a first release, or every release below it yanked
+ * or not complete) only the canary is given.
+ */
+export async function compareWithBaseline(
+  db: D1Database,
+  scope: Scope,
+  version: string,
+): Promise<ReleaseComparison | null> {
+  const [canary, releases] = await Promise.all([
+    releaseHealth(db, scope, version),
+    channelReleases(db, scope.app, scope.channel),
+  ]);
+  if (!canary) return null;
+  const baselineVersion = baselineOf(releases, version);
+  const baseline = baselineVersion === undefined ? null : await releaseHealth(db, scope, baselineVersion);
+  const answer = { app: scope.app, channel: scope.channel, window: scope.window, canary };
+  if (!baseline) return { ...answer, baseline: null, baseline_version: null, differences: null };
+  const [a, b] = await Promise.all([rateCounts(db, scope, canary), rateCounts(db, scope, baseline)]);
+  return {
+    ...answer,
+    baseline,
+    baseline_version: baseline.version,
+    differences: {
+      failure_rate: newcombe(a.failure_rate, b.failure_rate),
+      rollback_rate: newcombe(a.rollback_rate, b.rollback_rate),
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { differenceMax, offset } from '../../src/dashboard/baseline.ts';
+import { newcombe } from '../../src/protocol/wilson.ts';
+
+describe('the vs-baseline scale', () => {
+  it('is symmetric around 0 and wide enough for every interval end', () => {
+    // 6/200 against 10/2000: about +0.86 to +5.9 pp, so ±10 pp.
+    const failure = newcombe({ successes: 6, trials: 200 }, { successes: 10, trials: 2000 });
+    const rollback = newcombe({ successes: 1, trials: 194 }, { successes: 3, trials: 1990 });
+    expect(differenceMax([failure, rollback])).toBe(0.1);
+    expect(differenceMax([{ value: -0.01, low: -0.03, high: 0.005 }])).toBe(0.05);
+    expect(differenceMax([{ value: 0, low: -1, high: 1 }])).toBe(1);
+    expect(differenceMax([])).toBe(0.02);
+  });
+
+  it('puts 0 in the middle and clamps what is off the scale', () => {
+    expect(offset(0, 0.05)).toBe(50);
+    expect(offset(0.05, 0.05)).toBe(100);
+    expect(offset(-0.025, 0.05)).toBe(25);
+    expect(offset(0.2, 0.05)).toBe(100);
+    expect(offset(-0.2, 0.05)).toBe(0);
+  });
+});
