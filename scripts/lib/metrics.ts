@@ -47,6 +47,7 @@ export function describeReleaseHealth(health: ReleaseHealth): string {
         ['rollback rate', withInterval(health.rollback_rate)],
         ['adoption', `${formatFraction(health.adoption)} of clients active in the last 24 h`],
         ['install time', `p50 ${formatDuration(p50)}, p95 ${formatDuration(p95)}`],
+        ...sessionRows(health),
       ],
     )
       .split('\n')
@@ -106,6 +107,26 @@ export function describeChannelHealth(view: {
     }),
   );
   return `${header}\n\n${table}`;
+}
+
+/** Sessions and the crash-free rates (DESIGN §5); none from a server that does not report them. */
+function sessionRows(health: ReleaseHealth): [string, string][] {
+  const { sessions, crash_free_sessions: freeSessions, crash_free_users: freeUsers } = health;
+  if (!sessions || !freeSessions || !freeUsers) return [];
+  // Crash-free rates live near 100 %, where 99.5 and 99.9 differ a lot: two decimals, never a rounded 100.
+  const percent = (f: number) => (f === 1 ? '100%' : f > 0.9999 ? '>99.99%' : `${(f * 100).toFixed(2)}%`);
+  const crashFree = (rate: Rate, total: number) =>
+    total === 0
+      ? `${NO_DATA} (no sessions yet)`
+      : `${percent(rate.value)}  (95 % interval ${percent(rate.low).replace(/%$/, '')}–${percent(rate.high)})`;
+  return [
+    [
+      'sessions',
+      `${sessions.total}: ${sessions.crashed} crashed, ${sessions.errored} errored, ${sessions.abnormal} abnormal`,
+    ],
+    ['crash-free sessions', crashFree(freeSessions, sessions.total)],
+    ['crash-free users', crashFree(freeUsers, sessions.clients)],
+  ];
 }
 
 function withInterval(rate: Rate): string {

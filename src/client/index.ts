@@ -22,11 +22,13 @@ import { CHECK_TIMEOUT_MS, runCheck } from './check.ts';
 import { downloadArtifact } from './download.ts';
 import { flushQueue } from './flush.ts';
 import { deadline, type Http } from './http.ts';
+import { createSessions, queueFinishedHours, type Sessions } from './sessions.ts';
 import { serial, storageKeys } from './store.ts';
 import { appendToQueue, buildEvent } from './telemetry.ts';
 
 export { UpdraftError } from './errors.ts';
 export { MemoryStorage } from './memory-storage.ts';
+export type { Sessions } from './sessions.ts';
 
 /** Where the SDK keeps what must survive restarts: client ID, highest snapshot revision seen, trusted keys, queued telemetry. */
 export interface StorageAdapter {
@@ -162,6 +164,12 @@ export interface Updater {
   flush(): Promise<void>;
   /** After installing: the version now running (used by later checks and reports). */
   setCurrentVersion(version: string): void;
+  /**
+   * The app's sessions (DESIGN §5: crash-free sessions and users): `start()` at app start, `end()` at
+   * a normal exit, `markErrored()` / `markCrashed()` from the app's error and crash handlers. Counted
+   * per version and hour in storage; `flush()` reports each finished hour as one `session` event.
+   */
+  sessions: Sessions;
 }
 
 const optionsSchema = z.object({
@@ -216,8 +224,19 @@ export function createUpdater(options: UpdaterOptions): Updater {
     return clientIdPromise;
   };
 
+  const knownChannel = async () => (await storage.get(keys.channel)) ?? valid.data.channel;
+  /** Finished hours of session counts become queued events (they wait while no channel is known). */
+  const queueSessions = async () => {
+    const channel = await knownChannel();
+    if (channel === undefined) return;
+    const who = { clientId: await clientId(), channel, platform, arch, osVersion };
+    await lock(() => queueFinishedHours({ storage, app, now }, who));
+  };
+  const sessions = createSessions({ storage, app, now, lock, version: () => currentVersion });
+
   return {
     clientId,
+    sessions,
     async check(checkOptions = {}) {
       const at = now();
       const limit = deadline('check', checkOptions.timeoutMs ?? CHECK_TIMEOUT_MS, checkOptions.signal);
@@ -246,7 +265,7 @@ export function createUpdater(options: UpdaterOptions): Updater {
     },
     download: (result, downloadOptions) => downloadArtifact(http, result, downloadOptions),
     async report(input) {
-      const channel = (await storage.get(keys.channel)) ?? valid.data.channel;
+      const channel = await knownChannel();
       if (channel === undefined) {
         throw new TypeError('report: no channel known yet: call check() first or set options.channel');
       }
@@ -255,9 +274,11 @@ export function createUpdater(options: UpdaterOptions): Updater {
       await lock(() => appendToQueue(storage, app, event));
     },
     flush() {
-      flushing ??= flushQueue({ http, base, app, storage, now, sleep, onRejected, lock }).finally(() => {
-        flushing = undefined;
-      });
+      flushing ??= queueSessions()
+        .then(() => flushQueue({ http, base, app, storage, now, sleep, onRejected, lock }))
+        .finally(() => {
+          flushing = undefined;
+        });
       return flushing;
     },
     setCurrentVersion(version) {

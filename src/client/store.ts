@@ -14,6 +14,7 @@ export const storageKeys = (app: string) => ({
   revision: (channel: string) => `updraft:${app}:revision:${channel}`,
   channel: `updraft:${app}:channel`,
   events: `updraft:${app}:events`,
+  sessions: `updraft:${app}:sessions`,
 });
 
 /** The newest keys document this install has verified, and the pinned roots it was chained from. */

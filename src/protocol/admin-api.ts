@@ -114,6 +114,22 @@ export interface ReleaseHealth {
   adoption: number;
   duration_ms: { p50: number | null; p95: number | null };
   top_errors: { code: string; count: number }[];
+  /**
+   * The `session` reports of the window: sessions by outcome, and distinct clients with any and with
+   * a crashed session. These three are optional to readers: a server before migrations/0010 omits them.
+   */
+  sessions?: {
+    total: number;
+    crashed: number;
+    errored: number;
+    abnormal: number;
+    clients: number;
+    crashed_clients: number;
+  };
+  /** 1 − crashed / all sessions; the interval is the crash rate's Wilson interval turned around. */
+  crash_free_sessions?: Rate;
+  /** 1 − clients with a crashed session / clients with any session, likewise. */
+  crash_free_users?: Rate;
 }
 
 /** GET …/health without a version: every release of the channel, newest first. */

@@ -4,6 +4,7 @@
  */
 import * as z from 'zod';
 import { archSchema, clientIdSchema, nameSchema, platformSchema, versionSchema } from './documents.ts';
+import { nameBasedUuid } from './encoding.ts';
 
 export const EVENT_TYPES = [
   'check',
@@ -13,6 +14,7 @@ export const EVENT_TYPES = [
   'install_succeeded',
   'install_failed',
   'rollback',
+  'session',
 ] as const;
 export const eventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof eventTypeSchema>;
@@ -27,6 +29,9 @@ export const MAX_FUTURE_MS = 24 * 3600 * 1000;
 export const MAX_PAST_MS = 400 * 24 * 3600 * 1000;
 export const MAX_DURATION_MS = 86_400_000;
 export const MAX_ERROR_MESSAGE = 256;
+/** Sessions of one kind in one client's hour: far above any real app, low enough to bound a forged report. */
+export const MAX_SESSIONS_PER_HOUR = 100_000;
+const HOUR_MS = 3600 * 1000;
 
 /** Which versions each type must carry: what the event is about must always be known. */
 const REQUIRES_TO: ReadonlySet<EventType> = new Set([
@@ -37,7 +42,7 @@ const REQUIRES_TO: ReadonlySet<EventType> = new Set([
   'install_failed',
   'rollback',
 ]);
-const REQUIRES_FROM: ReadonlySet<EventType> = new Set(['check', 'rollback']);
+const REQUIRES_FROM: ReadonlySet<EventType> = new Set(['check', 'rollback', 'session']);
 
 /** Same loose rule as check's `os_version`: starts with a digit, at most 32 characters. */
 export const osVersionSchema = z
@@ -46,6 +51,21 @@ export const osVersionSchema = z
 export const errorCodeSchema = z
   .string()
   .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 . _ : -');
+
+const sessionCount = z.number().int().min(0).max(MAX_SESSIONS_PER_HOUR);
+
+/**
+ * A `session` event's counts (DESIGN §5): the sessions of one client on one running version that
+ * ended in one UTC hour, by how they ended: `ok`, `errored` (a handled error, the app went on),
+ * `crashed`, `abnormal` (never ended: the app died without saying, found at the next start).
+ */
+export const sessionCountsSchema = z.object({
+  ok: sessionCount,
+  errored: sessionCount,
+  crashed: sessionCount,
+  abnormal: sessionCount,
+});
+export type SessionCounts = z.infer<typeof sessionCountsSchema>;
 
 /** RFC 3339 with `Z` or an offset, any fractional precision. */
 const rfc3339Schema = z.iso.datetime({ offset: true });
@@ -64,6 +84,8 @@ const eventObject = z.object({
   error_code: errorCodeSchema.optional(),
   error_message: z.string().max(MAX_ERROR_MESSAGE).optional(),
   duration_ms: z.number().int().min(0).max(MAX_DURATION_MS).optional(),
+  /** Only on `session` events, and required there. */
+  sessions: sessionCountsSchema.optional(),
   occurred_at: rfc3339Schema,
 });
 
@@ -86,8 +108,30 @@ export function eventSchema(now: () => Date = () => new Date()) {
       if (REQUIRES_FROM.has(event.type) && event.from_version === undefined) {
         ctx.addIssue({ code: 'custom', path: ['from_version'], message: `is required for ${event.type}` });
       }
+      if (event.type === 'session') {
+        const s = event.sessions;
+        if (s === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['sessions'], message: 'is required for session' });
+        } else if (s.ok + s.errored + s.crashed + s.abnormal < 1) {
+          ctx.addIssue({ code: 'custom', path: ['sessions'], message: 'must count at least one session' });
+        }
+      } else if (event.sessions !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sessions'],
+          message: `is only for session events, not ${event.type}`,
+        });
+      }
       const at = Date.parse(event.occurred_at);
       const clock = now().getTime();
+      if (event.type === 'session' && !Number.isNaN(at) && at % HOUR_MS !== 0) {
+        // The id is derived from the hour, so one hour must have exactly one spelling.
+        ctx.addIssue({
+          code: 'custom',
+          path: ['occurred_at'],
+          message: 'must be the start of a UTC hour for session',
+        });
+      }
       if (Number.isNaN(at)) {
         ctx.addIssue({ code: 'custom', path: ['occurred_at'], message: 'is not a valid time' });
       } else if (at > clock + MAX_FUTURE_MS) {
@@ -107,10 +151,11 @@ export function eventSchema(now: () => Date = () => new Date()) {
 
 /**
  * The release an event is about, by which rollups and metrics group it: `to_version` for
- * `download_*` and `install_*`, `from_version` for `check` and `rollback` (the version rolled back from).
+ * `download_*` and `install_*`, `from_version` for `check`, `rollback` (the version rolled back from)
+ * and `session` (the version the sessions ran).
  */
 export function eventVersion(event: TelemetryEvent): string {
-  const version = event.type === 'check' || event.type === 'rollback' ? event.from_version : event.to_version;
+  const version = REQUIRES_FROM.has(event.type) ? event.from_version : event.to_version;
   // eventSchema guarantees it; a hand-built event without it is a bug, not bad input.
   if (version === undefined) throw new Error(`a ${event.type} event needs its version`);
   return version;
@@ -124,4 +169,20 @@ export function installedVersionAfter(event: TelemetryEvent): string | undefined
   return event.type === 'install_succeeded' || event.type === 'rollback'
     ? event.to_version
     : event.from_version;
+}
+
+/**
+ * The id of a client's `session` report for one version and hour: name-based, so a report sent
+ * again (a lost 202, a restored backup of the SDK's storage, a replay) is the same event and the
+ * consumer stores it once. The app is part of the name because ids are unique across apps.
+ *
+ * @param hour the start of the UTC hour, `2026-11-21T18:00:00.000Z`
+ */
+export function sessionEventId(
+  app: string,
+  clientId: string,
+  version: string,
+  hour: string,
+): Promise<string> {
+  return nameBasedUuid(['updraft-session', app, clientId, version, hour]);
 }

@@ -62,12 +62,13 @@ describe('docs/analytics.md', () => {
       'adoption-series': implementation.ADOPTION_SERIES_SQL,
       'errors-all': implementation.topErrorsSql('all'),
       'durations-all': implementation.durationsSql('all'),
+      'health-sessions': implementation.sessionsSql('one'),
     };
     for (const [name, sql] of Object.entries(expected)) {
       expect(flat(QUERIES.get(name) ?? ''), name).toBe(flat(sql));
     }
     expect([...QUERIES.keys()].sort()).toEqual(
-      [...Object.keys(expected), 'health-rates', 'rollup-counts'].sort(),
+      [...Object.keys(expected), 'health-rates', 'rollup-counts', 'crash-free-rates'].sort(),
     );
   });
 

@@ -15,6 +15,13 @@ beforeAll(async () => {
   app = await seedAnalyticsApp();
 });
 
+/** A release's session figures when it has no session report: counts 0, crash-free unknown. */
+const NO_SESSIONS = {
+  sessions: { total: 0, crashed: 0, errored: 0, abnormal: 0, clients: 0, crashed_clients: 0 },
+  crash_free_sessions: { value: 1, low: 0, high: 1 },
+  crash_free_users: { value: 1, low: 0, high: 1 },
+};
+
 describe('release health (every number derived by hand from analytics-fixture.ts)', () => {
   it('computes DESIGN §5 for 1.1.0 over [H−46h, H+2h)', async () => {
     const res = await admin<ReleaseHealth>(`/apps/${app}/health${query({ version: '1.1.0', ...WINDOW })}`);
@@ -61,6 +68,8 @@ describe('release health (every number derived by hand from analytics-fixture.ts
         { code: 'E_NET', count: 1 },
         { code: 'E_SIG', count: 1 },
       ],
+      // No session reports in this history (telemetry-sessions.integration.test.ts has them).
+      ...NO_SESSIONS,
     });
   });
 
@@ -100,6 +109,7 @@ describe('release health (every number derived by hand from analytics-fixture.ts
       adoption: 0.625,
       duration_ms: { p50: null, p95: null },
       top_errors: [],
+      ...NO_SESSIONS,
     });
   });
 

@@ -100,6 +100,10 @@ describe('retention export', () => {
         occurred_at: e.occurred_at,
         received_at: e.received_at,
         kind: 'sdk',
+        sessions_ok: null,
+        sessions_errored: null,
+        sessions_crashed: null,
+        sessions_abnormal: null,
       })),
     );
     expect((await readPart(exportKey(b, d41, 0))).map((r) => r.id)).toEqual([old[3]?.id]);

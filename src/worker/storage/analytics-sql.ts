@@ -147,6 +147,28 @@ FROM counted
 WHERE n > 0`;
 
 /**
+ * Sessions of the version (DESIGN §5, migrations/0010): the `session` reports whose hour starts in
+ * the window, summed, and the distinct clients that reported any session and a crashed one. From
+ * `events_sessions`, which holds only session reports, in client order with every count. The crash
+ * rates are crashed / sessions and crashed_clients / clients; crash-free is one minus each.
+ */
+export function sessionsSql(slice: Exclude<Slice, 'all'>): string {
+  const key = slice === 'one' ? ':version AS version' : 'version';
+  const group = slice === 'one' ? '' : '\nGROUP BY version';
+  return `SELECT ${key},
+  coalesce(sum(sessions_ok + sessions_errored + sessions_crashed + sessions_abnormal), 0) AS sessions,
+  coalesce(sum(sessions_crashed), 0) AS crashed,
+  coalesce(sum(sessions_errored), 0) AS errored,
+  coalesce(sum(sessions_abnormal), 0) AS abnormal,
+  count(DISTINCT client_id) AS clients,
+  count(DISTINCT CASE WHEN sessions_crashed > 0 THEN client_id END) AS crashed_clients
+FROM events INDEXED BY events_sessions
+WHERE app = :app AND channel = :channel${onlyVersion(slice)}
+  AND type = 'session'
+  AND occurred_at >= :from AND occurred_at < :to${group}`;
+}
+
+/**
  * Error codes of install_failed and download_failed events, most frequent first (ties by code), from
  * `events_errors` (migrations/0004), which holds only those failures.
  */

@@ -17,6 +17,7 @@ import {
   rollbacksSql,
   type Slice,
   type SqlParams,
+  sessionsSql,
   topErrorsSql,
   VERSIONS_IN_SCOPE_SQL,
 } from './analytics-sql.ts';
@@ -46,6 +47,18 @@ export interface Percentiles {
   p95: number | null;
 }
 
+/** A release's sessions in the window (DESIGN §5): counts of the `session` reports. */
+export interface SessionTotals {
+  /** Sessions of every outcome: ok, errored, crashed and abnormal. */
+  total: number;
+  crashed: number;
+  errored: number;
+  abnormal: number;
+  /** Distinct clients with any session, and with a crashed one: crash-free users' denominator and numerator. */
+  clients: number;
+  crashed_clients: number;
+}
+
 /** DESIGN §5's release health, exactly. */
 export interface ReleaseHealth {
   app: string;
@@ -60,6 +73,11 @@ export interface ReleaseHealth {
   adoption: number;
   duration_ms: Percentiles;
   top_errors: ErrorCount[];
+  sessions: SessionTotals;
+  /** 1 − crashed / all sessions, with the crash rate's Wilson interval turned around. */
+  crash_free_sessions: Rate;
+  /** 1 − clients with a crashed session / clients with any session, likewise. */
+  crash_free_users: Rate;
 }
 
 interface CountsRow {
@@ -71,6 +89,15 @@ interface RollbacksRow {
   version: string;
   rollbacks: number;
   exposed: number;
+}
+interface SessionsRow {
+  version: string;
+  sessions: number;
+  crashed: number;
+  errored: number;
+  abnormal: number;
+  clients: number;
+  crashed_clients: number;
 }
 interface DurationsRow extends Percentiles {
   version?: string;
@@ -116,14 +143,24 @@ function newestFirst(a: string, b: string): number {
 /** Share of `part` in `whole`, 0 for an empty whole. */
 const share = (part: number, whole: number) => (whole === 0 ? 0 : part / whole);
 
+/**
+ * The crash-free rate of `crashed` out of `total`: the Wilson interval of the crash rate, turned
+ * into crash-free (value 1 − p, low 1 − high, high 1 − low). With nothing counted: `{1, 0, 1}`.
+ */
+export function crashFree(crashed: number, total: number): Rate {
+  const crash = wilson(crashed, total);
+  return { value: 1 - crash.value, low: 1 - crash.high, high: 1 - crash.low };
+}
+
 /** Runs the health queries for `slice` in one batch; the last statement is `extra`. */
 async function healthRows(db: D1Database, scope: Scope, slice: 'one' | 'each', p: SqlParams, extra: string) {
-  const [counts, rollbacks, durations, errors, active, last] = await db.batch([
+  const [counts, rollbacks, durations, errors, active, sessions, last] = await db.batch([
     prepareNamed(db, countsSql(slice), p),
     prepareNamed(db, rollbacksSql(slice), p),
     prepareNamed(db, durationsSql(slice), p),
     prepareNamed(db, topErrorsSql(slice), { ...p, limit: HEALTH_TOP_ERRORS }),
     prepareNamed(db, ACTIVE_VERSIONS_SQL, p),
+    prepareNamed(db, sessionsSql(slice), p),
     prepareNamed(db, extra, p),
   ]);
   const activeRows = rowsOf<VersionCount>(active);
@@ -136,12 +173,21 @@ async function healthRows(db: D1Database, scope: Scope, slice: 'one' | 'each', p
   const rollbacksOf = byVersion(rowsOf<RollbacksRow>(rollbacks));
   const durationsOf = byVersion(rowsOf<DurationsRow>(durations));
   const errorsOf = byVersion(rowsOf<ErrorRow>(errors));
+  const sessionsOf = byVersion(rowsOf<SessionsRow>(sessions));
 
   const health = (version: string): ReleaseHealth => {
     const c = countsOf(version)[0] ?? { installs: 0, failures: 0 };
     const r = rollbacksOf(version)[0] ?? { rollbacks: 0, exposed: 0 };
     const d = durationsOf(version)[0] ?? { p50: null, p95: null };
     const onVersion = activeRows.find((row) => row.version === version)?.clients ?? 0;
+    const s = sessionsOf(version)[0] ?? {
+      sessions: 0,
+      crashed: 0,
+      errored: 0,
+      abnormal: 0,
+      clients: 0,
+      crashed_clients: 0,
+    };
     return {
       app: scope.app,
       channel: scope.channel,
@@ -155,6 +201,16 @@ async function healthRows(db: D1Database, scope: Scope, slice: 'one' | 'each', p
       adoption: share(onVersion, activeTotal),
       duration_ms: { p50: d.p50, p95: d.p95 },
       top_errors: errorsOf(version).map(({ code, count }) => ({ code, count })),
+      sessions: {
+        total: s.sessions,
+        crashed: s.crashed,
+        errored: s.errored,
+        abnormal: s.abnormal,
+        clients: s.clients,
+        crashed_clients: s.crashed_clients,
+      },
+      crash_free_sessions: crashFree(s.crashed, s.sessions),
+      crash_free_users: crashFree(s.crashed_clients, s.clients),
     };
   };
   return { health, last };

@@ -49,11 +49,18 @@ export interface EventRow {
   duration_ms: number | null;
   occurred_at: string;
   received_at: string;
+  kind: string;
+  /** The counts of a `session` event (migrations/0010); null for other types. */
+  sessions_ok: number | null;
+  sessions_errored: number | null;
+  sessions_crashed: number | null;
+  sessions_abnormal: number | null;
 }
 
 const COLUMNS =
   'id, app, type, client_id, channel, from_version, to_version, version, platform, arch, os_version, ' +
-  'error_code, error_message, duration_ms, occurred_at, received_at, kind';
+  'error_code, error_message, duration_ms, occurred_at, received_at, kind, ' +
+  'sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal';
 
 export interface ExportedPart {
   app: string;

@@ -32,19 +32,30 @@ export const EVENTS_PER_BATCH = 1_000;
 // in the rollups and in `clients`. Row layout: see `toRow`.
 const STAGE = `INSERT INTO event_batch (seq, id, app, type, client_id, channel, from_version, to_version,
   version, platform, arch, os_version, error_code, error_message, duration_ms, occurred_at, received_at,
-  installed, hour, kind, fresh)
+  installed, hour, kind, sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal, fresh)
 SELECT r.key, r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5,
   r.value ->> 6, r.value ->> 7, r.value ->> 8, r.value ->> 9, r.value ->> 10, r.value ->> 11,
   r.value ->> 12, r.value ->> 13, r.value ->> 14, r.value ->> 15, r.value ->> 16, r.value ->> 17,
-  r.value ->> 18, NOT EXISTS (SELECT 1 FROM events WHERE events.id = r.value ->> 0)
+  r.value ->> 18, r.value ->> 19, r.value ->> 20, r.value ->> 21, r.value ->> 22,
+  NOT EXISTS (SELECT 1 FROM events WHERE events.id = r.value ->> 0)
 FROM json_each(?1) AS r`;
 
-const UPSERT_ROLLUPS = `INSERT INTO event_rollups_hourly (app, channel, version, type, platform, error_code, hour, count)
-SELECT app, channel, version, type, platform, coalesce(error_code, ''), hour, count(*) FROM event_batch
+// Session reports (migrations/0010) add their counts; for them `count` is the number of reports, one
+// per client, version and hour, so the hour's distinct clients, and `crashed_clients` those that crashed.
+const UPSERT_ROLLUPS = `INSERT INTO event_rollups_hourly (app, channel, version, type, platform, error_code, hour, count,
+  sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal, crashed_clients)
+SELECT app, channel, version, type, platform, coalesce(error_code, ''), hour, count(*),
+  coalesce(sum(sessions_ok), 0), coalesce(sum(sessions_errored), 0), coalesce(sum(sessions_crashed), 0),
+  coalesce(sum(sessions_abnormal), 0), count(CASE WHEN sessions_crashed > 0 THEN 1 END)
+FROM event_batch
 WHERE fresh
 GROUP BY app, channel, version, type, platform, coalesce(error_code, ''), hour
 ON CONFLICT (app, channel, version, type, platform, error_code, hour) DO UPDATE SET
-  count = count + excluded.count`;
+  count = count + excluded.count, sessions_ok = sessions_ok + excluded.sessions_ok,
+  sessions_errored = sessions_errored + excluded.sessions_errored,
+  sessions_crashed = sessions_crashed + excluded.sessions_crashed,
+  sessions_abnormal = sessions_abnormal + excluded.sessions_abnormal,
+  crashed_clients = crashed_clients + excluded.crashed_clients`;
 
 // A client's row follows its newest event by occurred_at (ties: the later in the batch); an older
 // event arriving late changes nothing. Each client's newest event comes from `max()` over
@@ -79,9 +90,11 @@ WHERE clients.app = newest.app AND clients.client_id = newest.client_id
 
 const INSERT_EVENTS = `INSERT OR IGNORE INTO events
   (id, app, type, client_id, channel, from_version, to_version, version, platform, arch, os_version,
-   error_code, error_message, duration_ms, occurred_at, received_at, kind)
+   error_code, error_message, duration_ms, occurred_at, received_at, kind, sessions_ok, sessions_errored,
+   sessions_crashed, sessions_abnormal)
 SELECT id, app, type, client_id, channel, from_version, to_version, version, platform, arch, os_version,
-  error_code, error_message, duration_ms, occurred_at, received_at, kind
+  error_code, error_message, duration_ms, occurred_at, received_at, kind, sessions_ok, sessions_errored,
+  sessions_crashed, sessions_abnormal
 FROM event_batch WHERE fresh ORDER BY seq`;
 
 const UNSTAGE = 'DELETE FROM event_batch';
@@ -128,5 +141,9 @@ export function toRow(e: StoredEvent): (string | number | null)[] {
     installedVersionAfter(e) ?? null,
     hourOf(e.occurred_at),
     e.kind ?? 'sdk',
+    e.sessions?.ok ?? null,
+    e.sessions?.errored ?? null,
+    e.sessions?.crashed ?? null,
+    e.sessions?.abnormal ?? null,
   ];
 }
