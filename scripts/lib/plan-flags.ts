@@ -7,6 +7,7 @@
  */
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { formatBp, formatFraction, formatSeconds } from '../../src/protocol/format.ts';
+import { points } from '../../src/protocol/format-difference.ts';
 import {
   type Gates,
   hasRelativeGates,
@@ -168,9 +169,9 @@ export function describeSteps(stepsBp: readonly number[]): string {
   return stepsBp.map(formatBp).join(' → ');
 }
 
-/** "0.005" → "0.5 points", 0.01 → "1 point" */
-function points(fraction: number): string {
-  const number = formatFraction(fraction).replace(/%$/, '');
+/** 0.005 → "0.5 points", 0.01 → "1 point" */
+function pointsOf(fraction: number): string {
+  const number = points(fraction);
   return `${number} ${number === '1' ? 'point' : 'points'}`;
 }
 
@@ -183,9 +184,9 @@ export function describeGates(plan: Plan): string {
   const absolute = `${formatSeconds(plan.bake_seconds)} per step; halts on failure rate > ${formatFraction(gates.max_failure_rate)} or rollback rate > ${formatFraction(gates.max_rollback_rate)}, judged from ${gates.min_installs} installs`;
   if (!hasRelativeGates(gates)) return absolute;
   const relative = [
-    gates.max_failure_delta !== undefined && `failure rate > baseline + ${points(gates.max_failure_delta)}`,
+    gates.max_failure_delta !== undefined && `failure rate > baseline + ${pointsOf(gates.max_failure_delta)}`,
     gates.max_rollback_delta !== undefined &&
-      `rollback rate > baseline + ${points(gates.max_rollback_delta)}`,
+      `rollback rate > baseline + ${pointsOf(gates.max_rollback_delta)}`,
   ].filter((part) => part !== false);
   return `${absolute}; or ${relative.join(' or ')}, judged with ${minBaselineInstalls(gates)} baseline installs`;
 }

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { formatFraction, formatRate, formatSeconds } from './format.ts';
+import { formatDifference, points } from './format-difference.ts';
 import { newcombe, type Rate, type RateDifference } from './wilson.ts';
 
 export const MAX_PLAN_STEPS = 20;
@@ -227,18 +228,6 @@ export interface Judgement {
   /** advance and complete: the step moved to, and its percentage. */
   next_step?: number;
   to_bp?: number;
-}
-
-/** A fraction as percentage points: 0.012 → "1.2", −0.003 → "−0.3". */
-function points(fraction: number): string {
-  const text = formatFraction(Math.abs(fraction)).replace(/%$/, '');
-  return fraction < 0 ? `−${text}` : text;
-}
-
-/** "+1.2 points (−0.3 to 2.6)": a difference and its 95 % interval. */
-export function formatDifference(d: RateDifference): string {
-  const sign = d.value > 0 ? '+' : '';
-  return `${sign}${points(d.value)} points (${points(d.low)} to ${points(d.high)})`;
 }
 
 interface RelativeCheck {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   type BaselineComparison,
-  formatDifference,
   type GroupCounts,
   gateDifferences,
   judge,
@@ -159,11 +158,6 @@ describe('gateDifferences', () => {
       failure: newcombe({ successes: 13, trials: 413 }, { successes: 7, trials: 807 }),
       rollback: newcombe({ successes: 5, trials: 380 }, { successes: 2, trials: 1200 }),
     });
-  });
-
-  it('reads as points with the interval', () => {
-    expect(formatDifference({ value: 0.0228, low: 0.0069, high: 0.0449 })).toBe('+2.3 points (0.69 to 4.5)');
-    expect(formatDifference({ value: -0.001, low: -0.012, high: 0.004 })).toBe('−0.1 points (−1.2 to 0.4)');
   });
 });
 

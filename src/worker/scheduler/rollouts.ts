@@ -16,9 +16,9 @@
 import { baselineOf } from '../../protocol/baseline.ts';
 import type { RolloutState } from '../../protocol/documents.ts';
 import { formatBp, formatRate } from '../../protocol/format.ts';
+import { formatDifference } from '../../protocol/format-difference.ts';
 import {
   type BaselineComparison,
-  formatDifference,
   type GateFigures,
   gateDifferences,
   hasRelativeGates,
@@ -31,10 +31,10 @@ import {
 import { wilson } from '../../protocol/wilson.ts';
 import { releaseHealth } from '../storage/analytics.ts';
 import { auditStatement } from '../storage/audit.ts';
+import { channelReleases } from '../storage/comparison.ts';
 import { projectChannels } from '../storage/projection-writer.ts';
 import { bumpChannel, isGuardFailure, isoSeconds } from '../storage/revisions.ts';
 import {
-  channelReleases,
   exposedClients,
   listPlannedRollouts,
   type PlannedRollout,

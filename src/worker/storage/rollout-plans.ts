@@ -2,7 +2,6 @@
  * Staged-rollout plans in D1 (docs/rollouts.md, migrations/0003_staged_rollouts.sql): the plan and
  * judgement columns of `rollouts`, and what the scheduler reads and writes each run.
  */
-import type { ChannelRelease } from '../../protocol/baseline.ts';
 import { type Plan, planSchema, type RolloutJudgement } from '../../protocol/plan.ts';
 import { prepareNamed, type Scope } from './analytics.ts';
 import { rollbacksSql } from './analytics-sql.ts';
@@ -76,23 +75,6 @@ export function recordJudgement(
          AND (SELECT revision FROM channels WHERE app = ?1 AND name = ?2) = ?5`,
     )
     .bind(key.app, key.channel, key.version, JSON.stringify(judgement), revision);
-}
-
-/** The channel's rollouts with whether each release is yanked: what `baselineOf` chooses from. */
-export async function channelReleases(
-  db: D1Database,
-  app: string,
-  channel: string,
-): Promise<ChannelRelease[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT ro.version, ro.state,
-         EXISTS (SELECT 1 FROM yanks y WHERE y.app = ro.app AND y.version = ro.version) AS yanked
-       FROM rollouts ro WHERE ro.app = ?1 AND ro.channel = ?2`,
-    )
-    .bind(app, channel)
-    .all<{ version: string; state: ChannelRelease['state']; yanked: number }>();
-  return results.map((r) => ({ version: r.version, state: r.state, yanked: r.yanked === 1 }));
 }
 
 /**
