@@ -70,6 +70,9 @@ describe('updraft stats', () => {
         'adoption',
         'duration_ms',
         'top_errors',
+        'sessions',
+        'crash_free_sessions',
+        'crash_free_users',
       ].sort(),
     );
     expect(json.rollbacks).toBe(3);
@@ -82,9 +85,13 @@ describe('updraft stats', () => {
     const text = await cli(['stats', DEMO_APP, '1.2.0-beta.1', '--channel', 'beta', '--since', '30d']);
     expect(text).toMatch(new RegExp(`installs\\s+${api.installs}\\n`));
     expect(text).toMatch(new RegExp(`failures\\s+${api.failures}\\n`));
-    expect(text).toContain(
-      `failure rate   ${formatFraction(api.failure_rate.value)}  (95 % interval ${formatInterval(api.failure_rate)})\n`,
+    // The value column starts after the longest metric name ("crash-free sessions").
+    expect(text).toMatch(
+      new RegExp(
+        `failure rate +${literal(`${formatFraction(api.failure_rate.value)}  (95 % interval ${formatInterval(api.failure_rate)})`)}\n`,
+      ),
     );
+    expect(text).toMatch(new RegExp(`sessions +${api.sessions?.total ?? 0}: `));
     expect(text).toMatch(/Top errors\nCODE\s+COUNT\nmigration_failed\s+\d+/);
   });
 
