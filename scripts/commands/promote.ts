@@ -2,17 +2,21 @@
  * `updraft promote <app> <version> --channel <name> [--percent 25 | --plan 1,5,25,50,100 | --critical]`:
  * starts the rollout of a release on a channel, changes its percentage (the salt stays, so raising it
  * only adds clients), attaches a staged plan the scheduler follows, or sends a critical release to
- * everyone at once (docs/rollouts.md).
+ * everyone at once (docs/rollouts.md). With `--on-breach rollback` it also signs, with the release
+ * key, the standby yank the scheduler publishes on a clear gate breach (DESIGN §6).
  */
 
-import type { ChannelView, Plan } from '../../src/protocol/admin-api.ts';
+import type { ChannelView, Plan, StatusView } from '../../src/protocol/admin-api.ts';
+import { baselineOf } from '../../src/protocol/baseline.ts';
 import { formatBp } from '../../src/protocol/format.ts';
+import { signDocument } from '../../src/protocol/jws.ts';
 import { type ApiClient, seg } from '../lib/api.ts';
 import { describeChannel } from '../lib/channel-view.ts';
 import { arg, type Command, flag, requireStr, str } from '../lib/command.ts';
 import { UserError } from '../lib/errors.ts';
-import { parseName, parsePercent, parseVersion } from '../lib/parse.ts';
-import { describePlan, GATE_HELP, GATE_OPTIONS, planFromFlags } from '../lib/plan-flags.ts';
+import { readPrivateKey } from '../lib/keys-folder.ts';
+import { parseName, parsePercent, parseVersion, rfc3339 } from '../lib/parse.ts';
+import { describePlan, GATE_HELP, GATE_OPTIONS, parseOnBreach, planFromFlags } from '../lib/plan-flags.ts';
 
 export interface PromoteOptions {
   client: ApiClient;
@@ -26,6 +30,14 @@ export interface PromoteOptions {
   /** Skip any plan and go to 100 % (the server refuses unless the release is signed critical). */
   critical?: boolean;
   expectedRevision?: number;
+  /**
+   * With a plan whose `on_breach` is rollback: where the standby yank sends the release's clients
+   * (a version, or null for nowhere); undefined for the channel's baseline, read from the API.
+   */
+  rollbackTo?: string | null;
+  /** The keys folder holding the release key the standby yank is signed with. */
+  keysDir?: string;
+  now?: Date;
 }
 
 interface PromoteBody {
@@ -33,7 +45,46 @@ interface PromoteBody {
   percent_bp?: number;
   plan?: Plan | 'default';
   critical?: true;
+  standby_yank?: string;
   expected_revision?: number;
+}
+
+/**
+ * The standby yank of `version` (DESIGN §6), signed now with the release key: `rollback_to` the
+ * given version, else the channel's baseline (its highest complete, not yanked release below
+ * `version`, as the scheduler chooses it), null when it has none. Kept sealed by the Worker.
+ */
+export async function signStandbyYank(opts: {
+  client: ApiClient;
+  keysDir: string;
+  app: string;
+  channel: string;
+  version: string;
+  rollbackTo?: string | null;
+  now?: Date;
+}): Promise<{ jws: string; rollback_to: string | null }> {
+  const { app, channel, version } = opts;
+  let rollbackTo = opts.rollbackTo;
+  if (rollbackTo === undefined) {
+    const status = await opts.client.get<StatusView>(`/v1/admin/apps/${seg(app)}/status`);
+    const view = status.channels.find((ch) => ch.name === channel);
+    if (!view) throw new UserError(`app ${app} has no channel named ${channel}`);
+    const yanked = new Set(view.yanked.map((y) => y.version));
+    const releases = view.rollouts.map((r) => ({ ...r, yanked: yanked.has(r.version) }));
+    rollbackTo = baselineOf(releases, version) ?? null;
+  } else if (rollbackTo !== null) {
+    parseVersion(rollbackTo, '--rollback-to');
+  }
+  const releaseKey = await readPrivateKey(opts.keysDir, 'release');
+  const reason = `automatic rollback: a gate of the staged rollout on ${channel} was clearly breached`;
+  const payload = {
+    app,
+    version,
+    reason,
+    rollback_to: rollbackTo,
+    yanked_at: rfc3339(opts.now ?? new Date()),
+  };
+  return { jws: await signDocument('yank', payload, releaseKey), rollback_to: rollbackTo };
 }
 
 export async function promote(opts: PromoteOptions): Promise<ChannelView> {
@@ -47,8 +98,19 @@ export async function promote(opts: PromoteOptions): Promise<ChannelView> {
     opts.critical === true && '--critical',
   ].filter((m) => m !== false);
   if (modes.length > 1) throw new UserError(`${modes.join(' and ')} cannot be combined: choose one`);
+  if (
+    opts.rollbackTo !== undefined &&
+    (typeof opts.plan !== 'object' || opts.plan.on_breach !== 'rollback')
+  ) {
+    throw new UserError('--rollback-to needs --on-breach rollback');
+  }
   if (opts.plan !== undefined) {
     body.plan = opts.plan;
+    if (typeof opts.plan === 'object' && opts.plan.on_breach === 'rollback') {
+      if (opts.keysDir === undefined) throw new UserError('--on-breach rollback needs the release key');
+      const standby = await signStandbyYank({ ...opts, app, channel, version, keysDir: opts.keysDir });
+      body.standby_yank = standby.jws;
+    }
   } else if (opts.critical === true) {
     body.critical = true;
   } else {
@@ -92,12 +154,15 @@ export const command: Command = {
   name: 'promote',
   summary: 'roll a release out to a share of a channel, or by a staged plan',
   args: ['<app>', '<version>'],
-  usage: '<app> <version> --channel <name> [--percent <n> | --plan <steps>|default [gates] | --critical]',
+  usage:
+    '<app> <version> --channel <name> [--percent <n> | --plan <steps>|default [gates] [--on-breach halt|rollback [--rollback-to <v>]] | --critical]',
   options: {
     channel: { type: 'string' },
     percent: { type: 'string' },
     plan: { type: 'string' },
     ...GATE_OPTIONS,
+    'on-breach': { type: 'string' },
+    'rollback-to': { type: 'string' },
     critical: { type: 'boolean' },
     'expected-revision': { type: 'string' },
   },
@@ -107,6 +172,10 @@ export const command: Command = {
     '--plan <steps>|default      a staged plan: percentages such as 1,5,25,50,100 (ending at 100), or',
     "                            default for the app's default plan (`updraft app settings`)",
     ...GATE_HELP,
+    '--on-breach halt|rollback   what a clear gate breach does (default halt); rollback also yanks the',
+    '                            release with a standby yank signed now with the release key',
+    "--rollback-to <v>|none      with --on-breach rollback: where its clients go (default: the channel's",
+    '                            baseline, its highest complete, not yanked release below <version>)',
     '--critical                  skip any plan and go to 100 % at once (only a release signed critical)',
     '--expected-revision <n>     refuse (409) if the channel changed since revision n',
   ],
@@ -114,7 +183,11 @@ export const command: Command = {
     const app = arg(inv.positionals, 0);
     const version = arg(inv.positionals, 1);
     const percent = str(inv.values, 'percent');
-    const plan = planFromFlags(inv.values, 'plan', true);
+    const flagsPlan = planFromFlags(inv.values, 'plan', true);
+    const onBreach = parseOnBreach(inv.values, flagsPlan);
+    const plan =
+      onBreach && typeof flagsPlan === 'object' ? { ...flagsPlan, on_breach: onBreach } : flagsPlan;
+    const rollbackTo = str(inv.values, 'rollback-to');
     const critical = flag(inv.values, 'critical');
     const view = await promote({
       client: inv.client(),
@@ -125,6 +198,8 @@ export const command: Command = {
       plan,
       critical,
       expectedRevision: parseRevision(str(inv.values, 'expected-revision')),
+      rollbackTo: rollbackTo === undefined ? undefined : rollbackTo === 'none' ? null : rollbackTo,
+      keysDir: inv.config.keysDir,
     });
     if (inv.config.json) return inv.printJson(view);
     const mode = plan !== undefined ? 'plan' : critical ? 'critical' : 'percent';

@@ -14,6 +14,8 @@ import {
   MAX_BAKE_SECONDS,
   MIN_BAKE_SECONDS,
   minBaselineInstalls,
+  type OnBreach,
+  onBreachSchema,
   type Plan,
   PlanInputError,
   parseDuration,
@@ -182,16 +184,31 @@ function pointsOf(fraction: number): string {
 export function describeGates(plan: Plan): string {
   const { gates } = plan;
   const absolute = `${formatSeconds(plan.bake_seconds)} per step; halts on failure rate > ${formatFraction(gates.max_failure_rate)} or rollback rate > ${formatFraction(gates.max_rollback_rate)}, judged from ${gates.min_installs} installs`;
-  if (!hasRelativeGates(gates)) return absolute;
+  const onBreach = plan.on_breach === 'rollback' ? '; on a breach also rolls its clients back' : '';
+  if (!hasRelativeGates(gates)) return `${absolute}${onBreach}`;
   const relative = [
     gates.max_failure_delta !== undefined && `failure rate > baseline + ${pointsOf(gates.max_failure_delta)}`,
     gates.max_rollback_delta !== undefined &&
       `rollback rate > baseline + ${pointsOf(gates.max_rollback_delta)}`,
   ].filter((part) => part !== false);
-  return `${absolute}; or ${relative.join(' or ')}, judged with ${minBaselineInstalls(gates)} baseline installs`;
+  return `${absolute}; or ${relative.join(' or ')}, judged with ${minBaselineInstalls(gates)} baseline installs${onBreach}`;
 }
 
 /** The whole plan on one line. */
 export function describePlan(plan: Plan): string {
   return `${describeSteps(plan.steps_bp)}, ${describeGates(plan)}`;
+}
+
+/**
+ * `--on-breach halt|rollback` (promote only): what a clear gate breach does. Needs `--plan <steps>`:
+ * alone it is refused, and with `--plan default` too (the app's default plan says it itself).
+ */
+export function parseOnBreach(values: Values, plan: Plan | 'default' | undefined): OnBreach | undefined {
+  const text = str(values, 'on-breach');
+  if (text === undefined) return undefined;
+  if (plan === undefined) throw new UserError('--on-breach needs --plan <steps>');
+  if (plan === 'default') throw new UserError('--on-breach cannot be combined with --plan default');
+  const parsed = onBreachSchema.safeParse(text);
+  if (!parsed.success) throw new UserError(`--on-breach must be halt or rollback, got "${text}"`);
+  return parsed.data;
 }

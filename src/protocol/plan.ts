@@ -47,11 +47,22 @@ export const stepsSchema = z
   )
   .refine((steps) => steps.at(-1) === 10_000, 'must end at 100 % (everyone)');
 
-/** `{steps_bp, bake_seconds, gates}`: percentage steps in basis points, a bake time per step, health gates. */
+/**
+ * What a clear gate breach does (DESIGN §6): `halt` (the default) stops the rollout; `rollback`
+ * also publishes the standby yank signed at promote time, so clients on the release go back.
+ */
+export const onBreachSchema = z.enum(['halt', 'rollback']);
+export type OnBreach = z.infer<typeof onBreachSchema>;
+
+/**
+ * `{steps_bp, bake_seconds, gates, on_breach?}`: percentage steps in basis points, a bake time per
+ * step, health gates, and what a breach does (absent: halt, so plans written before it read the same).
+ */
 export const planSchema = z.object({
   steps_bp: stepsSchema,
   bake_seconds: z.number().int().min(MIN_BAKE_SECONDS).max(MAX_BAKE_SECONDS),
   gates: gatesSchema,
+  on_breach: onBreachSchema.optional(),
 });
 export type Plan = z.infer<typeof planSchema>;
 export type Gates = z.infer<typeof gatesSchema>;

@@ -11,6 +11,9 @@
  *   the channel since: nothing is written, and the next run judges the new state. So a manual halt
  *   is never undone and two concurrent runs advance a step once;
  * - wait: only `judgement_json` is rewritten (nothing clients see changes: no revision, no audit).
+ *
+ * A halt of a plan with `on_breach: rollback` also publishes the rollout's standby yank in the same
+ * batch (scheduler/rollback.ts; audit action `rollout.rollback`); a completion discards it.
  */
 
 import { baselineOf } from '../../protocol/baseline.ts';
@@ -42,7 +45,10 @@ import {
   recordJudgement,
 } from '../storage/rollout-plans.ts';
 import { updateRollout } from '../storage/rollouts.ts';
+import { deleteStandbyYank, getStandbyYank, standbyDiscarded } from '../storage/standby-yanks.ts';
 import { enqueueWebhook, type WebhookEvent } from '../storage/webhooks.ts';
+import { yankPublished } from '../storage/yank-publish.ts';
+import { prepareRollback, rollbackText } from './rollback.ts';
 
 /**
  * Rollouts judged per run (each is one D1 batch of the analytics queries, plus a write; a plan with
@@ -129,13 +135,25 @@ function baselineText(figures: Figures): string {
 }
 
 /** Slack-compatible one-liner: "demo 1.1.0 on stable: advanced 5% → 25% (412 installs, failure rate 0.73% (0.25–2.1%))". */
-export function webhookText(rollout: PlannedRollout, decision: Judgement, figures: Figures): string {
+export function webhookText(
+  rollout: PlannedRollout,
+  decision: Judgement,
+  figures: Figures,
+  /** Set when the halt published the standby yank: where its clients go back to (null: nowhere). */
+  rolledBackTo?: string | null,
+): string {
   const head = `${rollout.app} ${rollout.version} on ${rollout.channel}`;
   const rollbacks = figures.rollbacks > 0 ? `, rollback rate ${formatRate(figures.rollback_rate)}` : '';
   const stats = `${figures.installs} installs, failure rate ${formatRate(figures.failure_rate)}${rollbacks}${baselineText(figures)}`;
   if (decision.action === 'halt') {
     const both = figures.baseline ? ` (${stats})` : '';
-    return `${head}: halted at ${formatBp(rollout.percent_bp)}: ${decision.reason}${both}`;
+    const verb =
+      rolledBackTo === undefined
+        ? 'halted'
+        : rolledBackTo === null
+          ? 'halted and yanked'
+          : `halted and rolled back to ${rolledBackTo}`;
+    return `${head}: ${verb} at ${formatBp(rollout.percent_bp)}: ${decision.reason}${both}`;
   }
   const to = decision.to_bp ?? rollout.percent_bp;
   const move =
@@ -148,17 +166,24 @@ export function webhookText(rollout: PlannedRollout, decision: Judgement, figure
 async function act(
   env: Env,
   rollout: PlannedRollout,
+  plan: Plan,
   action: Exclude<JudgementAction, 'wait'>,
-  decision: Judgement,
-  judgement: RolloutJudgement,
+  judged: Judgement,
+  judgedAs: RolloutJudgement,
   now: Date,
 ): Promise<boolean> {
   const { app, channel, version } = rollout;
   const halt = action === 'halt';
+  const rollback = halt && plan.on_breach === 'rollback' ? await prepareRollback(env.DB, rollout, now) : null;
+  const published = rollback && !('refused' in rollback) ? rollback : null;
+  const decision = rollback ? { ...judged, reason: judged.reason + rollbackText(version, rollback) } : judged;
+  const judgement = { ...judgedAs, reason: decision.reason };
+  // A rollout that completes can no longer breach: its standby yank is discarded.
+  const discarded = action === 'complete' ? await getStandbyYank(env.DB, rollout) : null;
   const state: RolloutState = halt ? 'halted' : action === 'complete' ? 'complete' : 'active';
   const percent_bp = halt ? rollout.percent_bp : (decision.to_bp ?? rollout.percent_bp);
   const step = halt ? rollout.step : (decision.next_step ?? rollout.step);
-  const plan = {
+  const fields = {
     plan_json: rollout.plan_json,
     step,
     step_started_at: halt ? rollout.step_started_at : isoSeconds(now),
@@ -166,21 +191,45 @@ async function act(
   };
   const event = EVENTS[action];
   const at = isoSeconds(now);
+  const yank = published && {
+    version,
+    rollback_to: published.yank.rollback_to,
+    yank_sha256: published.yank_sha256,
+    reason: published.yank.reason,
+  };
   const statements = [
-    ...bumpChannel(env.DB, app, channel, rollout.revision, now),
-    updateRollout(env.DB, rollout, { percent_bp, state, plan }, now),
+    // Publishing the standby yank bumps every channel of the app, this one from rollout.revision.
+    ...(published ? published.statements : bumpChannel(env.DB, app, channel, rollout.revision, now)),
+    updateRollout(env.DB, rollout, { percent_bp, state, plan: fields }, now),
     auditStatement(
       env.DB,
       {
         actor: 'scheduler',
-        action: event,
+        action: published ? 'rollout.rollback' : event,
         app,
         target: `${channel}/${version}`,
         before: { percent_bp: rollout.percent_bp, state: rollout.state, step: rollout.step },
-        after: { percent_bp, state, step, reason: decision.reason, figures: judgement.figures },
+        after: {
+          percent_bp,
+          state,
+          step,
+          reason: decision.reason,
+          figures: judgement.figures,
+          ...(yank ? { yank } : {}),
+        },
       },
       at,
     ),
+    ...(discarded
+      ? [
+          deleteStandbyYank(env.DB, discarded),
+          auditStatement(
+            env.DB,
+            { ...standbyDiscarded(discarded, 'the rollout completed'), actor: 'scheduler' },
+            at,
+          ),
+        ]
+      : []),
     enqueueWebhook(
       env.DB,
       {
@@ -193,7 +242,7 @@ async function act(
         reason: decision.reason,
         figures: judgement.figures,
         at,
-        text: webhookText(rollout, decision, judgement.figures),
+        text: webhookText(rollout, decision, judgement.figures, published?.yank.rollback_to),
       },
       now,
     ),
@@ -204,7 +253,8 @@ async function act(
     if (isGuardFailure(error)) return false;
     throw error;
   }
-  await projectChannels(env, app, [channel]);
+  if (published) await yankPublished(env, app, version, published.jws);
+  else await projectChannels(env, app, [channel]);
   return true;
 }
 
@@ -229,7 +279,7 @@ export async function judgeRollout(env: Env, rollout: PlannedRollout, now: Date)
     await recordJudgement(env.DB, rollout, judgement, rollout.revision).run();
     return 'wait';
   }
-  return (await act(env, rollout, action, decision, judgement, now)) ? action : 'conflict';
+  return (await act(env, rollout, plan, action, decision, judgement, now)) ? action : 'conflict';
 }
 
 /** Judges the due planned rollouts (at most ROLLOUTS_PER_RUN); one failing never stops the others. */

@@ -8,6 +8,7 @@ import { Hono } from 'hono';
 import * as z from 'zod';
 import { newSalt } from '../../../protocol/bucket.ts';
 import { basisPointsSchema, type RolloutState, versionSchema } from '../../../protocol/documents.ts';
+import { sha256Hex } from '../../../protocol/encoding.ts';
 import { type Plan, planSchema } from '../../../protocol/plan.ts';
 import { requireRole } from '../../auth.ts';
 import { badRequest, conflict, notFound } from '../../errors.ts';
@@ -16,9 +17,26 @@ import { assertCanSign, projectChannels } from '../../storage/projection-writer.
 import { getRelease } from '../../storage/releases.ts';
 import { bumpChannel, checkExpected, commit } from '../../storage/revisions.ts';
 import { getRollout, insertRollout, updateRollout } from '../../storage/rollouts.ts';
+import {
+  deleteStandbyYank,
+  getStandbyYank,
+  putStandbyYank,
+  standbyDiscarded,
+} from '../../storage/standby-yanks.ts';
+import { rollbackTargetProblem } from '../../storage/yank-publish.ts';
 import type { AppEnv } from '../../types.ts';
 import { validate } from '../../validate.ts';
-import { audit, channelParams, expectedRevision, jsonLimit, requireApp, requireChannel } from './common.ts';
+import {
+  audit,
+  channelParams,
+  expectedRevision,
+  jsonLimit,
+  jwsSchema,
+  requireApp,
+  requireChannel,
+  verifyOr400,
+} from './common.ts';
+import { releaseKeys } from './releases.ts';
 import { describeRollout, isUnchanged, planAfterAction, promoteTarget } from './rollout-changes.ts';
 import { loadChannelView } from './views.ts';
 
@@ -30,6 +48,8 @@ const promoteBody = z
       .union([z.literal('default'), planSchema], { error: 'must be a plan object or "default"' })
       .optional(),
     critical: z.boolean().optional(),
+    /** With a plan whose on_breach is rollback: the yank published on a clear breach (DESIGN §6). */
+    standby_yank: jwsSchema.optional(),
     expected_revision: expectedRevision,
   })
   .superRefine((body, ctx) => {
@@ -58,6 +78,41 @@ const TRANSITIONS: Record<Action, { from: readonly RolloutState[]; to: RolloutSt
   halt: { from: ['active', 'paused'], to: 'halted' },
   complete: { from: ['active', 'paused'], to: 'complete' },
 };
+
+/**
+ * The standby yank a promote carries (DESIGN §6), checked like a yank registration: signed by a
+ * release key, for this app and version, its rollback_to a registered, not yanked lower release
+ * (or null). Required exactly when the plan says on_breach: rollback; null otherwise.
+ */
+async function checkStandby(
+  db: D1Database,
+  app: string,
+  version: string,
+  plan: Plan | null,
+  jws: string | undefined,
+): Promise<{ jws: string; sha256: string; rollback_to: string | null } | null> {
+  const rollback = plan?.on_breach === 'rollback';
+  if (rollback && jws === undefined) {
+    throw badRequest(
+      'standby_yank_required',
+      'a plan with on_breach rollback needs standby_yank: a yank of this release signed with a release key',
+    );
+  }
+  if (jws === undefined) return null;
+  if (!rollback) {
+    throw badRequest('unexpected_standby_yank', 'standby_yank is only for a plan with on_breach rollback');
+  }
+  const yank = await verifyOr400('yank', jws, await releaseKeys(db));
+  if (yank.app !== app || yank.version !== version) {
+    throw badRequest(
+      'standby_yank_mismatch',
+      `the standby yank is for ${yank.app} ${yank.version}, not ${app} ${version}`,
+    );
+  }
+  const problem = await rollbackTargetProblem(db, yank);
+  if (problem) throw badRequest(problem.code, problem.message);
+  return { jws, sha256: await sha256Hex(jws), rollback_to: yank.rollback_to };
+}
 
 async function resolvePlan(db: D1Database, app: string, plan: Plan | 'default' | undefined) {
   if (plan !== 'default') return plan ?? null;
@@ -99,20 +154,24 @@ rollouts.post(
       );
     }
     const plan = await resolvePlan(c.env.DB, app, body.plan);
+    const standby = await checkStandby(c.env.DB, app, version, plan, body.standby_yank);
     const now = new Date();
     // Raising the percentage keeps the salt, so it only adds clients.
     const target = promoteTarget(existing, { percent_bp: body.percent_bp, plan, critical }, now);
-    if (existing && isUnchanged(existing, target)) {
+    if (existing && isUnchanged(existing, target) && !standby) {
       return c.json(await loadChannelView(c.env.DB, app, channel));
     }
     assertCanSign(c.env);
     const key = { app, channel, version };
+    const previous = await getStandbyYank(c.env.DB, key);
     const salt = existing?.salt ?? newSalt();
     const after = {
       ...describeRollout({ ...target, ...target.plan, salt }),
       ...(critical ? { critical: true } : {}),
       ...(existing?.plan_json && !plan ? { plan_dropped: true } : {}),
+      ...(standby ? { standby_yank: { yank_sha256: standby.sha256, rollback_to: standby.rollback_to } } : {}),
     };
+    const replaced = previous && previous.yank_sha256 !== standby?.sha256;
     await commit(
       c.env.DB,
       [
@@ -127,6 +186,10 @@ rollouts.post(
           before: existing ? describeRollout(existing) : null,
           after,
         }),
+        standby ? putStandbyYank(c.env.DB, key, standby, now) : deleteStandbyYank(c.env.DB, key),
+        ...(replaced
+          ? [audit(c, now, standbyDiscarded(previous, 'a new promote replaced or dropped it'))]
+          : []),
       ],
       expected_revision !== undefined,
     );
@@ -163,6 +226,8 @@ rollouts.post(
       plan: planAfterAction(existing, action, now),
     };
     const after = { ...existing, ...change, ...change.plan };
+    // A rollout completed by hand can no longer breach: its standby yank goes (DESIGN §6).
+    const standby = to === 'complete' ? await getStandbyYank(c.env.DB, { app, channel, version }) : null;
     await commit(
       c.env.DB,
       [
@@ -175,6 +240,12 @@ rollouts.post(
           before: describeRollout(existing),
           after: { ...describeRollout(after), ...(reason ? { reason } : {}) },
         }),
+        ...(standby
+          ? [
+              deleteStandbyYank(c.env.DB, standby),
+              audit(c, now, standbyDiscarded(standby, 'the rollout was completed by hand')),
+            ]
+          : []),
       ],
       expected_revision !== undefined,
     );
