@@ -8,6 +8,10 @@
  *           retried), three clients roll back to 1.0.0.
  *   beta:   40 clients on 1.1.0 move to 1.2.0-beta.1 from 3 days ago, with more failures and two
  *           rollbacks.
+ *   sessions: every client uses the app a few times a day and reports its sessions as the SDK does
+ *           (one `session` event per running version and UTC hour); 0.8 % of 1.0.0's sessions crash,
+ *           4 % of 1.1.0's, so `updraft stats demo 1.1.0 --compare` shows the canary clearly worse
+ *           than its baseline 1.0.0 (which the seed completes).
  *
  * Everything is generated from fixed seeds, and every event id is a UUIDv5 of the client and the
  * event's place in its history: seeding again sends the same ids and the consumer counts each once.
@@ -15,7 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ChannelHealth } from '../src/protocol/admin-api.ts';
-import type { EventType, TelemetryEventInput } from '../src/protocol/telemetry.ts';
+import { type EventType, sessionEventId, type TelemetryEventInput } from '../src/protocol/telemetry.ts';
 import type { ApiClient } from './lib/api.ts';
 import { mulberry32 } from './lib/random.ts';
 
@@ -36,15 +40,23 @@ export interface TelemetryPlan {
   events: number;
 }
 
-/** The demo population's events for an app whose clock reads `now`. Pure and deterministic in `now`. */
-export function planTelemetry(app: string, now: Date): TelemetryPlan {
+/** The demo population's events for an app whose clock reads `now`. Deterministic in `now`. */
+export async function planTelemetry(app: string, now: Date): Promise<TelemetryPlan> {
   // Ten-minute steps: seeding again within them repeats every event exactly (same ids, same times).
   const end = Math.floor(now.getTime() / 600_000) * 600_000 - 60_000;
   const batches: TelemetryEventInput[][] = [];
   for (let i = 0; i < 200; i++) batches.push(stableClient(app, i, end));
   for (let i = 0; i < 40; i++) batches.push(betaClient(app, i, end));
+  // A session report's id is the SDK's (client, version, hour), so a report sent again is one report.
+  for (const event of batches.flat()) {
+    if (event.type === 'session' && event.from_version)
+      event.id = await sessionEventId(app, event.client_id, event.from_version, event.occurred_at);
+  }
   return { batches, events: batches.reduce((sum, b) => sum + b.length, 0) };
 }
+
+/** The share of a version's sessions that crash: the canary is clearly worse than its baseline. */
+const CRASH_RATES: Record<string, number> = { '1.0.0': 0.008, '1.1.0': 0.04, '1.2.0-beta.1': 0.02 };
 
 /** A client's history: a seeded random stream and an event log with deterministic ids. */
 class History {
@@ -70,7 +82,7 @@ class History {
     at: number,
     fields: Pick<
       TelemetryEventInput,
-      'from_version' | 'to_version' | 'error_code' | 'error_message' | 'duration_ms'
+      'from_version' | 'to_version' | 'error_code' | 'error_message' | 'duration_ms' | 'sessions'
     >,
   ): void {
     if (at > this.end) return;
@@ -93,6 +105,33 @@ class History {
       at += this.jitter(6 * HOUR, 10 * HOUR)
     ) {
       this.add('check', at, { from_version: version(at) });
+    }
+  }
+
+  /**
+   * The app used 2 to 5 times a day from `from` to `to`, each day's sessions reported as one `session`
+   * event at the start of their UTC hour for the version running then, each session crashing with
+   * its version's CRASH_RATES. Drawn from a stream of its own, so the other events stay as they were.
+   */
+  sessions(from: number, to: number, version: (at: number) => string): void {
+    const random = mulberry32(Number.parseInt(hex(`sessions:${this.clientId}`, 8), 16));
+    const between = (min: number, max: number) => Math.round(min + random() * (max - min));
+    for (
+      let at = from + between(HOUR, 20 * HOUR);
+      at < Math.min(to, this.end);
+      at += between(20 * HOUR, 28 * HOUR)
+    ) {
+      const running = version(at);
+      const crashRate = CRASH_RATES[running] ?? 0.01;
+      const counts = { ok: 0, errored: 0, crashed: 0, abnormal: 0 };
+      for (let n = between(2, 5); n > 0; n--) {
+        const r = random();
+        if (r < crashRate) counts.crashed++;
+        else if (r < crashRate + 0.02) counts.errored++;
+        else if (r < crashRate + 0.025) counts.abnormal++;
+        else counts.ok++;
+      }
+      this.add('session', Math.floor(at / HOUR) * HOUR, { from_version: running, sessions: counts });
     }
   }
 
@@ -202,11 +241,12 @@ function stableClient(app: string, i: number, end: number): TelemetryEventInput[
   }
   // Most clients are still around; some went quiet more than a day ago.
   const quietAt = h.random() < 0.12 ? end - h.jitter(1.2 * DAY, 4 * DAY) : end;
-  h.checks(first, quietAt, (at) =>
+  const running = (at: number) =>
     upgraded !== undefined && at > upgraded && (rolledBack === undefined || at < rolledBack)
       ? '1.1.0'
-      : '1.0.0',
-  );
+      : '1.0.0';
+  h.checks(first, quietAt, running);
+  h.sessions(first, quietAt, running);
   return sortByTime(h.events);
 }
 
@@ -225,11 +265,12 @@ function betaClient(app: string, i: number, end: number): TelemetryEventInput[] 
       error_message: 'crashed twice within a minute of starting',
     });
   }
-  h.checks(start, end, (at) =>
+  const running = (at: number) =>
     upgraded !== undefined && at > upgraded && (rolledBack === undefined || at < rolledBack)
       ? '1.2.0-beta.1'
-      : '1.1.0',
-  );
+      : '1.1.0';
+  h.checks(start, end, running);
+  h.sessions(start, end, running);
   return sortByTime(h.events);
 }
 
@@ -241,14 +282,20 @@ export interface SeedTelemetryOptions {
 
 /**
  * Posts the demo telemetry unless the app already has some in the last 30 days. Returns the number
- * of events accepted (0 when skipped). The consumer writes them to D1 a few seconds later.
+ * of events accepted (0 when skipped). The consumer writes them to D1 a few seconds later. A
+ * database seeded before session telemetry existed gets the session reports alone: their ids are
+ * (client, version, hour), and the installs it has are left as they are.
  */
 export async function seedTelemetry(opts: SeedTelemetryOptions): Promise<number> {
   const now = opts.now ?? new Date();
-  if (await hasTelemetry(opts.client, opts.app, now)) return 0;
-  const plan = planTelemetry(opts.app, now);
+  const seeded = await seededSoFar(opts.client, opts.app, now);
+  if (seeded.installs && seeded.sessions) return 0;
+  const plan = await planTelemetry(opts.app, now);
+  const batches = seeded.installs
+    ? plan.batches.map((batch) => batch.filter((e) => e.type === 'session'))
+    : plan.batches;
   let accepted = 0;
-  await inParallel(plan.batches, 8, async (events) => {
+  await inParallel(batches, 8, async (events) => {
     const answer = await opts.client.post<{
       accepted: number;
       rejected: { index: number; message: string }[];
@@ -260,12 +307,24 @@ export async function seedTelemetry(opts: SeedTelemetryOptions): Promise<number>
   return accepted;
 }
 
-/** Installs of any release in the default channel in the last 30 days (false on a server without analytics). */
-async function hasTelemetry(client: ApiClient, app: string, now: Date): Promise<boolean> {
+/**
+ * Installs, and sessions, of any release in the default channel in the last 30 days (none on a
+ * server without analytics).
+ */
+async function seededSoFar(
+  client: ApiClient,
+  app: string,
+  now: Date,
+): Promise<{ installs: boolean; sessions: boolean }> {
   const view = await client.find<ChannelHealth>(`/v1/admin/apps/${app}/health`, {
     query: { from: new Date(now.getTime() - 30 * DAY).toISOString() },
   });
-  return view?.releases.some((r) => r.installs + r.failures > 0) ?? false;
+  const releases = view?.releases ?? [];
+  return {
+    installs: releases.some((r) => r.installs + r.failures > 0),
+    // A server without session telemetry has none to take: do not send it any.
+    sessions: releases.some((r) => r.sessions === undefined || r.sessions.total > 0),
+  };
 }
 
 async function inParallel<T>(

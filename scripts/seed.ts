@@ -3,7 +3,8 @@
  * idempotently: whatever already exists (checked through the admin API) is left alone.
  *
  *   keys document 1 (from the keys folder) · app `demo` with public channels stable (default) and beta
- *   1.0.0 at 100 % on stable · 1.1.0 at 25 % on stable · 1.2.0-beta.1 at 100 % on beta
+ *   1.0.0 complete on stable · 1.1.0 at 25 % on stable · 1.2.0-beta.1 at 100 % on beta
+ * (1.0.0 complete makes it 1.1.0's baseline, DESIGN §6, for `updraft stats demo 1.1.0 --compare`)
  * Each release ships a few KB of deterministic bytes for linux, darwin and windows on x64 and arm64.
  * Then a few days of client telemetry for those releases (scripts/seed-telemetry.ts), once.
  */
@@ -15,6 +16,7 @@ import type { AppView, ReleaseView } from '../src/protocol/admin-api.ts';
 import { bucket, inRollout } from '../src/protocol/bucket.ts';
 import type { Arch, Platform } from '../src/protocol/documents.ts';
 import { appCreate } from './commands/app-create.ts';
+import { complete } from './commands/complete.ts';
 import { keysRegister } from './commands/keys-register.ts';
 import { promote } from './commands/promote.ts';
 import { publish } from './commands/publish.ts';
@@ -33,7 +35,7 @@ const TARGETS: readonly [Platform, Arch][] = [
   ['windows', 'arm64'],
 ];
 export const DEMO_RELEASES = [
-  { version: '1.0.0', channel: 'stable', percentBp: 10_000, notes: 'First release.' },
+  { version: '1.0.0', channel: 'stable', percentBp: 10_000, notes: 'First release.', complete: true },
   { version: '1.1.0', channel: 'stable', percentBp: 2_500, notes: 'Faster start-up; staged to 25 %.' },
   { version: '1.2.0-beta.1', channel: 'beta', percentBp: 10_000, notes: 'Beta of the next release.' },
 ] as const;
@@ -96,6 +98,16 @@ export async function seed(opts: SeedOptions): Promise<string[]> {
       percentBp: release.percentBp,
     });
     note(`promoted ${release.version} to ${release.percentBp / 100} % of ${release.channel}`);
+  }
+
+  const promoted = await status({ client, app: DEMO_APP });
+  for (const release of DEMO_RELEASES) {
+    if (!('complete' in release)) continue;
+    const channel = promoted.channels.find((c) => c.name === release.channel);
+    const rollout = channel?.rollouts.find((r) => r.version === release.version);
+    if (!rollout || rollout.state === 'complete') continue;
+    await complete({ client, app: DEMO_APP, version: release.version, channel: release.channel });
+    note(`completed ${release.version} on ${release.channel}`);
   }
 
   if (opts.telemetry !== false) {

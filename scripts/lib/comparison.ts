@@ -3,8 +3,14 @@
  * (DESIGN §5's metrics), then canary − baseline of each rate with its 95 % Newcombe interval.
  */
 
-import type { ReleaseComparison, ReleaseHealth } from '../../src/protocol/admin-api.ts';
-import { formatFraction, formatRate, NO_DATA } from '../../src/protocol/format.ts';
+import type { Rate, ReleaseComparison, ReleaseHealth } from '../../src/protocol/admin-api.ts';
+import {
+  formatCrashFree,
+  formatCrashFreeInterval,
+  formatFraction,
+  formatRate,
+  NO_DATA,
+} from '../../src/protocol/format.ts';
 import {
   differenceVerdict,
   formatDifferenceInterval,
@@ -14,13 +20,23 @@ import {
 import { formatWindow } from './metrics.ts';
 import { formatTable } from './table.ts';
 
+// Higher is worse for all four: the crash rows are of the crash rates (1 − crash-free).
 const RATES = [
   ['failure rate', 'failure_rate'],
   ['rollback rate', 'rollback_rate'],
+  ['crashed sessions', 'crashed_sessions'],
+  ['crashed users', 'crashed_users'],
 ] as const;
 
+/** A crash-free rate as the side-by-side table shows it: "99.20% (98.10–99.66%)". */
+function crashFree(rate: Rate | undefined, total: number | undefined): string {
+  if (!rate || !total) return NO_DATA;
+  return `${formatCrashFree(rate.value)} (${formatCrashFreeInterval(rate)})`;
+}
+
 function column(health: ReleaseHealth | null): string[] {
-  if (!health) return [NO_DATA, NO_DATA, NO_DATA, NO_DATA, NO_DATA, NO_DATA];
+  if (!health) return Array.from({ length: 9 }, () => NO_DATA);
+  const { sessions } = health;
   return [
     String(health.installs),
     String(health.failures),
@@ -28,6 +44,9 @@ function column(health: ReleaseHealth | null): string[] {
     String(health.rollbacks),
     formatRate(health.rollback_rate),
     formatFraction(health.adoption),
+    sessions ? String(sessions.total) : NO_DATA,
+    crashFree(health.crash_free_sessions, sessions?.total),
+    crashFree(health.crash_free_users, sessions?.clients),
   ];
 }
 
@@ -44,6 +63,9 @@ export function describeComparison(view: ReleaseComparison): string {
     'rollbacks',
     'rollback rate (95% CI)',
     'adoption',
+    'sessions',
+    'crash-free sessions (95% CI)',
+    'crash-free users (95% CI)',
   ];
   const sides = formatTable(
     ['metric', `canary ${canary.version}`, baselineVersion ? `baseline ${baselineVersion}` : 'baseline'],
@@ -60,9 +82,13 @@ export function describeComparison(view: ReleaseComparison): string {
   }
   const diffs = formatTable(
     ['canary − baseline', 'difference', '95% interval', 'reading'],
-    RATES.map(([label, key]) => {
+    RATES.flatMap(([label, key]) => {
+      // A server before the crash comparison gives only the install rates.
       const d = differences[key];
-      return [label, formatPoints(d.value), formatDifferenceInterval(d), VERDICT_TEXT[differenceVerdict(d)]];
+      if (!d) return [];
+      return [
+        [label, formatPoints(d.value), formatDifferenceInterval(d), VERDICT_TEXT[differenceVerdict(d)]],
+      ];
     }),
   );
   return [header, '', sides, '', diffs].join('\n');

@@ -6,6 +6,8 @@
 
 import type { Rate, ReleaseHealth } from '../../src/protocol/admin-api.ts';
 import {
+  formatCrashFree,
+  formatCrashFreeInterval,
   formatDuration,
   formatFraction,
   formatInterval,
@@ -113,12 +115,10 @@ export function describeChannelHealth(view: {
 function sessionRows(health: ReleaseHealth): [string, string][] {
   const { sessions, crash_free_sessions: freeSessions, crash_free_users: freeUsers } = health;
   if (!sessions || !freeSessions || !freeUsers) return [];
-  // Crash-free rates live near 100 %, where 99.5 and 99.9 differ a lot: two decimals, never a rounded 100.
-  const percent = (f: number) => (f === 1 ? '100%' : f > 0.9999 ? '>99.99%' : `${(f * 100).toFixed(2)}%`);
   const crashFree = (rate: Rate, total: number) =>
     total === 0
       ? `${NO_DATA} (no sessions yet)`
-      : `${percent(rate.value)}  (95 % interval ${percent(rate.low).replace(/%$/, '')}–${percent(rate.high)})`;
+      : `${formatCrashFree(rate.value)}  (95 % interval ${formatCrashFreeInterval(rate)})`;
   return [
     [
       'sessions',

@@ -5,8 +5,8 @@
  * worse; one that straddles 0 says the data cannot tell yet.
  */
 
-import type { ReleaseComparison, ReleaseHealth } from '../protocol/admin-api.ts';
-import { formatFraction } from '../protocol/format.ts';
+import type { ComparisonDifferences, ReleaseComparison, ReleaseHealth } from '../protocol/admin-api.ts';
+import { formatFraction, NO_DATA } from '../protocol/format.ts';
 import {
   differenceVerdict,
   formatDifferenceInterval,
@@ -15,15 +15,32 @@ import {
   VERDICT_TEXT,
 } from '../protocol/format-difference.ts';
 import type { RateDifference } from '../protocol/wilson.ts';
-import { card, emptyState, rateCell } from './components.ts';
+import { card, crashFreeCell, emptyState, rateCell } from './components.ts';
 import { h, srOnly } from './dom.ts';
 import { count } from './format.ts';
 import { niceMax } from './intervals.ts';
 
+// Higher is worse for all four: the crash rows are the crash rates (1 − crash-free), as in the API.
 const RATES = [
   { key: 'failure_rate', label: 'Failure rate' },
   { key: 'rollback_rate', label: 'Rollback rate' },
+  { key: 'crashed_sessions', label: 'Crashed sessions' },
+  { key: 'crashed_users', label: 'Crashed users' },
 ] as const;
+
+export interface DifferenceRow {
+  key: (typeof RATES)[number]['key'];
+  label: string;
+  difference: RateDifference;
+}
+
+/** The rows the plot draws, in order: every rate with a difference (a server before the crash comparison gives two). */
+export function differenceRows(differences: ComparisonDifferences): DifferenceRow[] {
+  return RATES.flatMap(({ key, label }) => {
+    const difference = differences[key];
+    return difference ? [{ key, label, difference }] : [];
+  });
+}
 
 /** Half the width of the symmetric scale [−max, +max]: a "nice" bound over every interval's ends. */
 export function differenceMax(differences: readonly RateDifference[]): number {
@@ -89,12 +106,16 @@ function sideBySide(canary: ReleaseHealth, baseline: ReleaseHealth): HTMLElement
       row('Failure rate', (r) => rateCell(r.failure_rate)),
       row('Rollback rate', (r) => rateCell(r.rollback_rate)),
       row('Adoption', (r) => formatFraction(r.adoption)),
+      row('Sessions', (r) => (r.sessions ? count(r.sessions.total) : NO_DATA)),
+      row('Crash-free sessions', (r) => crashFreeCell(r.crash_free_sessions, r.sessions?.total)),
+      row('Crash-free users', (r) => crashFreeCell(r.crash_free_users, r.sessions?.clients)),
     ),
   );
 }
 
-function differencePlot(differences: NonNullable<ReleaseComparison['differences']>): HTMLElement {
-  const max = differenceMax(RATES.map((r) => differences[r.key]));
+function differencePlot(differences: ComparisonDifferences): HTMLElement {
+  const rows = differenceRows(differences);
+  const max = differenceMax(rows.map((r) => r.difference));
   return h(
     'div',
     {
@@ -102,8 +123,7 @@ function differencePlot(differences: NonNullable<ReleaseComparison['differences'
       role: 'table',
       'aria-label': 'Canary − baseline of each rate with its 95 % interval',
     },
-    RATES.map(({ key, label }) => {
-      const d = differences[key];
+    rows.map(({ key, label, difference: d }) => {
       const verdict = differenceVerdict(d);
       const whisker = h('span', { class: 'iv-whisker' });
       whisker.style.left = `${offset(d.low, max)}%`;

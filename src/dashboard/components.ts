@@ -1,6 +1,13 @@
 /** Small building blocks shared by the views: cards, badges, bars, tiles, empty states. */
 
-import { formatFraction, formatInterval, isUnknownRate, NO_DATA } from '../protocol/format.ts';
+import {
+  formatCrashFree,
+  formatCrashFreeInterval,
+  formatFraction,
+  formatInterval,
+  isUnknownRate,
+  NO_DATA,
+} from '../protocol/format.ts';
 import { type Child, h, svg } from './dom.ts';
 import type { Rate, RolloutView } from './types.ts';
 
@@ -64,6 +71,20 @@ export function rateCell(rate: Rate | undefined): HTMLElement {
     { class: 'rate' },
     h('span', { class: 'rate-value' }, formatFraction(rate.value)),
     h('span', { class: 'rate-interval', title: '95 % Wilson interval' }, formatInterval(rate)),
+  );
+}
+
+/**
+ * A crash-free rate (DESIGN §5) with its interval, in crash-free's two decimals ("99.20%"); "–" when
+ * there are no sessions to count (`total` 0) or the server does not report them.
+ */
+export function crashFreeCell(rate: Rate | undefined, total: number | undefined): HTMLElement {
+  if (!rate || !total) return h('span', { class: 'muted', title: 'no sessions yet' }, NO_DATA);
+  return h(
+    'span',
+    { class: 'rate' },
+    h('span', { class: 'rate-value' }, formatCrashFree(rate.value)),
+    h('span', { class: 'rate-interval', title: '95 % Wilson interval' }, formatCrashFreeInterval(rate)),
   );
 }
 

@@ -155,7 +155,20 @@ export interface ReleaseComparison {
   canary: ReleaseHealth;
   baseline: ReleaseHealth | null;
   baseline_version: string | null;
-  differences: { failure_rate: RateDifference; rollback_rate: RateDifference } | null;
+  differences: ComparisonDifferences | null;
+}
+
+/** canary − baseline of each rate of ReleaseComparison; higher is worse for all four. */
+export interface ComparisonDifferences {
+  failure_rate: RateDifference;
+  rollback_rate: RateDifference;
+  /**
+   * Of the crash rates, crashed / all sessions and clients with a crashed session / clients with any:
+   * 1 − crash-free sessions and users. Optional to readers: a server before the crash comparison
+   * omits them.
+   */
+  crashed_sessions?: RateDifference;
+  crashed_users?: RateDifference;
 }
 
 export type { Plan, RolloutJudgement };

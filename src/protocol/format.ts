@@ -29,6 +29,22 @@ export function formatFraction(fraction: number): string {
   return `${Number(percent.toFixed(decimals))}%`;
 }
 
+/**
+ * A crash-free share (DESIGN §5), which lives near 100 %, where 99.5 and 99.9 differ a lot: always two
+ * decimals, never a rounded "100%": 0.992 → "99.20%", 0.99996 → ">99.99%", 1 → "100%".
+ */
+export function formatCrashFree(fraction: number): string {
+  if (!Number.isFinite(fraction)) return NO_DATA;
+  if (fraction === 1) return '100%';
+  if (fraction > 0.9999) return '>99.99%';
+  return `${(fraction * 100).toFixed(2)}%`;
+}
+
+/** A crash-free rate's 95 % interval alone, in the same form: "98.10–99.66%". */
+export function formatCrashFreeInterval(rate: Rate): string {
+  return `${formatCrashFree(rate.low).replace(/%$/, '')}–${formatCrashFree(rate.high)}`;
+}
+
 /** True for a rate with no denominator, `{value: 0, low: 0, high: 1}` (`wilson(0, 0)`): nothing is known yet. */
 export function isUnknownRate(rate: Rate): boolean {
   return rate.value === 0 && rate.low === 0 && rate.high === 1;

@@ -16,7 +16,7 @@ import { ApiClient } from '../../scripts/lib/api.ts';
 import { DEMO_APP, seed } from '../../scripts/seed.ts';
 import { count } from '../../src/dashboard/format.ts';
 import type { ChannelHealth, ReleaseHealth } from '../../src/protocol/admin-api.ts';
-import { formatFraction, formatInterval } from '../../src/protocol/format.ts';
+import { formatCrashFree, formatFraction, formatInterval } from '../../src/protocol/format.ts';
 import { type DevServer, startDevServer } from '../e2e/dev-server.ts';
 import { waitForSeededTelemetry } from '../e2e/seeded-telemetry.ts';
 
@@ -178,6 +178,25 @@ describe('the dashboard', () => {
       formatFraction(health.adoption),
     );
     expect(health.installs).toBeGreaterThan(0);
+    expect(await tiles.locator('[data-metric="crash-free-sessions"]').textContent()).toBe(
+      formatCrashFree(health.crash_free_sessions?.value ?? Number.NaN),
+    );
+    expect(await tiles.locator('[data-metric="crash-free-users"]').textContent()).toBe(
+      formatCrashFree(health.crash_free_users?.value ?? Number.NaN),
+    );
+
+    // vs baseline: 1.0.0 (complete in the seed); the seeded 1.1.0 crashes clearly more often.
+    const versus = page.locator('#baseline');
+    expect(await versus.locator('thead th').allTextContents()).toContain('1.0.0 (baseline)');
+    expect(
+      await versus
+        .locator('.iv-row[data-rate]')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-rate'))),
+    ).toEqual(['failure_rate', 'rollback_rate', 'crashed_sessions', 'crashed_users']);
+    expect(await versus.locator('.iv-row[data-rate="crashed_sessions"]').getAttribute('data-verdict')).toBe(
+      'worse',
+    );
+    expect(await versus.locator('.iv-row[data-rate="crashed_sessions"] .iv-whisker').count()).toBe(1);
 
     await expectChartsDrawn(page);
     const adoptionLegend = page.locator('[data-chart="adoption"] .legend-item');

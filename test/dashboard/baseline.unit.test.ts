@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { differenceMax, offset } from '../../src/dashboard/baseline.ts';
+import { differenceMax, differenceRows, offset } from '../../src/dashboard/baseline.ts';
 import { newcombe } from '../../src/protocol/wilson.ts';
 
 describe('the vs-baseline scale', () => {
@@ -19,5 +19,37 @@ describe('the vs-baseline scale', () => {
     expect(offset(-0.025, 0.05)).toBe(25);
     expect(offset(0.2, 0.05)).toBe(100);
     expect(offset(-0.2, 0.05)).toBe(0);
+  });
+});
+
+describe('the vs-baseline rows', () => {
+  const failure = newcombe({ successes: 6, trials: 200 }, { successes: 10, trials: 2000 });
+  const rollback = newcombe({ successes: 1, trials: 194 }, { successes: 3, trials: 1990 });
+
+  it('draws the crash rates after the install rates, and the scale covers them', () => {
+    // The seeded demo's shape: 4 % of sessions crashed on the canary, 0.8 % on the baseline.
+    const crashedSessions = newcombe({ successes: 80, trials: 2000 }, { successes: 80, trials: 10_000 });
+    const crashedUsers = newcombe({ successes: 30, trials: 400 }, { successes: 40, trials: 2000 });
+    const rows = differenceRows({
+      failure_rate: failure,
+      rollback_rate: rollback,
+      crashed_sessions: crashedSessions,
+      crashed_users: crashedUsers,
+    });
+    expect(rows.map((r) => [r.key, r.label])).toEqual([
+      ['failure_rate', 'Failure rate'],
+      ['rollback_rate', 'Rollback rate'],
+      ['crashed_sessions', 'Crashed sessions'],
+      ['crashed_users', 'Crashed users'],
+    ]);
+    expect(rows[2]?.difference).toBe(crashedSessions);
+    // Crashed users reach about +8.6 points: still ±10.
+    expect(crashedUsers.high).toBeGreaterThan(0.08);
+    expect(differenceMax(rows.map((r) => r.difference))).toBe(0.1);
+  });
+
+  it('leaves out the crash rows for a server that gives only the install rates', () => {
+    const rows = differenceRows({ failure_rate: failure, rollback_rate: rollback });
+    expect(rows.map((r) => r.key)).toEqual(['failure_rate', 'rollback_rate']);
   });
 });

@@ -7,9 +7,11 @@ import type { ChannelHealth } from '../../src/protocol/admin-api.ts';
 const CHANNELS = ['stable', 'beta'] as const;
 
 /** What the seeded installs must add up to, per "channel version", for a seed run at `now`. */
-export function expectedInstalls(now: Date): Map<string, { installs: number; failures: number }> {
+export async function expectedInstalls(
+  now: Date,
+): Promise<Map<string, { installs: number; failures: number }>> {
   const counts = new Map<string, { installs: number; failures: number }>();
-  for (const event of planTelemetry(DEMO_APP, now).batches.flat()) {
+  for (const event of (await planTelemetry(DEMO_APP, now)).batches.flat()) {
     if (event.type !== 'install_succeeded' && event.type !== 'install_failed') continue;
     const key = `${event.channel} ${event.to_version}`;
     const entry = counts.get(key) ?? { installs: 0, failures: 0 };
@@ -20,12 +22,25 @@ export function expectedInstalls(now: Date): Map<string, { installs: number; fai
   return counts;
 }
 
+/** The seeded sessions per "channel version" (all within the default 7-day window), for a seed run at `now`. */
+export async function expectedSessions(now: Date): Promise<Map<string, number>> {
+  const totals = new Map<string, number>();
+  for (const event of (await planTelemetry(DEMO_APP, now)).batches.flat()) {
+    if (event.type !== 'session' || !event.sessions) continue;
+    const { ok, errored, crashed, abnormal } = event.sessions;
+    const key = `${event.channel} ${event.from_version}`;
+    totals.set(key, (totals.get(key) ?? 0) + ok + errored + crashed + abnormal);
+  }
+  return totals;
+}
+
 /**
  * The queue consumer writes a few seconds after intake: polls the analytics API until every
  * release's counts match the plan for `now` and two answers in a row agree.
  */
 export async function waitForSeededTelemetry(admin: ApiClient, now: Date, timeoutMs = 90_000): Promise<void> {
-  const expected = expectedInstalls(now);
+  const expected = await expectedInstalls(now);
+  const sessions = await expectedSessions(now);
   const deadline = Date.now() + timeoutMs;
   let previous = '';
   let last = '';
@@ -43,13 +58,18 @@ export async function waitForSeededTelemetry(admin: ApiClient, now: Date, timeou
       const got = views.find((v) => v.channel === channel)?.releases.find((r) => r.version === version);
       return got?.installs === want.installs && got.failures === want.failures;
     });
+    const sessionsMatch = [...sessions].every(([key, total]) => {
+      const [channel, version] = key.split(' ');
+      const got = views.find((v) => v.channel === channel)?.releases.find((r) => r.version === version);
+      return got?.sessions?.total === total;
+    });
     // Everything but the windows, which move with the clock.
     const fingerprint = JSON.stringify([
       views.map((v) => v.releases.map(({ window: _, ...r }) => r)),
       clients,
     ]);
-    if (matches && fingerprint === previous) return;
-    previous = matches ? fingerprint : '';
+    if (matches && sessionsMatch && fingerprint === previous) return;
+    previous = matches && sessionsMatch ? fingerprint : '';
     last = JSON.stringify(
       views.map((v) => v.releases.map((r) => [v.channel, r.version, r.installs, r.failures])),
     );

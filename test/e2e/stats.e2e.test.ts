@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysInit } from '../../scripts/commands/keys-init.ts';
 import { ApiClient } from '../../scripts/lib/api.ts';
 import { DEMO_APP, seed } from '../../scripts/seed.ts';
-import type { ChannelHealth, ReleaseHealth } from '../../src/protocol/admin-api.ts';
+import type { ChannelHealth, ReleaseComparison, ReleaseHealth } from '../../src/protocol/admin-api.ts';
 import { formatFraction, formatInterval, formatRate } from '../../src/protocol/format.ts';
 import { runBin } from '../scripts/helpers.ts';
 import { type DevServer, startDevServer } from './dev-server.ts';
@@ -54,7 +54,7 @@ describe('updraft stats', () => {
     const json = JSON.parse(
       await cli(['stats', DEMO_APP, '1.1.0', '--channel', 'stable', '--json']),
     ) as ReleaseHealth;
-    const want = expectedInstalls(seededAt).get('stable 1.1.0');
+    const want = (await expectedInstalls(seededAt)).get('stable 1.1.0');
     expect(json).toMatchObject({ app: DEMO_APP, channel: 'stable', version: '1.1.0', ...want });
     expect(Object.keys(json).sort()).toEqual(
       [
@@ -114,6 +114,27 @@ describe('updraft stats', () => {
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^updraft: --since must be like 24h, 7d/);
+  });
+});
+
+describe('updraft stats --compare on the seeded demo', () => {
+  it('shows the 1.1.0 canary clearly crashing more than its baseline 1.0.0', async () => {
+    const json = JSON.parse(
+      await cli(['stats', DEMO_APP, '1.1.0', '--channel', 'stable', '--compare', '--json']),
+    ) as ReleaseComparison;
+    // The seed completes 1.0.0, so it is 1.1.0's baseline; 4 % of 1.1.0's sessions crash, 0.8 % of 1.0.0's.
+    expect(json.baseline_version).toBe('1.0.0');
+    const crashed = json.differences?.crashed_sessions;
+    expect(crashed?.low).toBeGreaterThan(0);
+    expect(json.differences?.crashed_users?.value).toBeGreaterThan(0);
+    const [canary, baseline] = [json.canary.sessions, json.baseline?.sessions];
+    expect(canary && canary.crashed / canary.total).toBeGreaterThan(0.03);
+    expect(baseline && baseline.crashed / baseline.total).toBeLessThan(0.015);
+
+    const text = await cli(['stats', DEMO_APP, '1.1.0', '--channel', 'stable', '--compare']);
+    expect(text.split('\n')[0]).toMatch(/^demo 1\.1\.0 on stable against its baseline 1\.0\.0, /);
+    expect(text).toMatch(/^crash-free sessions \(95% CI\)\s+9\d\.\d\d% \(/m);
+    expect(text).toMatch(/^crashed sessions\s+\+\d+(\.\d+)? points\s+.*clearly higher$/m);
   });
 });
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   formatBp,
+  formatCrashFree,
+  formatCrashFreeInterval,
   formatDuration,
   formatFraction,
   formatInterval,
@@ -105,5 +107,24 @@ describe('formatDuration', () => {
     [125_000, '2m 05s'],
   ])('%s → %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
+  });
+});
+
+describe('formatCrashFree', () => {
+  it.each([
+    [0.992, '99.20%'],
+    [0.96, '96.00%'],
+    [0.5, '50.00%'],
+    [0.99996, '>99.99%'],
+    [1, '100%'],
+    [0, '0.00%'],
+    [Number.NaN, '–'],
+  ])('%f → %s', (fraction, text) => {
+    expect(formatCrashFree(fraction)).toBe(text);
+  });
+
+  it('gives the interval in the same two decimals', () => {
+    expect(formatCrashFreeInterval({ value: 0.96, low: 0.9505, high: 0.9677 })).toBe('95.05–96.77%');
+    expect(formatCrashFreeInterval({ value: 1, low: 0.9963, high: 1 })).toBe('99.63–100%');
   });
 });

@@ -43,17 +43,40 @@ function health(
   };
 }
 
-// Canary 1.3.0: 6 of 200 installs failed, 1 of 194 rolled back; baseline 1.2.0: 10 of 2000, 3 of 1990.
+/** Sessions of a release: `crashed` of `total`, `crashedClients` of `clients` had a crash. */
+function withSessions(
+  h: ReleaseHealth,
+  total: number,
+  crashed: number,
+  clients: number,
+  crashedClients: number,
+): ReleaseHealth {
+  const free = (s: number, n: number) => {
+    const crash = wilson(s, n);
+    return { value: 1 - crash.value, low: 1 - crash.high, high: 1 - crash.low };
+  };
+  return {
+    ...h,
+    sessions: { total, crashed, errored: 0, abnormal: 0, clients, crashed_clients: crashedClients },
+    crash_free_sessions: free(crashed, total),
+    crash_free_users: free(crashedClients, clients),
+  };
+}
+
+// Canary 1.3.0: 6 of 200 installs failed, 1 of 194 rolled back, 80 of 2000 sessions crashed (30 of 400
+// users); baseline 1.2.0: 10 of 2000, 3 of 1990, 80 of 10000 sessions (40 of 2000 users).
 const COMPARISON: ReleaseComparison = {
   app: 'demo',
   channel: 'stable',
   window: WINDOW,
-  canary: health('1.3.0', 194, 6, 1, 194),
-  baseline: health('1.2.0', 1990, 10, 3, 1990),
+  canary: withSessions(health('1.3.0', 194, 6, 1, 194), 2000, 80, 400, 30),
+  baseline: withSessions(health('1.2.0', 1990, 10, 3, 1990), 10_000, 80, 2000, 40),
   baseline_version: '1.2.0',
   differences: {
     failure_rate: newcombe({ successes: 6, trials: 200 }, { successes: 10, trials: 2000 }),
     rollback_rate: newcombe({ successes: 1, trials: 194 }, { successes: 3, trials: 1990 }),
+    crashed_sessions: newcombe({ successes: 80, trials: 2000 }, { successes: 80, trials: 10_000 }),
+    crashed_users: newcombe({ successes: 30, trials: 400 }, { successes: 40, trials: 2000 }),
   },
 };
 
@@ -88,14 +111,41 @@ describe('describing a comparison', () => {
     expect(lines[3]).toMatch(/^installs\s+194\s+1990$/);
     expect(lines[5]).toMatch(/^failure rate \(95% CI\)\s+3% \(1\.4–6\.4%\)\s+0\.5% \(0\.27–0\.92%\)$/);
     expect(lines[8]).toMatch(/^adoption\s+25%\s+25%$/);
-    expect(lines[10]).toMatch(/^CANARY − BASELINE\s+DIFFERENCE\s+95% INTERVAL\s+READING$/);
+    expect(lines[9]).toMatch(/^sessions\s+2000\s+10000$/);
+    // 1 − the Wilson interval of 80/2000 = 0.04 (0.0323–0.0495) and of 80/10000.
+    expect(lines[10]).toMatch(
+      /^crash-free sessions \(95% CI\)\s+96\.00% \(95\.05–96\.77%\)\s+99\.20% \(99\.01–99\.36%\)$/,
+    );
+    expect(lines[11]).toMatch(
+      /^crash-free users \(95% CI\)\s+92\.50% \(89\.50–94\.70%\)\s+98\.00% \(97\.29–98\.53%\)$/,
+    );
+    expect(lines[13]).toMatch(/^CANARY − BASELINE\s+DIFFERENCE\s+95% INTERVAL\s+READING$/);
     // newcombe: 0.03 − 0.005 = +2.5 points, interval about 0.83 to 5.9: clearly higher.
     const failure = COMPARISON.differences?.failure_rate;
     expect(failure?.low).toBeGreaterThan(0);
-    expect(lines[11]).toMatch(/^failure rate\s+\+2\.5 points\s+0\.83 to 5\.9 points\s+clearly higher$/);
-    expect(lines[12]).toMatch(
+    expect(lines[14]).toMatch(/^failure rate\s+\+2\.5 points\s+0\.83 to 5\.9 points\s+clearly higher$/);
+    expect(lines[15]).toMatch(
       /^rollback rate\s+\+0\.36 points\s+−0\.15 to 2\.7 points\s+no clear difference$/,
     );
+    // Of the crash rates, so that higher is worse here too: 4 % − 0.8 % = +3.2 points, and 7.5 % − 2 %.
+    expect(lines[16]).toMatch(/^crashed sessions\s+\+3\.2 points\s+2\.4 to 4\.2 points\s+clearly higher$/);
+    expect(lines[17]).toMatch(/^crashed users\s+\+5\.5 points\s+3\.2 to 8\.6 points\s+clearly higher$/);
+    expect(lines).toHaveLength(18);
+  });
+
+  it('reads an older server without sessions or crash differences: dashes and the install rates only', () => {
+    const strip = ({ sessions, crash_free_sessions, crash_free_users, ...h }: ReleaseHealth): ReleaseHealth =>
+      h;
+    const { crashed_sessions, crashed_users, ...installRates } = COMPARISON.differences ?? {};
+    const text = describeComparison({
+      ...COMPARISON,
+      canary: strip(COMPARISON.canary),
+      baseline: COMPARISON.baseline && strip(COMPARISON.baseline),
+      differences: installRates as NonNullable<ReleaseComparison['differences']>,
+    });
+    expect(text).toMatch(/^crash-free sessions \(95% CI\)\s+–\s+–$/m);
+    expect(text).toMatch(/^rollback rate\s+\+0\.36 points/m);
+    expect(text).not.toMatch(/^crashed/m);
   });
 
   it('says when there is no baseline', () => {

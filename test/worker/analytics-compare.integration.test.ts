@@ -6,14 +6,30 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ReleaseComparison, ReleaseHealth } from '../../src/protocol/admin-api.ts';
+import { sessionEventId, type TelemetryEvent } from '../../src/protocol/telemetry.ts';
 import { newcombe } from '../../src/protocol/wilson.ts';
 import { storeEvents } from '../../src/worker/storage/telemetry.ts';
-import { event, WINDOW } from './analytics-fixture.ts';
+import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
+import { event, h, WINDOW } from './analytics-fixture.ts';
 import { admin, createApp, type ErrorBody, promote, publish, signYank } from './fixtures.ts';
 
 const query = (params: Record<string, string>) => `?${new URLSearchParams(params)}`;
 
 let app: string;
+
+/** One hourly `session` report of `client` running `version`, as the SDK sends it. */
+async function session(
+  client: string,
+  version: string,
+  at: number,
+  counts: Partial<NonNullable<TelemetryEvent['sessions']>>,
+): Promise<StoredEvent> {
+  return {
+    ...event(app, { client, type: 'session', at, from: version }),
+    id: await sessionEventId(app, client, version, h(at)),
+    sessions: { ok: 0, errored: 0, crashed: 0, abnormal: 0, ...counts },
+  };
+}
 
 async function complete(version: string) {
   const res = await admin(`/apps/${app}/channels/stable/rollouts/${version}/complete`, {
@@ -30,6 +46,10 @@ async function complete(version: string) {
  * 1.3.0: b1–b6 install (6), f1 and f2 fail (2); b1 rolls back, and r1 (never reported its install)
  * too: rollbacks 2 of exposed 7 (b1–b6, r1).
  * 1.1.0: a1–a10 install (10), g1 fails (1); a1 rolls back: rollbacks 1 of exposed 10.
+ *
+ * Sessions: on 1.3.0, s1–s5 report 10 each, s1 and s2 with a crash (one in hour −20, one in −19):
+ * 2 of 50 sessions crashed, 2 of 5 users. On 1.1.0, t1–t10 report 10 each, t1 with one crash: 1 of
+ * 100, 1 of 10 users. 1.2.0's crashes and a report outside the window count for neither.
  */
 beforeAll(async () => {
   app = await createApp(undefined, [
@@ -64,6 +84,22 @@ beforeAll(async () => {
     ...clients('a', 10).map((c) => install(c, '1.0.0', '1.1.0')),
     fail('g1', '1.0.0', '1.1.0'),
     rollback('a1', '1.1.0', '1.0.0'),
+    await session('s1', '1.3.0', -20, { ok: 9, crashed: 1 }),
+    await session('s2', '1.3.0', -20, { ok: 4, errored: 1 }),
+    await session('s2', '1.3.0', -19, { ok: 4, crashed: 1 }),
+    ...(await Promise.all(
+      clients('s', 5)
+        .slice(2)
+        .map((c) => session(c, '1.3.0', -20, { ok: 10 })),
+    )),
+    await session('t1', '1.1.0', -20, { ok: 8, abnormal: 1, crashed: 1 }),
+    ...(await Promise.all(
+      clients('t', 10)
+        .slice(1)
+        .map((c) => session(c, '1.1.0', -20, { ok: 10 })),
+    )),
+    await session('t2', '1.2.0', -20, { crashed: 5 }),
+    await session('t3', '1.1.0', -60, { crashed: 5 }),
   ]);
 });
 
@@ -86,8 +122,20 @@ describe('GET /compare', () => {
       differences: {
         failure_rate: newcombe({ successes: 2, trials: 8 }, { successes: 1, trials: 11 }),
         rollback_rate: newcombe({ successes: 2, trials: 7 }, { successes: 1, trials: 10 }),
+        crashed_sessions: newcombe({ successes: 2, trials: 50 }, { successes: 1, trials: 100 }),
+        crashed_users: newcombe({ successes: 2, trials: 5 }, { successes: 1, trials: 10 }),
       },
     });
+    expect(res.body.canary.sessions).toMatchObject({ total: 50, crashed: 2, clients: 5, crashed_clients: 2 });
+    expect(res.body.baseline?.sessions).toMatchObject({
+      total: 100,
+      crashed: 1,
+      clients: 10,
+      crashed_clients: 1,
+    });
+    // Of the crash rates, not the crash-free ones: 2/50 − 1/100 = +3 points means the canary is worse.
+    expect(res.body.differences?.crashed_sessions?.value).toBeCloseTo(0.04 - 0.01, 12);
+    expect(res.body.differences?.crashed_users?.value).toBeCloseTo(0.4 - 0.1, 12);
     // The counts are the ones the Wilson intervals of /health are made of.
     expect(res.body.canary).toMatchObject({ installs: 6, failures: 2, rollbacks: 2 });
     expect(res.body.canary.rollback_rate.value).toBe(2 / 7);
@@ -100,7 +148,7 @@ describe('GET /compare', () => {
     expect(failure?.high).toBeGreaterThan(failure?.value ?? 1);
   });
 
-  it('is what docs/analytics.md says: the baseline SQL, then the rates query run twice and Newcombe', async () => {
+  it('is what docs/analytics.md says: the baseline SQL, then the rates queries run twice and Newcombe', async () => {
     const block = (marker: string) => {
       const found = [...env.ANALYTICS_DOC.matchAll(/```sql\n([\s\S]*?)```/g)].find((m) =>
         m[1]?.includes(marker),
@@ -120,14 +168,27 @@ describe('GET /compare', () => {
     expect(candidates.map((r) => r.version).sort()).toEqual(['1.0.0', '1.1.0']);
 
     const rates = block("SELECT 'failure_rate' AS rate");
+    const crashFree = block("SELECT 'crash_free_sessions' AS rate");
     type Row = { rate: string; successes: number; trials: number };
+    type CrashRow = { rate: string; crashed: number; total: number };
     const counts = async (version: string) => {
       const rows = await run<Row>(rates, { ...base, version });
+      const crashRows = await run<CrashRow>(crashFree, { ...base, version });
       const of = (rate: string) => {
         const row = rows.find((r) => r.rate === rate);
         return { successes: row?.successes ?? -1, trials: row?.trials ?? -1 };
       };
-      return { failure: of('failure_rate'), rollback: of('rollback_rate') };
+      // The crash-free query's counts: crashed of total, the crash rate's successes and trials.
+      const crashes = (rate: string) => {
+        const row = crashRows.find((r) => r.rate === rate);
+        return { successes: row?.crashed ?? -1, trials: row?.total ?? -1 };
+      };
+      return {
+        failure: of('failure_rate'),
+        rollback: of('rollback_rate'),
+        sessions: crashes('crash_free_sessions'),
+        users: crashes('crash_free_users'),
+      };
     };
     const [canary, baseline] = [await counts('1.3.0'), await counts('1.1.0')];
     const res = await admin<ReleaseComparison>(
@@ -136,6 +197,8 @@ describe('GET /compare', () => {
     expect(res.body.differences).toEqual({
       failure_rate: newcombe(canary.failure, baseline.failure),
       rollback_rate: newcombe(canary.rollback, baseline.rollback),
+      crashed_sessions: newcombe(canary.sessions, baseline.sessions),
+      crashed_users: newcombe(canary.users, baseline.users),
     });
   });
 

@@ -1,12 +1,14 @@
 /**
  * `#/apps/{app}/releases/{version}?channel=`: one release in one channel: its rollout, the §5
- * metrics as tiles, adoption over time (hourly or daily), failure and rollback rates with their
+ * metrics as tiles (crash-free sessions and users among them), adoption over time (hourly or daily), failure and rollback rates with their
  * Wilson intervals next to the channel's other releases, install durations and the top errors; and
  * the release against its baseline (baseline.ts).
  */
 
 import {
   formatBp,
+  formatCrashFree,
+  formatCrashFreeInterval,
   formatDuration,
   formatFraction,
   formatInterval,
@@ -261,7 +263,35 @@ function tiles(r: ReleaseHealth, windowLabel: string): HTMLElement {
       'median · p95 ',
       metric('p95', formatDuration(r.duration_ms.p95)),
     ]),
+    r.sessions ? crashFreeTiles(r.sessions, r.crash_free_sessions, r.crash_free_users, metric) : null,
   );
+}
+
+/** Crash-free sessions and users (DESIGN §5) with their intervals; none from a server without sessions. */
+function crashFreeTiles(
+  sessions: NonNullable<ReleaseHealth['sessions']>,
+  freeSessions: Rate | undefined,
+  freeUsers: Rate | undefined,
+  metric: (name: string, text: string) => HTMLElement,
+): HTMLElement[] {
+  const value = (rate: Rate | undefined, total: number) =>
+    rate && total > 0 ? formatCrashFree(rate.value) : NO_DATA;
+  const detail = (rate: Rate | undefined, total: number, what: string, name: string) =>
+    rate && total > 0
+      ? [`95 % CI ${formatCrashFreeInterval(rate)} · `, metric(name, count(total)), ` ${what}`]
+      : `no ${what} yet`;
+  return [
+    tile(
+      'Crash-free sessions',
+      metric('crash-free-sessions', value(freeSessions, sessions.total)),
+      detail(freeSessions, sessions.total, 'sessions', 'sessions'),
+    ),
+    tile(
+      'Crash-free users',
+      metric('crash-free-users', value(freeUsers, sessions.clients)),
+      detail(freeUsers, sessions.clients, 'users', 'session-clients'),
+    ),
+  ];
 }
 
 function errorsTable(health: ReleaseHealth | undefined): HTMLElement {

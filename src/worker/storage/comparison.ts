@@ -52,6 +52,10 @@ async function rateCounts(db: D1Database, scope: Scope, health: ReleaseHealth) {
   return {
     failure_rate: { successes: health.failures, trials: health.installs + health.failures },
     rollback_rate: { successes: rollbacks, trials: exposed },
+    // The crash rates whose complements are the crash-free figures: differences of the rates, not of
+    // the crash-free shares, so that here too a positive difference means the canary is worse.
+    crashed_sessions: { successes: health.sessions.crashed, trials: health.sessions.total },
+    crashed_users: { successes: health.sessions.crashed_clients, trials: health.sessions.clients },
   };
 }
 
@@ -82,6 +86,8 @@ export async function compareWithBaseline(
     differences: {
       failure_rate: newcombe(a.failure_rate, b.failure_rate),
       rollback_rate: newcombe(a.rollback_rate, b.rollback_rate),
+      crashed_sessions: newcombe(a.crashed_sessions, b.crashed_sessions),
+      crashed_users: newcombe(a.crashed_users, b.crashed_users),
     },
   };
 }
