@@ -132,6 +132,7 @@ async function printWelcome(client: ApiClient): Promise<void> {
     'The CLI uses the token in .dev.vars for a loopback server:',
     `  ${cli} status ${DEMO_APP}`,
     `  ${cli} stats ${DEMO_APP} 1.1.0`,
+    `  ${cli} stats ${DEMO_APP} 1.1.0 --compare    # against its baseline 1.0.0: clearly more crashes`,
     `  ${cli} promote ${DEMO_APP} 1.1.0 --channel stable --percent 50`,
     `  ${cli} history ${DEMO_APP}`,
     `  ${cli} yank ${DEMO_APP} 1.1.0 --reason "crash on start"`,
