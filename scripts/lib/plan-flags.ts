@@ -1,7 +1,8 @@
 /**
  * The staged-plan options shared by `promote` and `app settings`: `--plan 1,5,25,50,100` (or
  * `--default-plan`), `--bake`, `--max-failure-rate`, `--max-rollback-rate`, `--min-installs`, and the
- * relative gates `--max-failure-delta`, `--max-rollback-delta`, `--min-baseline-installs`, turned
+ * relative gates `--max-failure-delta`, `--max-rollback-delta`, `--min-baseline-installs`, and the
+ * crash gates `--max-crash-rate`, `--max-crash-delta`, `--min-sessions`, turned
  * into the plan object of docs/rollouts.md with src/protocol/plan.ts's parsers, so the CLI sends
  * exactly what the Worker validates.
  */
@@ -9,11 +10,14 @@ import type { ParseArgsOptionsConfig } from 'node:util';
 import { formatBp, formatFraction, formatSeconds } from '../../src/protocol/format.ts';
 import { points } from '../../src/protocol/format-difference.ts';
 import {
+  DEFAULT_MIN_SESSIONS,
   type Gates,
-  hasRelativeGates,
+  hasCrashGates,
+  hasInstallDeltas,
   MAX_BAKE_SECONDS,
   MIN_BAKE_SECONDS,
   minBaselineInstalls,
+  minSessions,
   type OnBreach,
   onBreachSchema,
   type Plan,
@@ -47,6 +51,9 @@ export const GATE_OPTIONS = {
   'max-failure-delta': { type: 'string' },
   'max-rollback-delta': { type: 'string' },
   'min-baseline-installs': { type: 'string' },
+  'max-crash-rate': { type: 'string' },
+  'max-crash-delta': { type: 'string' },
+  'min-sessions': { type: 'string' },
 } as const satisfies ParseArgsOptionsConfig;
 
 const GATE_NAMES = Object.keys(GATE_OPTIONS);
@@ -61,6 +68,10 @@ export const GATE_HELP: readonly string[] = [
   '--max-rollback-delta <rate> the same for the rollback rate; with either, a step advances only',
   '                            once the baseline can be compared (none: it waits)',
   '--min-baseline-installs <n> installs the baseline needs in the step (default: --min-installs)',
+  '--max-crash-rate <rate>     halt when the crashed-sessions rate is clearly above it: 2%',
+  '--max-crash-delta <rate>    halt when the crashed-users rate is clearly more than this above the',
+  "                            baseline's (crash-free users clearly below it): 0.5% = 0.5 points",
+  `--min-sessions <n>          sessions each group needs in the step for the crash gates (default ${DEFAULT_MIN_SESSIONS})`,
 ];
 
 /** Re-throws plan.ts's input errors as one-line user errors that name the option. */
@@ -141,7 +152,23 @@ export function planFromFlags(
           : withOption('max-rollback-rate', () => parseRate(rollback)),
       min_installs: minInstalls === undefined ? PLAN_DEFAULTS.min_installs : parseMinInstalls(minInstalls),
       ...relative,
+      ...crashGates(values),
     },
+  };
+}
+
+/** The crash gates given (none by default: sessions are judged only when asked). */
+function crashGates(values: Values): Partial<Gates> {
+  const rate = str(values, 'max-crash-rate');
+  const delta = str(values, 'max-crash-delta');
+  const sessions = str(values, 'min-sessions');
+  if (sessions !== undefined && rate === undefined && delta === undefined) {
+    throw new UserError('--min-sessions needs --max-crash-rate or --max-crash-delta');
+  }
+  return {
+    ...(rate !== undefined && { max_crash_rate: withOption('max-crash-rate', () => parseRate(rate)) }),
+    ...(delta !== undefined && { max_crash_delta: withOption('max-crash-delta', () => parseRate(delta)) }),
+    ...(sessions !== undefined && { min_sessions: parseMinInstalls(sessions, 'min-sessions') }),
   };
 }
 
@@ -179,19 +206,30 @@ function pointsOf(fraction: number): string {
 
 /**
  * "2h per step; halts on failure rate > 2% or rollback rate > 1%, judged from 200 installs", then
- * with relative gates "; or failure rate > baseline + 0.5 points, judged with 200 baseline installs".
+ * with relative gates "; or failure rate > baseline + 0.5 points, judged with 200 baseline installs",
+ * and with crash gates "; or crash rate > 2% or crashed users > baseline + 0.5 points, judged from
+ * 100 sessions".
  */
 export function describeGates(plan: Plan): string {
   const { gates } = plan;
   const absolute = `${formatSeconds(plan.bake_seconds)} per step; halts on failure rate > ${formatFraction(gates.max_failure_rate)} or rollback rate > ${formatFraction(gates.max_rollback_rate)}, judged from ${gates.min_installs} installs`;
   const onBreach = plan.on_breach === 'rollback' ? '; on a breach also rolls its clients back' : '';
-  if (!hasRelativeGates(gates)) return `${absolute}${onBreach}`;
   const relative = [
     gates.max_failure_delta !== undefined && `failure rate > baseline + ${pointsOf(gates.max_failure_delta)}`,
     gates.max_rollback_delta !== undefined &&
       `rollback rate > baseline + ${pointsOf(gates.max_rollback_delta)}`,
   ].filter((part) => part !== false);
-  return `${absolute}; or ${relative.join(' or ')}, judged with ${minBaselineInstalls(gates)} baseline installs${onBreach}`;
+  const installDeltas = hasInstallDeltas(gates)
+    ? `; or ${relative.join(' or ')}, judged with ${minBaselineInstalls(gates)} baseline installs`
+    : '';
+  const crash = [
+    gates.max_crash_rate !== undefined && `crash rate > ${formatFraction(gates.max_crash_rate)}`,
+    gates.max_crash_delta !== undefined && `crashed users > baseline + ${pointsOf(gates.max_crash_delta)}`,
+  ].filter((part) => part !== false);
+  const crashes = hasCrashGates(gates)
+    ? `; or ${crash.join(' or ')}, judged from ${minSessions(gates)} sessions`
+    : '';
+  return `${absolute}${installDeltas}${crashes}${onBreach}`;
 }
 
 /** The whole plan on one line. */

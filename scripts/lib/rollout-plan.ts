@@ -80,6 +80,14 @@ export function figuresText(judgement: RolloutJudgement, plan?: Plan): string {
     `${figures.installs} installs`,
     `failure rate ${formatRate(figures.failure_rate)}${limit(plan?.gates.max_failure_rate)}`,
     `rollback rate ${formatRate(figures.rollback_rate)}${limit(plan?.gates.max_rollback_rate)}`,
+    // Sessions only when counted: judgements stored before them, and releases without them, stay as they were.
+    ...(figures.sessions && figures.sessions.total > 0 && figures.crash_rate && figures.crashed_users_rate
+      ? [
+          `${figures.sessions.total} sessions`,
+          `crash rate ${formatRate(figures.crash_rate)}${limit(plan?.gates.max_crash_rate)}`,
+          `crashed users ${formatRate(figures.crashed_users_rate)}`,
+        ]
+      : []),
   ].join(' · ');
 }
 

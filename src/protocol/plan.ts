@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import { formatFraction, formatRate, formatSeconds } from './format.ts';
 import { formatDifference, points } from './format-difference.ts';
-import { newcombe, type Rate, type RateDifference } from './wilson.ts';
+import { newcombe, type Rate, type RateDifference, wilson } from './wilson.ts';
 
 export const MAX_PLAN_STEPS = 20;
 export const MIN_BAKE_SECONDS = 60;
@@ -18,10 +18,19 @@ const limitSchema = z.number().gt(0).lt(1);
 const countSchema = z.number().int().min(1).max(1_000_000_000);
 
 /**
+ * Sessions a group needs in the step before a crash gate judges it, when the plan does not say
+ * (`min_sessions`): like `min_installs`, enough that the first few crashes of a handful of users do
+ * not halt a release, and that a step does not advance on a crash gate that saw nothing.
+ */
+export const DEFAULT_MIN_SESSIONS = 100;
+
+/**
  * Absolute limits, and optionally relative ones (DESIGN §6): the most the canary's rate may exceed
  * its baseline's (0.005 = 0.5 points), judged once the baseline has `min_baseline_installs`
- * (default `min_installs`) in the same window. All relative fields are optional, so every plan
- * written before them still reads the same.
+ * (default `min_installs`) in the same window. Crash gates (DESIGN §5's sessions): `max_crash_rate`
+ * limits the crashed-sessions rate, `max_crash_delta` the crashed-users rate's difference from the
+ * baseline, each judged from `min_sessions` sessions per group (default DEFAULT_MIN_SESSIONS).
+ * All these fields are optional, so every plan written before them still reads the same.
  */
 export const gatesSchema = z
   .object({
@@ -31,10 +40,17 @@ export const gatesSchema = z
     max_failure_delta: limitSchema.optional(),
     max_rollback_delta: limitSchema.optional(),
     min_baseline_installs: countSchema.optional(),
+    max_crash_rate: limitSchema.optional(),
+    max_crash_delta: limitSchema.optional(),
+    min_sessions: countSchema.optional(),
   })
-  .refine((g) => g.min_baseline_installs === undefined || hasRelativeGates(g), {
+  .refine((g) => g.min_baseline_installs === undefined || hasInstallDeltas(g), {
     message: 'min_baseline_installs needs max_failure_delta or max_rollback_delta',
     path: ['min_baseline_installs'],
+  })
+  .refine((g) => g.min_sessions === undefined || hasCrashGates(g), {
+    message: 'min_sessions needs max_crash_rate or max_crash_delta',
+    path: ['min_sessions'],
   });
 
 export const stepsSchema = z
@@ -67,12 +83,31 @@ export const planSchema = z.object({
 export type Plan = z.infer<typeof planSchema>;
 export type Gates = z.infer<typeof gatesSchema>;
 
-/** True when the gates limit a difference from the baseline (DESIGN §6). */
-export function hasRelativeGates(gates: {
+interface OptionalLimits {
   max_failure_delta?: number | undefined;
   max_rollback_delta?: number | undefined;
-}): boolean {
+  max_crash_rate?: number | undefined;
+  max_crash_delta?: number | undefined;
+}
+
+/** True when the gates limit a difference from the baseline (DESIGN §6), of any rate. */
+export function hasRelativeGates(gates: OptionalLimits): boolean {
+  return hasInstallDeltas(gates) || gates.max_crash_delta !== undefined;
+}
+
+/** True when a relative gate limits an install rate (failure, rollback): those need baseline installs. */
+export function hasInstallDeltas(gates: OptionalLimits): boolean {
   return gates.max_failure_delta !== undefined || gates.max_rollback_delta !== undefined;
+}
+
+/** True when the gates judge sessions (DESIGN §5): `max_crash_rate` or `max_crash_delta`. */
+export function hasCrashGates(gates: OptionalLimits): boolean {
+  return gates.max_crash_rate !== undefined || gates.max_crash_delta !== undefined;
+}
+
+/** Sessions each group needs in the window before the crash gates judge: `min_sessions`, else DEFAULT_MIN_SESSIONS. */
+export function minSessions(gates: Gates): number {
+  return gates.min_sessions ?? DEFAULT_MIN_SESSIONS;
 }
 
 /** Installs the baseline needs in the window before relative gates judge: `min_baseline_installs`, else `min_installs`. */
@@ -83,13 +118,41 @@ export function minBaselineInstalls(gates: Gates): number {
 /** What the scheduler decided for one planned rollout. */
 export type JudgementAction = 'advance' | 'complete' | 'halt' | 'wait';
 
-/** The telemetry a judgement uses: DESIGN §5's counts and rates of the release over the current step. */
+/** A group's sessions in the window (DESIGN §5): all of them, the crashed ones, and their distinct clients. */
+export interface SessionCounts {
+  total: number;
+  crashed: number;
+  /** Distinct clients with any session, and with a crashed one. */
+  clients: number;
+  crashed_clients: number;
+}
+
+/**
+ * The telemetry a judgement uses: DESIGN §5's counts and rates of the release over the current step.
+ * The session figures are 1 − crash-free sessions (`crash_rate`) and 1 − crash-free users
+ * (`crashed_users_rate`) with their Wilson intervals; optional, since judgements stored before them
+ * lack them (a judge without them counts no sessions).
+ */
 export interface GateFigures {
   installs: number;
   failures: number;
   failure_rate: Rate;
   rollbacks: number;
   rollback_rate: Rate;
+  sessions?: SessionCounts;
+  crash_rate?: Rate;
+  crashed_users_rate?: Rate;
+}
+
+/** A group's session figures from its counts: the crashed-sessions and crashed-users rates with Wilson intervals. */
+export function sessionFigures(
+  sessions: SessionCounts,
+): Required<Pick<GateFigures, 'sessions' | 'crash_rate' | 'crashed_users_rate'>> {
+  return {
+    sessions,
+    crash_rate: wilson(sessions.crashed, sessions.total),
+    crashed_users_rate: wilson(sessions.crashed_clients, sessions.clients),
+  };
 }
 
 /** The baseline's figures over the same window as the canary's, and which release it is. */
@@ -101,6 +164,9 @@ export interface BaselineFigures extends GateFigures {
 export interface GateDifferences {
   failure: RateDifference;
   rollback: RateDifference;
+  /** Of the crashed-sessions and crashed-users rates; present when both groups carry sessions. */
+  crashed_sessions?: RateDifference;
+  crashed_users?: RateDifference;
 }
 
 /** The baseline comparison a judgement with relative gates uses. */
@@ -119,9 +185,23 @@ export interface GroupCounts extends GateFigures {
 
 /**
  * canary − baseline of the failure and rollback rates with Newcombe's 95 % interval, from the same
- * counts the rates were computed from (failures of installs + failures; rollbacks of exposed clients).
+ * counts the rates were computed from (failures of installs + failures; rollbacks of exposed clients),
+ * and, when both groups carry sessions, of the crashed-sessions and crashed-users rates.
  */
 export function gateDifferences(canary: GroupCounts, baseline: GroupCounts): GateDifferences {
+  const a = canary.sessions;
+  const b = baseline.sessions;
+  const crashes = a &&
+    b && {
+      crashed_sessions: newcombe(
+        { successes: a.crashed, trials: a.total },
+        { successes: b.crashed, trials: b.total },
+      ),
+      crashed_users: newcombe(
+        { successes: a.crashed_clients, trials: a.clients },
+        { successes: b.crashed_clients, trials: b.clients },
+      ),
+    };
   return {
     failure: newcombe(
       { successes: canary.failures, trials: canary.installs + canary.failures },
@@ -131,6 +211,7 @@ export function gateDifferences(canary: GroupCounts, baseline: GroupCounts): Gat
       { successes: canary.rollbacks, trials: canary.exposed },
       { successes: baseline.rollbacks, trials: baseline.exposed },
     ),
+    ...crashes,
   };
 }
 
@@ -247,11 +328,34 @@ interface RelativeCheck {
   baseline: Rate;
   difference: RateDifference;
   allowed: number;
+  /** Whether both groups have the counts this gate needs; else why not (a wait reason). */
+  ready: true | string;
+  /** "(1000 installs vs 1000)": what both groups were judged on. */
+  counted: string;
 }
+
+const UNKNOWN: Rate = wilson(0, 0);
+const NO_DIFFERENCE: RateDifference = { value: 0, low: -1, high: 1 };
+const NO_SESSIONS: SessionCounts = { total: 0, crashed: 0, clients: 0, crashed_clients: 0 };
 
 /** The relative gates the plan configures: the canary's `figures` against `comparison`. */
 function relativeChecks(gates: Gates, comparison: BaselineComparison, figures: GateFigures): RelativeCheck[] {
   const { baseline, differences } = comparison;
+  const installsNeeded = minBaselineInstalls(gates);
+  const installsReady: true | string =
+    figures.installs < gates.min_installs
+      ? `needs ${gates.min_installs} installs, has ${figures.installs}`
+      : baseline.installs >= installsNeeded ||
+        `baseline ${baseline.version} needs ${installsNeeded} installs in this step for the relative gates, has ${baseline.installs}`;
+  const installs = `(${figures.installs} installs vs ${baseline.installs})`;
+  const sessionsNeeded = minSessions(gates);
+  const canarySessions = figures.sessions ?? NO_SESSIONS;
+  const baselineSessions = baseline.sessions ?? NO_SESSIONS;
+  const sessionsReady: true | string =
+    canarySessions.total < sessionsNeeded
+      ? `needs ${sessionsNeeded} sessions, has ${canarySessions.total}`
+      : baselineSessions.total >= sessionsNeeded ||
+        `baseline ${baseline.version} needs ${sessionsNeeded} sessions in this step for the crash gate, has ${baselineSessions.total}`;
   const checks: (RelativeCheck | undefined)[] = [
     gates.max_failure_delta === undefined
       ? undefined
@@ -261,6 +365,8 @@ function relativeChecks(gates: Gates, comparison: BaselineComparison, figures: G
           baseline: baseline.failure_rate,
           difference: differences.failure,
           allowed: gates.max_failure_delta,
+          ready: installsReady,
+          counted: installs,
         },
     gates.max_rollback_delta === undefined
       ? undefined
@@ -270,22 +376,76 @@ function relativeChecks(gates: Gates, comparison: BaselineComparison, figures: G
           baseline: baseline.rollback_rate,
           difference: differences.rollback,
           allowed: gates.max_rollback_delta,
+          ready: installsReady,
+          counted: installs,
+        },
+    gates.max_crash_delta === undefined
+      ? undefined
+      : {
+          name: 'crashed-users rate',
+          canary: figures.crashed_users_rate ?? UNKNOWN,
+          baseline: baseline.crashed_users_rate ?? UNKNOWN,
+          difference: differences.crashed_users ?? NO_DIFFERENCE,
+          allowed: gates.max_crash_delta,
+          ready: sessionsReady,
+          counted: `(${canarySessions.crashed_clients} of ${canarySessions.clients} users in ${canarySessions.total} sessions vs ${baselineSessions.crashed_clients} of ${baselineSessions.clients} in ${baselineSessions.total})`,
         },
   ];
   return checks.filter((c) => c !== undefined);
 }
 
+interface AbsoluteCheck {
+  name: string;
+  rate: Rate;
+  limit: number;
+  /** Whether the canary has the counts this gate needs. */
+  ready: boolean;
+  /** "(509 installs)" */
+  counted: string;
+  /** What it waits for while not ready: "needs 200 installs, has 57". */
+  shortfall: string;
+}
+
+/** The absolute gates the plan configures, on the canary's `figures`. */
+function absoluteChecks(gates: Gates, figures: GateFigures): AbsoluteCheck[] {
+  const installs = {
+    ready: figures.installs >= gates.min_installs,
+    counted: `(${figures.installs} installs)`,
+    shortfall: `needs ${gates.min_installs} installs, has ${figures.installs}`,
+  };
+  const sessions = figures.sessions?.total ?? 0;
+  return [
+    { name: 'failure rate', rate: figures.failure_rate, limit: gates.max_failure_rate, ...installs },
+    { name: 'rollback rate', rate: figures.rollback_rate, limit: gates.max_rollback_rate, ...installs },
+    ...(gates.max_crash_rate === undefined
+      ? []
+      : [
+          {
+            name: 'crash rate',
+            rate: figures.crash_rate ?? UNKNOWN,
+            limit: gates.max_crash_rate,
+            ready: sessions >= minSessions(gates),
+            counted: `(${sessions} sessions)`,
+            shortfall: `needs ${minSessions(gates)} sessions, has ${sessions}`,
+          },
+        ]),
+  ];
+}
+
 /**
  * The scheduler's decision for one planned rollout (DESIGN §6):
  * - `halt` when the step has at least `min_installs` installs and the 95 % Wilson *lower* bound of
- *   the failure or rollback rate is above its limit: a clear breach, not noise;
+ *   the failure or rollback rate is above its limit: a clear breach, not noise; likewise the
+ *   crashed-sessions rate over `max_crash_rate` once the step has `min_sessions` sessions;
  * - with relative gates, also `halt` when the canary has `min_installs`, the baseline
  *   `min_baseline_installs` in the same window, and the 95 % interval of the difference
- *   canary − baseline (Newcombe) lies wholly above the allowed difference;
+ *   canary − baseline (Newcombe) lies wholly above the allowed difference; for `max_crash_delta`
+ *   (the crashed-users rate) both groups need `min_sessions` sessions instead;
  * - `advance` to the next step when the bake time has passed, the step has at least `min_installs`
- *   installs and no gate is clearly breached; `complete` when that next step is the last (10000 bp),
- *   or when the last step itself has baked. A plan with relative gates advances only once they could
- *   judge (a baseline with enough installs): absolute gates alone never carry it past a relative gate;
+ *   installs (and `min_sessions` sessions with a crash gate) and no gate is clearly breached;
+ *   `complete` when that next step is the last (10000 bp), or when the last step itself has baked.
+ *   A plan with relative gates advances only once they could judge (a baseline with enough installs,
+ *   or sessions): absolute gates alone never carry it past a relative gate;
  * - `wait` otherwise, saying for what (`baking: 1h12m left`, `needs 200 installs, has 57`,
  *   `no baseline …`, `baseline 1.0.0 needs 200 installs in this step, has 12`).
  * An estimate over a limit whose interval still reaches under it is no breach: the rollout advances
@@ -299,47 +459,36 @@ export function judge(input: JudgeInput): Judgement {
     throw new RangeError(`step ${step} is not a step of a ${plan.steps_bp.length}-step plan`);
   }
   const { gates } = plan;
-  const enough = figures.installs >= gates.min_installs;
-  const checks = [
-    { name: 'failure rate', rate: figures.failure_rate, limit: gates.max_failure_rate },
-    { name: 'rollback rate', rate: figures.rollback_rate, limit: gates.max_rollback_rate },
-  ];
-  const breach = enough ? checks.find((g) => g.rate.low > g.limit) : undefined;
+  const checks = absoluteChecks(gates, figures);
+  const breach = checks.find((g) => g.ready && g.rate.low > g.limit);
   if (breach) {
     return {
       action: 'halt',
-      reason: `${breach.name} ${formatRate(breach.rate)} is clearly over the ${formatFraction(breach.limit)} limit (${figures.installs} installs)`,
+      reason: `${breach.name} ${formatRate(breach.rate)} is clearly over the ${formatFraction(breach.limit)} limit ${breach.counted}`,
     };
   }
 
   const relative = hasRelativeGates(gates);
   const comparison = relative ? input.comparison : undefined;
-  const baselineNeeds = minBaselineInstalls(gates);
-  const judgeable =
-    comparison !== undefined && comparison !== null && comparison.baseline.installs >= baselineNeeds;
   const relatives = comparison ? relativeChecks(gates, comparison, figures) : [];
-  if (enough && judgeable) {
-    const clear = relatives.find((g) => g.difference.low > g.allowed);
-    if (clear && comparison) {
-      return {
-        action: 'halt',
-        reason: `${clear.name} ${formatFraction(clear.canary.value)} vs baseline ${comparison.baseline.version} ${formatFraction(clear.baseline.value)}: difference ≥ ${points(clear.difference.low)} points (95 %), over the allowed ${points(clear.allowed)} (${figures.installs} installs vs ${comparison.baseline.installs})`,
-      };
-    }
+  const clear = relatives.find((g) => g.ready === true && g.difference.low > g.allowed);
+  if (clear && comparison) {
+    return {
+      action: 'halt',
+      reason: `${clear.name} ${formatFraction(clear.canary.value)} vs baseline ${comparison.baseline.version} ${formatFraction(clear.baseline.value)}: difference ≥ ${points(clear.difference.low)} points (95 %), over the allowed ${points(clear.allowed)} ${clear.counted}`,
+    };
   }
 
   const left = (bakeEndsAt(plan, input.stepStartedAt).getTime() - input.now.getTime()) / 1000;
-  const waiting: string[] = [];
-  if (left > 0) waiting.push(`baking: ${formatSeconds(left)} left`);
-  if (!enough) waiting.push(`needs ${gates.min_installs} installs, has ${figures.installs}`);
+  // A Set: the canary's own shortfalls and the relative gates' may say the same thing.
+  const waiting = new Set<string>();
+  if (left > 0) waiting.add(`baking: ${formatSeconds(left)} left`);
+  for (const g of checks) if (!g.ready) waiting.add(g.shortfall);
   if (relative && !comparison) {
-    waiting.push('no baseline (no complete release below it in the channel): relative gates cannot judge');
-  } else if (relative && comparison && !judgeable) {
-    waiting.push(
-      `baseline ${comparison.baseline.version} needs ${baselineNeeds} installs in this step for the relative gates, has ${comparison.baseline.installs}`,
-    );
+    waiting.add('no baseline (no complete release below it in the channel): relative gates cannot judge');
   }
-  if (waiting.length > 0) return { action: 'wait', reason: waiting.join('; ') };
+  for (const g of relatives) if (g.ready !== true) waiting.add(g.ready);
+  if (waiting.size > 0) return { action: 'wait', reason: [...waiting].join('; ') };
 
   const next = Math.min(step + 1, last);
   const borderline = [
@@ -355,11 +504,13 @@ export function judge(input: JudgeInput): Judgement {
           `${g.name} ${formatDifference(g.difference)} from the baseline is over the allowed ${points(g.allowed)} but not clearly`,
       ),
   ];
+  const crash = hasCrashGates(gates);
+  const sessions = (f: GateFigures) => (crash ? `, ${f.sessions?.total ?? 0} sessions` : '');
   const against = comparison
-    ? ` (baseline ${comparison.baseline.version}: ${comparison.baseline.installs} installs)`
+    ? ` (baseline ${comparison.baseline.version}: ${comparison.baseline.installs} installs${sessions(comparison.baseline)})`
     : '';
   const reason = [
-    `baked ${formatSeconds(plan.bake_seconds)} with ${figures.installs} installs${against} and no gate clearly breached`,
+    `baked ${formatSeconds(plan.bake_seconds)} with ${figures.installs} installs${sessions(figures)}${against} and no gate clearly breached`,
     ...borderline,
   ].join('; ');
   return {

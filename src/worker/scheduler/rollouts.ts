@@ -30,6 +30,7 @@ import {
   judge,
   type Plan,
   type RolloutJudgement,
+  sessionFigures,
 } from '../../protocol/plan.ts';
 import { wilson } from '../../protocol/wilson.ts';
 import { releaseHealth } from '../storage/analytics.ts';
@@ -77,12 +78,19 @@ async function groupFigures(
 ): Promise<GateFigures> {
   const health = await releaseHealth(db, { app: rollout.app, channel: rollout.channel, window }, version);
   const unknown = wilson(0, 0);
+  const sessions = health?.sessions;
   return {
     installs: health?.installs ?? 0,
     failures: health?.failures ?? 0,
     failure_rate: health?.failure_rate ?? unknown,
     rollbacks: health?.rollbacks ?? 0,
     rollback_rate: health?.rollback_rate ?? unknown,
+    ...sessionFigures({
+      total: sessions?.total ?? 0,
+      crashed: sessions?.crashed ?? 0,
+      clients: sessions?.clients ?? 0,
+      crashed_clients: sessions?.crashed_clients ?? 0,
+    }),
   };
 }
 
@@ -123,6 +131,13 @@ async function gateFigures(
   return { figures: { window, ...canary, ...comparison }, comparison };
 }
 
+/** ", 1200 sessions, crash rate 1.2% (…), crashed users 3% (…)" when the group has sessions, else "". */
+function sessionsText(figures: GateFigures): string {
+  const { sessions, crash_rate, crashed_users_rate } = figures;
+  if (!sessions || sessions.total === 0 || !crash_rate || !crashed_users_rate) return '';
+  return `, ${sessions.total} sessions, crash rate ${formatRate(crash_rate)}, crashed users ${formatRate(crashed_users_rate)}`;
+}
+
 /** "; baseline 1.0.0: 380 installs, failure rate 0.5% (…), difference +0.2 points (−0.3 to 0.9)" or "". */
 function baselineText(figures: Figures): string {
   const { baseline, differences } = figures;
@@ -131,7 +146,12 @@ function baselineText(figures: Figures): string {
     figures.rollbacks > 0 || baseline.rollbacks > 0
       ? `, rollback rate ${formatRate(baseline.rollback_rate)}, difference ${formatDifference(differences.rollback)}`
       : '';
-  return `; baseline ${baseline.version}: ${baseline.installs} installs, failure rate ${formatRate(baseline.failure_rate)}, difference ${formatDifference(differences.failure)}${rollbacks}`;
+  const sessions = sessionsText(baseline);
+  const crashes =
+    sessions && differences.crashed_users
+      ? `${sessions}, difference ${formatDifference(differences.crashed_users)}`
+      : '';
+  return `; baseline ${baseline.version}: ${baseline.installs} installs, failure rate ${formatRate(baseline.failure_rate)}, difference ${formatDifference(differences.failure)}${rollbacks}${crashes}`;
 }
 
 /** Slack-compatible one-liner: "demo 1.1.0 on stable: advanced 5% → 25% (412 installs, failure rate 0.73% (0.25–2.1%))". */
@@ -144,7 +164,7 @@ export function webhookText(
 ): string {
   const head = `${rollout.app} ${rollout.version} on ${rollout.channel}`;
   const rollbacks = figures.rollbacks > 0 ? `, rollback rate ${formatRate(figures.rollback_rate)}` : '';
-  const stats = `${figures.installs} installs, failure rate ${formatRate(figures.failure_rate)}${rollbacks}${baselineText(figures)}`;
+  const stats = `${figures.installs} installs, failure rate ${formatRate(figures.failure_rate)}${rollbacks}${sessionsText(figures)}${baselineText(figures)}`;
   if (decision.action === 'halt') {
     const both = figures.baseline ? ` (${stats})` : '';
     const verb =
