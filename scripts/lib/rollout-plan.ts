@@ -5,7 +5,7 @@
 
 import type { Plan, RolloutView } from '../../src/protocol/admin-api.ts';
 import { formatBp, formatFraction, formatRate, formatSeconds } from '../../src/protocol/format.ts';
-import type { RolloutJudgement } from '../../src/protocol/plan.ts';
+import { hasCrashGates, minSessions, type RolloutJudgement } from '../../src/protocol/plan.ts';
 import { describeGates, describeSteps } from './plan-flags.ts';
 import { formatTime } from './table.ts';
 
@@ -60,9 +60,10 @@ export function nextAction(rollout: PlannedRollout, now: Date): string {
       ? 'completes the rollout (100%)'
       : `advances to ${formatBp(following)}`;
   const min = plan.gates.min_installs;
+  const sessions = hasCrashGates(plan.gates) ? `, ${minSessions(plan.gates)} sessions` : '';
   const left = bakeLeftSeconds(rollout, now);
   if (left !== undefined && left > 0) {
-    return `bakes ${formatSeconds(left)} more, then ${then} if it has ${min} installs and no gate is clearly breached`;
+    return `bakes ${formatSeconds(left)} more, then ${then} if it has ${min} installs${sessions} and no gate is clearly breached`;
   }
   const installs = currentStepJudgement(rollout)?.figures.installs;
   if (installs !== undefined && installs < min) {
