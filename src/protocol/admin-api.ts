@@ -110,6 +110,8 @@ export interface ReleaseHealth {
   failures: number;
   failure_rate: Rate;
   rollbacks: number;
+  /** Distinct clients known to have run the release: the rollback rate's denominator (optional to readers: older servers omit it). */
+  exposed?: number;
   rollback_rate: Rate;
   adoption: number;
   duration_ms: { p50: number | null; p95: number | null };

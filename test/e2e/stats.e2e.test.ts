@@ -66,6 +66,7 @@ describe('updraft stats', () => {
         'failures',
         'failure_rate',
         'rollbacks',
+        'exposed',
         'rollback_rate',
         'adoption',
         'duration_ms',

@@ -45,6 +45,7 @@ describe('release health (every number derived by hand from analytics-fixture.ts
       },
       // Distinct clients with a rollback from 1.1.0 in the window: c1, c5 (twice: once), c11.
       rollbacks: 3,
+      exposed: 8,
       // Exposed: installed 1.1.0 before `to`, at any time {c1, c2, c3, c5, c9, c13, c14} ∪ rolled back
       // from it in the window {c1, c5, c11} = 8 (c13 and c14 installed before the window and are still
       // exposed; c11 never reported its install). Wilson(3, 8): p = 0.375, d = 1.4802,
@@ -104,6 +105,7 @@ describe('release health (every number derived by hand from analytics-fixture.ts
       failures: 0,
       failure_rate: UNKNOWN,
       rollbacks: 0,
+      exposed: 0,
       rollback_rate: UNKNOWN,
       // 5 of the 8 active clients run 1.0.0.
       adoption: 0.625,

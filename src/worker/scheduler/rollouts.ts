@@ -23,6 +23,7 @@ import { formatDifference } from '../../protocol/format-difference.ts';
 import {
   type BaselineComparison,
   type GateFigures,
+  type GroupCounts,
   gateDifferences,
   hasRelativeGates,
   type Judgement,
@@ -39,7 +40,6 @@ import { channelReleases } from '../storage/comparison.ts';
 import { projectChannels } from '../storage/projection-writer.ts';
 import { bumpChannel, isGuardFailure, isoSeconds } from '../storage/revisions.ts';
 import {
-  exposedClients,
   listPlannedRollouts,
   type PlannedRollout,
   parsePlan,
@@ -75,11 +75,12 @@ async function groupFigures(
   rollout: PlannedRollout,
   window: Figures['window'],
   version: string,
-): Promise<GateFigures> {
+): Promise<GroupCounts> {
   const health = await releaseHealth(db, { app: rollout.app, channel: rollout.channel, window }, version);
   const unknown = wilson(0, 0);
   const sessions = health?.sessions;
   return {
+    exposed: health?.exposed ?? 0,
     installs: health?.installs ?? 0,
     failures: health?.failures ?? 0,
     failure_rate: health?.failure_rate ?? unknown,
@@ -108,7 +109,8 @@ async function gateFigures(
   // The stored form of event times (with milliseconds), so text order is time order.
   const window = { from: from.toISOString(), to: now.toISOString() };
   if (!hasRelativeGates(plan.gates)) {
-    return { figures: { window, ...(await groupFigures(db, rollout, window, rollout.version)) } };
+    const { exposed: _, ...canary } = await groupFigures(db, rollout, window, rollout.version);
+    return { figures: { window, ...canary } };
   }
   const [canary, releases] = await Promise.all([
     groupFigures(db, rollout, window, rollout.version),
@@ -116,19 +118,14 @@ async function gateFigures(
   ]);
   const version = baselineOf(releases, rollout.version);
   if (version === undefined) return { figures: { window, ...canary }, comparison: null };
-  const scope = { app: rollout.app, channel: rollout.channel, window };
-  const [baseline, [canaryExposed = 0, baselineExposed = 0]] = await Promise.all([
-    groupFigures(db, rollout, window, version),
-    exposedClients(db, scope, [rollout.version, version]),
-  ]);
+  const baseline = await groupFigures(db, rollout, window, version);
+  const { exposed: _canaryExposed, ...canaryFigures } = canary;
+  const { exposed: _baselineExposed, ...baselineFigures } = baseline;
   const comparison = {
-    baseline: { version, ...baseline },
-    differences: gateDifferences(
-      { ...canary, exposed: canaryExposed },
-      { ...baseline, exposed: baselineExposed },
-    ),
+    baseline: { version, ...baselineFigures },
+    differences: gateDifferences(canary, baseline),
   };
-  return { figures: { window, ...canary, ...comparison }, comparison };
+  return { figures: { window, ...canaryFigures, ...comparison }, comparison };
 }
 
 /** ", 1200 sessions, crash rate 1.2% (…), crashed users 3% (…)" when the group has sessions, else "". */

@@ -69,6 +69,8 @@ export interface ReleaseHealth {
   failures: number;
   failure_rate: Rate;
   rollbacks: number;
+  /** Distinct clients known to have run the release in the window: the rollback rate's denominator. */
+  exposed: number;
   rollback_rate: Rate;
   adoption: number;
   duration_ms: Percentiles;
@@ -197,6 +199,7 @@ async function healthRows(db: D1Database, scope: Scope, slice: 'one' | 'each', p
       failures: c.failures,
       failure_rate: wilson(c.failures, c.installs + c.failures),
       rollbacks: r.rollbacks,
+      exposed: r.exposed,
       rollback_rate: wilson(r.rollbacks, r.exposed),
       adoption: share(onVersion, activeTotal),
       duration_ms: { p50: d.p50, p95: d.p95 },

@@ -8,8 +8,7 @@ import type { ReleaseComparison } from '../../protocol/admin-api.ts';
 import { baselineOf, type ChannelRelease } from '../../protocol/baseline.ts';
 import type { RolloutState } from '../../protocol/documents.ts';
 import { newcombe } from '../../protocol/wilson.ts';
-import { prepareNamed, type ReleaseHealth, releaseHealth, type Scope } from './analytics.ts';
-import { rollbacksSql } from './analytics-sql.ts';
+import { type ReleaseHealth, releaseHealth, type Scope } from './analytics.ts';
 
 /** The channel's rollouts, each marked yanked or not: what baselineOf chooses from. */
 export async function channelReleases(
@@ -26,32 +25,11 @@ export async function channelReleases(
   return (rollouts?.results ?? []).map((row) => ({ ...row, yanked: yanked.has(row.version) }));
 }
 
-/**
- * The rollback rate's numerator and denominator for one release: the same statement release health
- * runs (rollbacksSql('one')); the health's JSON gives the rate and the distinct clients that rolled
- * back, not the distinct clients exposed, which Newcombe's interval needs.
- */
-async function rollbackCounts(
-  db: D1Database,
-  scope: Scope,
-  version: string,
-): Promise<{ rollbacks: number; exposed: number }> {
-  const row = await prepareNamed(db, rollbacksSql('one'), {
-    app: scope.app,
-    channel: scope.channel,
-    from: scope.window.from,
-    to: scope.window.to,
-    version,
-  }).first<{ rollbacks: number; exposed: number }>();
-  return row ?? { rollbacks: 0, exposed: 0 };
-}
-
 /** Successes and trials of each rate of one release, as its Wilson intervals count them. */
-async function rateCounts(db: D1Database, scope: Scope, health: ReleaseHealth) {
-  const { rollbacks, exposed } = await rollbackCounts(db, scope, health.version);
+function rateCounts(health: ReleaseHealth) {
   return {
     failure_rate: { successes: health.failures, trials: health.installs + health.failures },
-    rollback_rate: { successes: rollbacks, trials: exposed },
+    rollback_rate: { successes: health.rollbacks, trials: health.exposed },
     // The crash rates whose complements are the crash-free figures: differences of the rates, not of
     // the crash-free shares, so that here too a positive difference means the canary is worse.
     crashed_sessions: { successes: health.sessions.crashed, trials: health.sessions.total },
@@ -78,7 +56,7 @@ export async function compareWithBaseline(
   const baseline = baselineVersion === undefined ? null : await releaseHealth(db, scope, baselineVersion);
   const answer = { app: scope.app, channel: scope.channel, window: scope.window, canary };
   if (!baseline) return { ...answer, baseline: null, baseline_version: null, differences: null };
-  const [a, b] = await Promise.all([rateCounts(db, scope, canary), rateCounts(db, scope, baseline)]);
+  const [a, b] = [rateCounts(canary), rateCounts(baseline)];
   return {
     ...answer,
     baseline,

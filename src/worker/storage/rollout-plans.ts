@@ -3,8 +3,6 @@
  * judgement columns of `rollouts`, and what the scheduler reads and writes each run.
  */
 import { type Plan, planSchema, type RolloutJudgement } from '../../protocol/plan.ts';
-import { prepareNamed, type Scope } from './analytics.ts';
-import { rollbacksSql } from './analytics-sql.ts';
 import { ROLLOUT_COLUMNS, type RolloutKey, type RolloutRecord } from './rollouts.ts';
 
 /** A stored plan, or null for a manual rollout (or a row that no longer parses, which is never judged). */
@@ -75,21 +73,4 @@ export function recordJudgement(
          AND (SELECT revision FROM channels WHERE app = ?1 AND name = ?2) = ?5`,
     )
     .bind(key.app, key.channel, key.version, JSON.stringify(judgement), revision);
-}
-
-/**
- * Each version's rollback-rate denominator over `scope` (distinct clients known to have run it, by
- * the health's own SQL), in the order of `versions`: the interval of a difference needs the count,
- * which the health's rate does not carry.
- */
-export async function exposedClients(
-  db: D1Database,
-  scope: Scope,
-  versions: readonly string[],
-): Promise<number[]> {
-  const params = { app: scope.app, channel: scope.channel, from: scope.window.from, to: scope.window.to };
-  const results = await db.batch(
-    versions.map((version) => prepareNamed(db, rollbacksSql('one'), { ...params, version })),
-  );
-  return results.map((r) => (r.results[0] as { exposed?: number } | undefined)?.exposed ?? 0);
 }
