@@ -1,8 +1,9 @@
 /**
  * `updraft simulate <app> --clients N [--rounds R] [--failure-rate 1.1.0=0.2] …`: a fleet of virtual
  * clients, each a real SDK updater, checking, downloading, installing and reporting against the
- * server in rounds (scripts/lib/fleet.ts). Deterministic from --seed. Prints where the fleet ended
- * up, the events the intake accepted, the refusals by code and the checks per second.
+ * server in rounds (scripts/lib/fleet.ts); with --crash-rate they also run sessions, one hour of their
+ * clock per round. Deterministic from --seed. Prints where the fleet ended up, the sessions and
+ * crashes, the events the intake accepted, the refusals by code and the checks per second.
  */
 
 import { ARCHES, PLATFORMS } from '../../src/protocol/documents.ts';
@@ -10,7 +11,15 @@ import { formatDuration, formatFraction } from '../../src/protocol/format.ts';
 import { arg, type Command, flag, list, requireStr, str, type Values } from '../lib/command.ts';
 import { UserError } from '../lib/errors.ts';
 import { type FleetSummary, type RoundReport, type SimulateResult, simulateFleet } from '../lib/fleet.ts';
-import { MIX_TARGETS, parseCount, parseRates, parseSeed, type Target } from '../lib/fleet-model.ts';
+import {
+  MAX_SESSION_ROUNDS,
+  MIX_TARGETS,
+  parseCount,
+  parseRates,
+  parseSeed,
+  SESSIONS_PER_ROUND,
+  type Target,
+} from '../lib/fleet-model.ts';
 import { readPinnedRootKeys } from '../lib/keys-folder.ts';
 import { parseName, parseVersion } from '../lib/parse.ts';
 import { formatTable } from '../lib/table.ts';
@@ -28,6 +37,8 @@ export interface SimulateCommandOptions {
   concurrency?: number;
   failureRates?: ReadonlyMap<string, number>;
   rollbackRates?: ReadonlyMap<string, number>;
+  /** Version → chance that a session crashes; makes each round an hour of the clients' clock. */
+  crashRates?: ReadonlyMap<string, number>;
   seed?: number;
   /** A keys folder, a keys-N.jws or a JWK file: the root keys every client pins. */
   rootKeys: string;
@@ -41,6 +52,11 @@ export interface SimulateCommandOptions {
 export async function simulate(opts: SimulateCommandOptions): Promise<SimulateResult> {
   const app = parseName(opts.app, 'app name');
   const channel = opts.channel === undefined ? undefined : parseName(opts.channel, '--channel');
+  if ((opts.crashRates?.size ?? 0) > 0 && (opts.rounds ?? 1) > MAX_SESSION_ROUNDS) {
+    throw new UserError(
+      `--crash-rate makes each round an hour of the clients' clock, and the server takes reports at most 24 h ahead: --rounds must be at most ${MAX_SESSION_ROUNDS}, got ${opts.rounds}`,
+    );
+  }
   let rootKeys: Awaited<ReturnType<typeof readPinnedRootKeys>>;
   try {
     rootKeys = await readPinnedRootKeys(opts.rootKeys);
@@ -61,6 +77,7 @@ export async function simulate(opts: SimulateCommandOptions): Promise<SimulateRe
       concurrency: opts.concurrency,
       failureRates: opts.failureRates,
       rollbackRates: opts.rollbackRates,
+      crashRates: opts.crashRates,
       seed: opts.seed,
       rootKeys,
       reportChecks: opts.reportChecks,
@@ -154,12 +171,30 @@ export function describeSimulation(summary: FleetSummary, rounds: readonly Round
     'Fleet versions',
     versionTable,
     '',
+    ...describeSessions(summary),
     `Events: ${e.sent} sent, ${e.accepted} accepted, ${e.duplicates} duplicates, ${e.rejected} rejected, ${e.failed_requests} requests not accepted (retried by the SDK)`,
     refusals.length === 0
       ? 'Refusals: none'
       : `Refusals (UpdraftError codes):\n${formatTable(['code', 'count'], refusals)}`,
     `Checks: ${summary.checks} at ${summary.checks_per_second}/s`,
   ].join('\n');
+}
+
+/** The sessions table of a run with crash rates (nothing without). */
+function describeSessions(summary: FleetSummary): string[] {
+  if (!summary.sessions || !summary.session_hours) return [];
+  const rows = Object.entries(summary.sessions).map(([version, c]) => [
+    version,
+    c.sessions,
+    c.crashed,
+    formatFraction(c.sessions > 0 ? c.crashed / c.sessions : 0),
+  ]);
+  const { from, to } = summary.session_hours;
+  return [
+    `Sessions (clients' clock ${from} to ${to}, one hour a round)`,
+    formatTable(['version', 'sessions', 'crashed', 'crash rate'], rows),
+    '',
+  ];
 }
 
 export const command: Command = {
@@ -178,6 +213,7 @@ export const command: Command = {
     concurrency: { type: 'string' },
     'failure-rate': { type: 'string', multiple: true },
     'rollback-rate': { type: 'string', multiple: true },
+    'crash-rate': { type: 'string', multiple: true },
     seed: { type: 'string' },
     'root-keys': { type: 'string' },
     'report-checks': { type: 'boolean' },
@@ -193,6 +229,9 @@ export const command: Command = {
     '--concurrency <n>             clients playing at once (default 50)',
     '--failure-rate <v>=<rate>,…   chance that installing v fails: 1.1.0=0.2 or 1.1.0=20% (repeatable)',
     '--rollback-rate <v>=<rate>,…  chance that a client that installed v rolls back on its own next round',
+    `--crash-rate <v>=<rate>,…     chance that a session on v crashes: each client then runs ${SESSIONS_PER_ROUND} sessions`,
+    "                              a round, reported by the SDK, and a round is an hour of the clients'",
+    `                              clock from the next whole hour (at most ${MAX_SESSION_ROUNDS} rounds)`,
     '--seed <n>                    fixes client IDs and every chance drawn (default 1): runs are reproducible',
     '--root-keys <path>            the pinned root keys: a keys folder (its keys-1.jws), a keys-N.jws or a',
     '                              JWK (default: --keys)',
@@ -214,6 +253,7 @@ export const command: Command = {
       concurrency: parseCount(str(inv.values, 'concurrency') ?? '50', '--concurrency', 1000),
       failureRates: parseRates(list(inv.values, 'failure-rate'), '--failure-rate'),
       rollbackRates: parseRates(list(inv.values, 'rollback-rate'), '--rollback-rate'),
+      crashRates: parseRates(list(inv.values, 'crash-rate'), '--crash-rate'),
       seed: parseSeed(str(inv.values, 'seed') ?? '1'),
       rootKeys: str(inv.values, 'root-keys') ?? inv.config.keysDir,
       reportChecks: flag(inv.values, 'report-checks'),

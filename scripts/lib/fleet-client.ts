@@ -4,7 +4,14 @@
  * drawn from the seed; then it flushes its telemetry.
  */
 import { type CheckResult, type ReportInput, type Updater, UpdraftError } from '../../src/client/index.ts';
-import { draw, INSTALL_ERRORS, SELF_ROLLBACK_ERROR, type Target } from './fleet-model.ts';
+import {
+  draw,
+  HOUR_MS,
+  INSTALL_ERRORS,
+  SELF_ROLLBACK_ERROR,
+  SESSIONS_PER_ROUND,
+  type Target,
+} from './fleet-model.ts';
 
 /** What one client did in a round. */
 export type Outcome =
@@ -55,20 +62,43 @@ export interface Player {
   failureRates: ReadonlyMap<string, number>;
   rollbackRates: ReadonlyMap<string, number>;
   reportChecks: boolean;
+  /**
+   * With crash rates (version → chance that a session crashes): the hour the clients' clock starts
+   * at; round r is the hour starting r - 1 hours after it.
+   */
+  sessions?: { crashRates: ReadonlyMap<string, number>; firstHour: number };
   refuse(code: string): void;
   checked(): void;
+  /** A session ended on `version`, crashed or not. */
+  session(version: string, crashed: boolean): void;
 }
 
-/** One client's round: a pending rollback, or check → download → install; then flush. */
+/** A client's own clock (its updater's `now`), moved by the rounds when the fleet runs sessions. */
+export interface SimClock {
+  at: number;
+}
+
+/**
+ * One client's round: a pending rollback, or check → download → install; with crash rates, then the
+ * round's sessions on the version it runs, half an hour into the round's hour, and the clock moved
+ * to the hour's end so the flush reports them (the SDK reports finished hours only); then flush.
+ */
 export async function playClient(
   play: Player,
   client: SimClient,
   updater: Updater,
   round: number,
+  clock?: SimClock,
 ): Promise<ClientRound> {
+  const hour = play.sessions && clock ? play.sessions.firstHour + (round - 1) * HOUR_MS : undefined;
+  if (clock && hour !== undefined) clock.at = hour + HOUR_MS / 2;
   try {
     return await playTurn(play, client, updater, round);
   } finally {
+    if (clock && hour !== undefined) {
+      await playSessions(play, client, updater, round);
+      clock.at = hour + HOUR_MS;
+    }
     try {
       await updater.flush();
     } catch (error) {
@@ -167,6 +197,16 @@ async function playTurn(
     client.pendingRollback = { from: to, to: from, decidedIn: round };
   }
   return { outcome: 'installed', from, to };
+}
+
+async function playSessions(play: Player, client: SimClient, updater: Updater, round: number) {
+  const rate = play.sessions?.crashRates.get(client.version) ?? 0;
+  for (let i = 0; i < SESSIONS_PER_ROUND; i++) {
+    await updater.sessions.start();
+    const crashed = draw(play.seed, client.id, round, `session-${i}`) < rate;
+    await (crashed ? updater.sessions.markCrashed() : updater.sessions.end());
+    play.session(client.version, crashed);
+  }
 }
 
 function move(client: SimClient, updater: Updater, version: string): void {

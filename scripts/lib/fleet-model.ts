@@ -34,8 +34,23 @@ export const INSTALL_ERRORS: readonly (readonly [code: string, message: string])
 /** Why a client rolls back on its own. */
 export const SELF_ROLLBACK_ERROR = ['crash_on_start', 'crashed twice within a minute of starting'] as const;
 
-/** What a draw decides; each purpose gets its own independent stream. */
-export type DrawPurpose = 'install' | 'rollback' | 'error' | 'duration';
+/** What a draw decides; each purpose gets its own independent stream (`session-<i>`: whether a round's i-th session crashes). */
+export type DrawPurpose = 'install' | 'rollback' | 'error' | 'duration' | `session-${number}`;
+
+/** Sessions each client runs per round when the fleet has crash rates (`--crash-rate`). */
+export const SESSIONS_PER_ROUND = 3;
+
+/**
+ * With crash rates, a round is one hour of the clients' clock, starting at the next whole hour; the
+ * intake takes reports at most 24 h ahead of its clock, so a run with sessions has at most 22 rounds.
+ */
+export const MAX_SESSION_ROUNDS = 22;
+export const HOUR_MS = 3600 * 1000;
+
+/** The hour the clients' clock starts at: the next whole UTC hour after `now`, after any step begun before it. */
+export function firstSessionHour(now: number): number {
+  return Math.floor(now / HOUR_MS) * HOUR_MS + HOUR_MS;
+}
 
 /** Client `index` (0-based) of the fleet with `seed`: `sim-<seed>-<index>`. */
 export function simClientId(seed: number, index: number): string {

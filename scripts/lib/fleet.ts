@@ -16,9 +16,10 @@ import {
   type Player,
   playClient,
   type SimClient,
+  type SimClock,
 } from './fleet-client.ts';
 import { countingFetch, type EventCounts, privateCache } from './fleet-fetch.ts';
-import { simClientId, type Target } from './fleet-model.ts';
+import { firstSessionHour, HOUR_MS, simClientId, type Target } from './fleet-model.ts';
 
 export type { ClientRound, Outcome, SimClient } from './fleet-client.ts';
 export { OUTCOMES } from './fleet-client.ts';
@@ -44,6 +45,12 @@ export interface FleetOptions {
   failureRates?: ReadonlyMap<string, number>;
   /** Version → probability that a client that installed it rolls back on its own in the next round. */
   rollbackRates?: ReadonlyMap<string, number>;
+  /**
+   * Version → probability that a session crashes. Given (non-empty), every client runs sessions each
+   * round through the SDK's sessions API, and each round is one hour of the clients' own clock from
+   * the next whole hour (fleet-client.ts), so the SDK reports them as `session` events.
+   */
+  crashRates?: ReadonlyMap<string, number>;
   /** Also report a `check` event per check (adoption counts active clients from them). Default false. */
   reportChecks?: boolean;
   /** Give each client a private HTTP cache, as browsers have (default true; see fleet-fetch.ts). */
@@ -75,6 +82,10 @@ export interface FleetSummary {
   checks: number;
   elapsed_ms: number;
   checks_per_second: number;
+  /** With crash rates: version → the sessions the clients ran on it and how many crashed. */
+  sessions?: Record<string, { sessions: number; crashed: number }>;
+  /** With crash rates: the hours the clients' clock covered, [from, to). */
+  session_hours?: { from: string; to: string };
 }
 
 export interface Fleet {
@@ -82,6 +93,11 @@ export interface Fleet {
   /** Plays the next round for every client; resolves when all have flushed their events. */
   runRound(): Promise<RoundReport>;
   summary(): FleetSummary;
+  /**
+   * The clients' clock after the rounds played so far: with crash rates, the end of the last round's
+   * hour (judge the rollout at or after it to see every session); otherwise the real time.
+   */
+  now(): Date;
 }
 
 export interface SimulateOptions extends FleetOptions {
@@ -129,7 +145,11 @@ export function createFleet(options: FleetOptions): Fleet {
   let checks = 0;
   let elapsedMs = 0;
 
-  const members: { client: SimClient; updater: Updater }[] = [];
+  const crashRates = options.crashRates ?? new Map<string, number>();
+  const firstHour = crashRates.size > 0 ? firstSessionHour(Date.now()) : undefined;
+  const sessionCounts = new Map<string, { sessions: number; crashed: number }>();
+
+  const members: { client: SimClient; updater: Updater; clock?: SimClock }[] = [];
   for (let i = 0; i < options.clients; i++) {
     const target = targets[i % targets.length] ?? DEFAULT_TARGET;
     const client: SimClient = {
@@ -138,6 +158,7 @@ export function createFleet(options: FleetOptions): Fleet {
       version: options.fromVersion ?? '1.0.0',
       skipped: new Set(),
     };
+    const clock = firstHour === undefined ? undefined : { at: firstHour };
     const updater = createUpdater({
       server: options.server,
       app: options.app,
@@ -151,8 +172,9 @@ export function createFleet(options: FleetOptions): Fleet {
       // The server's choice is verifiable (DESIGN §2): a simulator should notice when it is wrong.
       verifyBucket: true,
       fetch: options.httpCache === false ? fetcher : privateCache(fetcher),
+      ...(clock && { now: () => new Date(clock.at) }),
     });
-    members.push({ client, updater });
+    members.push({ client, updater, clock });
   }
   const clients = members.map((m) => m.client);
 
@@ -161,9 +183,16 @@ export function createFleet(options: FleetOptions): Fleet {
     failureRates: options.failureRates ?? new Map(),
     rollbackRates: options.rollbackRates ?? new Map(),
     reportChecks: options.reportChecks === true,
+    ...(firstHour !== undefined && { sessions: { crashRates, firstHour } }),
     refuse,
     checked: () => {
       checks++;
+    },
+    session: (version, crashed) => {
+      const counts = sessionCounts.get(version) ?? { sessions: 0, crashed: 0 };
+      counts.sessions++;
+      if (crashed) counts.crashed++;
+      sessionCounts.set(version, counts);
     },
   };
 
@@ -173,8 +202,8 @@ export function createFleet(options: FleetOptions): Fleet {
       const round = ++rounds;
       const checksBefore = checks;
       const started = performance.now();
-      const results = await mapLimit(members, options.concurrency ?? 50, ({ client, updater }) =>
-        playClient(play, client, updater, round),
+      const results = await mapLimit(members, options.concurrency ?? 50, ({ client, updater, clock }) =>
+        playClient(play, client, updater, round, clock),
       );
       const report: RoundReport = {
         round,
@@ -200,7 +229,17 @@ export function createFleet(options: FleetOptions): Fleet {
       checks,
       elapsed_ms: elapsedMs,
       checks_per_second: elapsedMs > 0 ? Math.round((checks / elapsedMs) * 1000) : 0,
+      ...(firstHour !== undefined && {
+        sessions: Object.fromEntries(
+          [...sessionCounts].sort(([a], [b]) => semverRcompare(a, b)).map(([v, c]) => [v, { ...c }]),
+        ),
+        session_hours: {
+          from: new Date(firstHour).toISOString(),
+          to: new Date(firstHour + rounds * HOUR_MS).toISOString(),
+        },
+      }),
     }),
+    now: () => (firstHour === undefined ? new Date() : new Date(firstHour + rounds * HOUR_MS)),
   };
 }
 
