@@ -23,6 +23,12 @@ const CLIENTS_TESTS = [
   'test/e2e/keys-rotate.e2e.test.ts',
   'test/e2e/expo.e2e.test.ts',
 ];
+/**
+ * Fleets of simulated SDK clients against `wrangler dev` over many rounds (`updraft simulate`'s
+ * machinery): minutes of traffic, run with the soak by CI after `npm test`, which they would push
+ * past ten minutes.
+ */
+const FLEET_TESTS = ['test/e2e/fleet.e2e.test.ts'];
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations('./migrations');
@@ -64,7 +70,7 @@ export default defineConfig(async () => {
               'test/dashboard/**/*.test.ts',
               'test/client/**/*.test.ts',
             ],
-            exclude: CLIENTS_TESTS,
+            exclude: [...CLIENTS_TESTS, ...FLEET_TESTS],
             environment: 'node',
             testTimeout: 120_000,
             hookTimeout: 120_000,
@@ -93,11 +99,11 @@ export default defineConfig(async () => {
           },
         },
         {
-          // 30 s of mixed traffic against `wrangler dev` (test/soak/): `npm run test:soak`, run by CI
-          // after `npm test` rather than inside it, which it would lengthen by a minute and a half.
+          // 30 s of mixed traffic against `wrangler dev` (test/soak/) and the simulated fleets:
+          // `npm run test:soak`, run by CI after `npm test` rather than inside it.
           test: {
             name: 'soak',
-            include: ['test/soak/**/*.test.ts'],
+            include: ['test/soak/**/*.test.ts', ...FLEET_TESTS],
             environment: 'node',
             testTimeout: 180_000,
             hookTimeout: 180_000,
