@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import autocannon, { type RequestSpec } from 'autocannon';
-import type { TelemetryEventInput } from '../src/protocol/telemetry.ts';
+import { HOUR_MS, sessionHour, type TelemetryEventInput } from '../src/protocol/telemetry.ts';
 import type { LoadResult, LoadSpec, Workload } from './types.ts';
 
 /** Nearest-rank percentile of sorted samples. */
@@ -42,8 +42,10 @@ function getRequests(workload: Extract<Workload, { kind: 'get' }>): RequestSpec[
 
 /**
  * One client's batch per request, as the SDK flushes it: checks, downloads and installs moving it
- * from the previous version to `version`. Every event gets a fresh UUID and every request a fresh
- * client, so nothing is a duplicate and the per-client rate limit never refuses anything.
+ * from the previous version to `version`, and one event in five a session report (DESIGN §5) of one
+ * of the client's past hours on `version`, one report per hour as the SDK sends them. Every event
+ * gets a fresh UUID and every request a fresh client, so nothing is a duplicate and the per-client
+ * rate limit never refuses anything.
  */
 function eventsBody(workload: Extract<Workload, { kind: 'events' }>, client: string): string {
   const now = Date.now();
@@ -58,8 +60,22 @@ function eventsBody(workload: Extract<Workload, { kind: 'events' }>, client: str
       os_version: '6.8',
       occurred_at: new Date(now - (workload.perRequest - i) * 1000).toISOString(),
     };
-    const step = i % 4;
-    if (step === 0) events.push({ ...base, type: 'check', from_version: '0.9.0' });
+    const step = i % 5;
+    if (step === 4) {
+      const hoursAgo = 1 + Math.floor(i / 5);
+      events.push({
+        ...base,
+        type: 'session',
+        from_version: workload.version,
+        occurred_at: sessionHour(now - hoursAgo * HOUR_MS),
+        sessions: {
+          ok: 3 + (i % 4),
+          errored: i % 3 === 0 ? 1 : 0,
+          crashed: i % 25 === 4 ? 1 : 0,
+          abnormal: 0,
+        },
+      });
+    } else if (step === 0) events.push({ ...base, type: 'check', from_version: '0.9.0' });
     else if (step === 1) events.push({ ...base, type: 'download_started', to_version: workload.version });
     else if (step === 2) events.push({ ...base, type: 'download_succeeded', to_version: workload.version });
     else

@@ -52,24 +52,26 @@ export const median = (values: readonly number[]) => {
 };
 
 /**
- * GET /v1/admin/apps/{app}/health?version=… `runs` times after one warm-up call (which loads the
- * pages into SQLite's cache, as a steady dashboard would), milliseconds from request to full body.
+ * GET /v1/admin/apps/{app}/health?version=… (a release's health) or …/compare?version=… (the
+ * release and its baseline) `runs` times after one warm-up call (which loads the pages into SQLite's
+ * cache, as a steady dashboard would), milliseconds from request to full body.
  */
-export async function healthQueryMs(
+export async function adminQueryMs(
   origin: string,
   token: string,
-  query: { app: string; version: string },
-  runs: number,
-): Promise<number[]> {
-  const url = `${origin}/v1/admin/apps/${query.app}/health?version=${query.version}`;
+  query: { app: string; version: string; query: 'health' | 'compare'; runs: number },
+): Promise<{ timings: number[]; answer: unknown }> {
+  const url = `${origin}/v1/admin/apps/${query.app}/${query.query}?version=${query.version}`;
   const headers = { authorization: `Bearer ${token}` };
   const timings: number[] = [];
-  for (let i = 0; i <= runs; i++) {
+  let answer: unknown;
+  for (let i = 0; i <= query.runs; i++) {
     const started = performance.now();
     const response = await fetch(url, { headers });
     const body = await response.text();
     if (!response.ok) throw new Error(`health query answered ${response.status}: ${body}`);
     if (i > 0) timings.push(performance.now() - started);
+    answer = JSON.parse(body);
   }
-  return timings;
+  return { timings, answer };
 }

@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildWorker } from './build.ts';
 import { EXPO_APP, EXPO_RUNTIME, expectExpoAnswers, expoWorkload } from './expo.ts';
-import { drainedAt, healthQueryMs, median, runLoad } from './measure.ts';
+import { adminQueryMs, drainedAt, median, runLoad } from './measure.ts';
 import {
   type BenchResults,
   countLabel,
@@ -21,10 +21,12 @@ import {
 import {
   addReleases,
   bootstrapKeys,
+  complete,
   createApp,
   promote,
   publishExpoRelease,
   publishRelease,
+  tinyArtifact,
 } from './seed.ts';
 import { seedEvents } from './seed-events.ts';
 import {
@@ -286,8 +288,15 @@ async function main(): Promise<void> {
       electronByReleases[String(level)] = { rps: rpsOf(electronLevels[i]) };
     });
 
-    // Release health over a week of seeded events.
+    // Release health over a week of seeded events, and the busiest release against its baseline:
+    // every release but the last complete, the last staged, so the one below it is the baseline.
     await createApp(publisher, HEALTH_APP);
+    for (const [i, version] of HEALTH_VERSIONS.entries()) {
+      await publishRelease(publisher, HEALTH_APP, version, tinyArtifact(HEALTH_APP, version));
+      const last = i === HEALTH_VERSIONS.length - 1;
+      await promote(publisher, HEALTH_APP, version, last ? 1_000 : 10_000);
+      if (!last) await complete(publisher, HEALTH_APP, version);
+    }
     const seeding = Date.now();
     const db = await updraft.mf.getD1Database('DB');
     await seedEvents(db, {
@@ -299,14 +308,24 @@ async function main(): Promise<void> {
     });
     log(`${profile.healthEvents} events seeded in ${((Date.now() - seeding) / 1000).toFixed(1)} s`);
     const busiest = { app: HEALTH_APP, version: HEALTH_VERSIONS[HEALTH_VERSIONS.length - 1] ?? '' };
-    const healthRuns = await healthQueryMs(
-      updraft.url.origin,
-      secrets.adminToken,
-      busiest,
-      profile.healthRuns,
-    );
-    const healthMs = Math.round(median(healthRuns) * 10) / 10;
-    log(`release health: median ${healthMs} ms of ${healthRuns.map((ms) => ms.toFixed(0)).join(', ')}`);
+    const timeQuery = async (query: 'health' | 'compare') => {
+      const { timings, answer } = await adminQueryMs(updraft.url.origin, secrets.adminToken, {
+        ...busiest,
+        query,
+        runs: profile.healthRuns,
+      });
+      const ms = Math.round(median(timings) * 10) / 10;
+      log(`${query}: median ${ms} ms of ${timings.map((run) => run.toFixed(0)).join(', ')}`);
+      return { ms, answer };
+    };
+    const { ms: healthMs, answer: health } = await timeQuery('health');
+    const { ms: compareMs, answer: comparison } = await timeQuery('compare');
+    // The figures are only worth reporting if the queries found what was seeded.
+    const seenSessions = (health as { sessions?: { total?: number } }).sessions?.total ?? 0;
+    const baseline = (comparison as { baseline_version?: string | null }).baseline_version;
+    if (seenSessions === 0 || baseline !== HEALTH_VERSIONS[HEALTH_VERSIONS.length - 2]) {
+      throw new Error(`health saw ${seenSessions} sessions and compared with baseline ${baseline}`);
+    }
 
     // Telemetry: POSTs of 100 events, then the time until every accepted event is in D1.
     const telemetry = await load('telemetry', updraft.url, {
@@ -347,6 +366,7 @@ async function main(): Promise<void> {
     };
     // 1m in a full run, 100k in a quick one: the label says how many events were queried.
     results[`health_query_ms_${countLabel(profile.healthEvents)}`] = healthMs;
+    results.compare_query_ms = compareMs;
     const file = await writeResults(results, quick);
     if (!quick) await updateBenchmarksMd(results);
     log(`\n${renderMachine(results)}\n\n${renderTable(results)}\n`);

@@ -2,6 +2,8 @@
  * Seeds telemetry straight into D1 for the release-health query: a week of events of one app's
  * channel, in large multi-row INSERTs (one JSON array parameter per statement, expanded by
  * json_each), plus the hourly rollups and client rows storeEvents would have written for them.
+ * One event in ten is a `session` report (one per client, version and hour, as the SDK sends them),
+ * so crash-free sessions and users are computed over as many reports as a fleet would send.
  * Events are generated in time order, so "arrival order" and occurred_at agree, as they do for a
  * client reporting live; the generator is seeded, so a run is reproducible.
  */
@@ -9,7 +11,9 @@ import { mulberry32 } from '../scripts/lib/random.ts';
 import {
   type EventType,
   eventVersion,
+  HOUR_MS,
   installedVersionAfter,
+  sessionHour,
   type TelemetryEvent,
 } from '../src/protocol/telemetry.ts';
 
@@ -29,7 +33,7 @@ export interface SeedStatement {
 /** Rows per INSERT statement and statements per D1 batch (one round trip). */
 const ROWS_PER_STATEMENT = 5_000;
 const STATEMENTS_PER_BATCH = 4;
-const WEEK_MS = 7 * 24 * 3600 * 1000;
+const WEEK_MS = 7 * 24 * HOUR_MS;
 
 export interface EventSeed {
   app: string;
@@ -42,7 +46,8 @@ export interface EventSeed {
 }
 
 const TYPE_WEIGHTS: readonly [EventType, number][] = [
-  ['check', 0.35],
+  ['check', 0.25],
+  ['session', 0.1],
   ['download_started', 0.15],
   ['download_succeeded', 0.14],
   ['download_failed', 0.01],
@@ -90,18 +95,36 @@ type EventRow = [
   string | null, // error_code
   number | null, // duration_ms
   string, // occurred_at
+  number | null, // sessions_ok
+  number | null, // sessions_errored
+  number | null, // sessions_crashed
+  number | null, // sessions_abnormal
 ];
 
 const INSERT_EVENTS = `INSERT INTO events
   (id, app, type, client_id, channel, from_version, to_version, version, platform, arch, os_version,
-   error_code, error_message, duration_ms, occurred_at, received_at)
+   error_code, error_message, duration_ms, occurred_at, received_at,
+   sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal)
   SELECT e.value ->> 0, ?2, e.value ->> 1, e.value ->> 2, ?3, e.value ->> 4, e.value ->> 5, e.value ->> 6,
-    e.value ->> 3, 'x64', '14.2', e.value ->> 7, NULL, e.value ->> 8, e.value ->> 9, e.value ->> 9
+    e.value ->> 3, 'x64', '14.2', e.value ->> 7, NULL, e.value ->> 8, e.value ->> 9, e.value ->> 9,
+    e.value ->> 10, e.value ->> 11, e.value ->> 12, e.value ->> 13
   FROM json_each(?1) AS e`;
 
-const INSERT_ROLLUPS = `INSERT INTO event_rollups_hourly (app, channel, version, type, platform, error_code, hour, count)
-  SELECT ?2, ?3, r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5
+const INSERT_ROLLUPS = `INSERT INTO event_rollups_hourly (app, channel, version, type, platform, error_code, hour,
+   count, sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal, crashed_clients)
+  SELECT ?2, ?3, r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5,
+    r.value ->> 6, r.value ->> 7, r.value ->> 8, r.value ->> 9, r.value ->> 10
   FROM json_each(?1) AS r`;
+
+/** One hourly rollup's sums: reports, and for `session` reports their counts and crashed clients. */
+type RollupSums = [
+  count: number,
+  ok: number,
+  errored: number,
+  crashed: number,
+  abnormal: number,
+  crashedClients: number,
+];
 
 const INSERT_CLIENTS = `INSERT INTO clients (app, client_id, channel, version, platform, arch, last_seen)
   SELECT ?2, c.value ->> 0, ?3, c.value ->> 1, c.value ->> 2, 'x64', c.value ->> 3
@@ -158,21 +181,30 @@ async function fillEvents(db: SeedDb, seed: EventSeed): Promise<number> {
   const versionWeights = seed.versions.map((v, i) => [v, i + 1] as const);
   const totalWeight = versionWeights.reduce((sum, [, w]) => sum + w, 0);
   const versionsByWeight = versionWeights.map(([v, w]) => [v, w / totalWeight] as const);
-  const start = seed.now - WEEK_MS + 3600_000;
-  const span = WEEK_MS - 2 * 3600_000;
+  const start = seed.now - WEEK_MS + HOUR_MS;
+  const span = WEEK_MS - 2 * HOUR_MS;
 
-  const rollups = new Map<string, number>();
+  const rollups = new Map<string, RollupSums>();
   const clients = new Map<string, ClientState>();
+  // A client sends one session report per version and hour: a second draw of the same becomes a check.
+  const sessionReports = new Set<string>();
   let batch: EventRow[] = [];
   const flushEvery = ROWS_PER_STATEMENT * STATEMENTS_PER_BATCH;
   for (let i = 0; i < seed.events; i++) {
-    const event = nextEvent(rand, {
+    let event = nextEvent(rand, {
       channel: seed.channel,
       versions: seed.versions,
       versionsByWeight,
       clientId: `client-${Math.floor(rand() * clientCount)}`,
       occurredAt: new Date(start + Math.floor((i / seed.events) * span)).toISOString(),
     });
+    if (event.type === 'session') {
+      const report = `${event.client_id} ${event.from_version} ${event.occurred_at}`;
+      if (sessionReports.has(report)) {
+        const { sessions: _, ...rest } = event;
+        event = { ...rest, type: 'check' };
+      } else sessionReports.add(report);
+    }
     // The same derivations the consumer makes.
     const about = eventVersion(event);
     const installed = installedVersionAfter(event);
@@ -187,11 +219,24 @@ async function fillEvents(db: SeedDb, seed: EventSeed): Promise<number> {
       event.error_code ?? null,
       event.duration_ms ?? null,
       event.occurred_at,
+      event.sessions?.ok ?? null,
+      event.sessions?.errored ?? null,
+      event.sessions?.crashed ?? null,
+      event.sessions?.abnormal ?? null,
     ]);
 
     const hour = `${event.occurred_at.slice(0, 13)}:00:00Z`;
     const key = [about, event.type, event.platform, event.error_code ?? '', hour].join(' ');
-    rollups.set(key, (rollups.get(key) ?? 0) + 1);
+    const sums = rollups.get(key) ?? [0, 0, 0, 0, 0, 0];
+    const s = event.sessions;
+    rollups.set(key, [
+      sums[0] + 1,
+      sums[1] + (s?.ok ?? 0),
+      sums[2] + (s?.errored ?? 0),
+      sums[3] + (s?.crashed ?? 0),
+      sums[4] + (s?.abnormal ?? 0),
+      sums[5] + (s && s.crashed > 0 ? 1 : 0),
+    ]);
     const known = clients.get(event.client_id);
     if (installed !== undefined) {
       clients.set(event.client_id, {
@@ -208,7 +253,7 @@ async function fillEvents(db: SeedDb, seed: EventSeed): Promise<number> {
       batch = [];
     }
   }
-  const rollupRows = [...rollups].map(([key, count]) => [...key.split(' '), count]);
+  const rollupRows = [...rollups].map(([key, sums]) => [...key.split(' '), ...sums]);
   await insertAll(db, INSERT_ROLLUPS, seed, rollupRows);
   const clientRows = [...clients].map(([id, c]) => [id, c.version, c.platform, c.lastSeen]);
   await insertAll(db, INSERT_CLIENTS, seed, clientRows);
@@ -239,6 +284,20 @@ function nextEvent(rand: () => number, draw: EventDraw): TelemetryEvent {
     occurred_at: draw.occurredAt,
   };
   if (type === 'check') return { ...event, from_version: version };
+  if (type === 'session') {
+    // The report of the hour the draw falls in; about 2 % of clients crash at least once in it.
+    const hour = sessionHour(Date.parse(draw.occurredAt));
+    const crashed = rand() < 0.02 ? 1 : 0;
+    const errored = rand() < 0.05 ? 1 : 0;
+    const abnormal = rand() < 0.01 ? 1 : 0;
+    const ok = 1 + Math.floor(rand() * 6);
+    return {
+      ...event,
+      from_version: version,
+      occurred_at: hour,
+      sessions: { ok, errored, crashed, abnormal },
+    };
+  }
   if (type === 'rollback') return { ...event, from_version: version, to_version: previous };
   const moving = { ...event, from_version: previous, to_version: version };
   if (type === 'install_succeeded')

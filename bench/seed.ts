@@ -125,6 +125,11 @@ export async function promote(
   });
 }
 
+/** Completes the rollout of `version` on `stable` (what makes a release a baseline, DESIGN §6). */
+export async function complete(publisher: Publisher, app: string, version: string): Promise<void> {
+  await publisher.client.post(`/v1/admin/apps/${app}/channels/stable/rollouts/${version}/complete`, {});
+}
+
 /** `1.<i / 100>.<i % 100>`: the i-th release, in ascending order. */
 export const nthVersion = (i: number) => `1.${Math.floor(i / 100)}.${i % 100}`;
 

@@ -2,7 +2,7 @@
 
 import type { ChannelView, ReleaseHealth } from '../../src/protocol/admin-api.ts';
 import { formatBp } from '../../src/protocol/format.ts';
-import { healthCells } from './metrics.ts';
+import { HEALTH_HEADERS, healthCells } from './metrics.ts';
 import { isPlanned, planLines } from './rollout-plan.ts';
 import { formatTable, formatTime } from './table.ts';
 
@@ -32,7 +32,7 @@ export function describeChannel(
     lines.push('  no rollouts');
   } else {
     const headers = ['version', 'percent', 'state'];
-    if (health) headers.push('installs', 'failure rate (95% CI)', 'rollback rate (95% CI)', 'adoption');
+    if (health) headers.push(...HEALTH_HEADERS);
     headers.push('updated');
     const table = formatTable(
       headers,

@@ -4,14 +4,8 @@
  * drawn from the seed; then it flushes its telemetry.
  */
 import { type CheckResult, type ReportInput, type Updater, UpdraftError } from '../../src/client/index.ts';
-import {
-  draw,
-  HOUR_MS,
-  INSTALL_ERRORS,
-  SELF_ROLLBACK_ERROR,
-  SESSIONS_PER_ROUND,
-  type Target,
-} from './fleet-model.ts';
+import { HOUR_MS } from '../../src/protocol/telemetry.ts';
+import { draw, INSTALL_ERRORS, SELF_ROLLBACK_ERROR, SESSIONS_PER_ROUND, type Target } from './fleet-model.ts';
 
 /** What one client did in a round. */
 export type Outcome =

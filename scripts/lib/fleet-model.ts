@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Arch, Platform } from '../../src/protocol/documents.ts';
 import { PlanInputError, parseRate } from '../../src/protocol/plan.ts';
+import { HOUR_MS } from '../../src/protocol/telemetry.ts';
 import { UserError } from './errors.ts';
 import { parseVersion } from './parse.ts';
 
@@ -45,7 +46,6 @@ export const SESSIONS_PER_ROUND = 3;
  * intake takes reports at most 24 h ahead of its clock, so a run with sessions has at most 22 rounds.
  */
 export const MAX_SESSION_ROUNDS = 22;
-export const HOUR_MS = 3600 * 1000;
 
 /** The hour the clients' clock starts at: the next whole UTC hour after `now`, after any step begun before it. */
 export function firstSessionHour(now: number): number {

@@ -9,6 +9,7 @@ import semverRcompare from 'semver/functions/rcompare.js';
 import { createUpdater, type Updater } from '../../src/client/index.ts';
 import { MemoryStorage } from '../../src/client/memory-storage.ts';
 import type { PublicJwk } from '../../src/protocol/documents.ts';
+import { HOUR_MS } from '../../src/protocol/telemetry.ts';
 import {
   type ClientRound,
   OUTCOMES,
@@ -19,7 +20,7 @@ import {
   type SimClock,
 } from './fleet-client.ts';
 import { countingFetch, type EventCounts, privateCache } from './fleet-fetch.ts';
-import { firstSessionHour, HOUR_MS, simClientId, type Target } from './fleet-model.ts';
+import { firstSessionHour, simClientId, type Target } from './fleet-model.ts';
 
 export type { ClientRound, Outcome, SimClient } from './fleet-client.ts';
 export { OUTCOMES } from './fleet-client.ts';

@@ -8,6 +8,7 @@ import type { Rate, ReleaseHealth } from '../../src/protocol/admin-api.ts';
 import {
   formatCrashFree,
   formatCrashFreeInterval,
+  formatCrashFreeRate,
   formatDuration,
   formatFraction,
   formatInterval,
@@ -22,13 +23,23 @@ export function formatWindow(window: { from: string; to: string }): string {
   return `${formatTime(window.from)} → ${formatTime(window.to)}`;
 }
 
-/** The health columns of one release: installs, failure rate, rollback rate, adoption. */
+/** The headers of healthCells' columns. */
+export const HEALTH_HEADERS = [
+  'installs',
+  'failure rate (95% CI)',
+  'rollback rate (95% CI)',
+  'crash-free users (95% CI)',
+  'adoption',
+] as const;
+
+/** The health columns of one release: installs, failure rate, rollback rate, crash-free users, adoption. */
 export function healthCells(health: ReleaseHealth | undefined): string[] {
-  if (!health) return [NO_DATA, NO_DATA, NO_DATA, NO_DATA];
+  if (!health) return HEALTH_HEADERS.map(() => NO_DATA);
   return [
     String(health.installs),
     formatRate(health.failure_rate),
     formatRate(health.rollback_rate),
+    formatCrashFreeRate(health.crash_free_users, health.sessions?.clients),
     formatFraction(health.adoption),
   ];
 }
@@ -87,6 +98,7 @@ export function describeChannelHealth(view: {
       'failure rate (95% CI)',
       'rollbacks',
       'rollback rate (95% CI)',
+      'crash-free users (95% CI)',
       'adoption',
       'p50',
       'p95',
@@ -101,6 +113,7 @@ export function describeChannelHealth(view: {
         formatRate(h.failure_rate),
         h.rollbacks,
         formatRate(h.rollback_rate),
+        formatCrashFreeRate(h.crash_free_users, h.sessions?.clients),
         formatFraction(h.adoption),
         formatDuration(h.duration_ms.p50),
         formatDuration(h.duration_ms.p95),

@@ -97,12 +97,34 @@ export function judgementText(judgement: RolloutJudgement): string {
   return `${judgement.action} at ${formatTime(judgement.at)}: ${judgement.reason}`;
 }
 
+/**
+ * What a clear breach of a plan with `on_breach: rollback` will publish, while the rollout can still
+ * breach: "on breach: rolls back to 1.0.0 (standby yank ab12cd34…, signed …)", or that none is
+ * stored (then a breach only halts). Undefined for plans that only halt and for finished rollouts.
+ */
+export function standbyLine(rollout: PlannedRollout): string | undefined {
+  if (rollout.plan.on_breach !== 'rollback' || rollout.state === 'complete' || rollout.state === 'halted') {
+    return undefined;
+  }
+  // A server older than automatic rollback does not say (undefined): nothing to claim either way.
+  if (rollout.standby_yank === undefined) return undefined;
+  const standby = rollout.standby_yank;
+  if (standby === null) return 'on breach: halts only (no standby yank is stored: promote again with one)';
+  const target =
+    standby.rollback_to === null
+      ? `yanks ${rollout.version} (no baseline to go back to)`
+      : `rolls its clients back to ${standby.rollback_to}`;
+  return `on breach: ${target} (standby yank ${standby.yank_sha256.slice(0, 12)}…, signed ${formatTime(standby.signed_at)})`;
+}
+
 /** The lines `status` prints under the rollout table for one planned rollout (indented by the caller). */
 export function planLines(rollout: PlannedRollout, now: Date): string[] {
   const lines = [
     `${rollout.version}: ${stepLabel(rollout)} of ${describeSteps(rollout.plan.steps_bp)}; ${describeGates(rollout.plan)}`,
     `  next: ${nextAction(rollout, now)}`,
   ];
+  const armed = standbyLine(rollout);
+  if (armed) lines.push(`  ${armed}`);
   const { judgement } = rollout;
   if (judgement) {
     lines.push(`  last judgement: ${judgementText(judgement)}`);

@@ -15,6 +15,7 @@ import {
   MAX_SESSIONS_PER_HOUR,
   type SessionCounts,
   sessionEventId,
+  sessionHour,
   type TelemetryEvent,
 } from '../protocol/telemetry.ts';
 import type { StorageAdapter } from './index.ts';
@@ -58,8 +59,7 @@ const stateSchema = z.object({
 });
 type State = z.infer<typeof stateSchema>;
 
-const HOUR_MS = 3600 * 1000;
-const hourOf = (at: Date) => new Date(Math.floor(at.getTime() / HOUR_MS) * HOUR_MS).toISOString();
+const hourOf = (at: Date) => sessionHour(at.getTime());
 
 export interface SessionContext {
   storage: StorageAdapter;

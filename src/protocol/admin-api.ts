@@ -29,6 +29,20 @@ export interface RolloutView {
   step_started_at?: string | null;
   bake_ends_at?: string | null;
   judgement?: RolloutJudgement | null;
+  /**
+   * The standby yank armed for a plan with `on_breach: rollback` (DESIGN §6): published by the
+   * scheduler on a clear breach. Null when none is stored (a manual rollout, a plan that only halts,
+   * or once it was published or discarded); absent from servers older than automatic rollback.
+   */
+  standby_yank?: StandbyYankView | null;
+}
+
+export interface StandbyYankView {
+  yank_sha256: string;
+  /** Where clients on the release go back to; null when it had no baseline. */
+  rollback_to: string | null;
+  /** When the promote stored it. */
+  signed_at: string;
 }
 
 export interface ChannelView {

@@ -45,6 +45,12 @@ export function formatCrashFreeInterval(rate: Rate): string {
   return `${formatCrashFree(rate.low).replace(/%$/, '')}–${formatCrashFree(rate.high)}`;
 }
 
+/** A crash-free rate with its interval, "99.12% (98.10–99.66%)", or "–" when nothing was counted (`total` 0). */
+export function formatCrashFreeRate(rate: Rate | undefined, total: number | undefined): string {
+  if (!rate || !total) return NO_DATA;
+  return `${formatCrashFree(rate.value)} (${formatCrashFreeInterval(rate)})`;
+}
+
 /** True for a rate with no denominator, `{value: 0, low: 0, high: 1}` (`wilson(0, 0)`): nothing is known yet. */
 export function isUnknownRate(rate: Rate): boolean {
   return rate.value === 0 && rate.low === 0 && rate.high === 1;

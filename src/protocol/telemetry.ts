@@ -31,7 +31,11 @@ export const MAX_DURATION_MS = 86_400_000;
 export const MAX_ERROR_MESSAGE = 256;
 /** Sessions of one kind in one client's hour: far above any real app, low enough to bound a forged report. */
 export const MAX_SESSIONS_PER_HOUR = 100_000;
-const HOUR_MS = 3600 * 1000;
+/** A session report covers one UTC hour. */
+export const HOUR_MS = 3600 * 1000;
+
+/** The start of the UTC hour `ms` falls in, as a session report's `occurred_at`. */
+export const sessionHour = (ms: number): string => new Date(Math.floor(ms / HOUR_MS) * HOUR_MS).toISOString();
 
 /** Which versions each type must carry: what the event is about must always be known. */
 const REQUIRES_TO: ReadonlySet<EventType> = new Set([

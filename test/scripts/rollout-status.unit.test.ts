@@ -35,6 +35,46 @@ describe('status of staged rollouts', () => {
     expect(text).toMatch(pattern);
   });
 
+  it('says what a clear breach will publish while a rollback plan is armed, and when it has nothing to publish', () => {
+    const rollbackPlan = { ...PLAN, on_breach: 'rollback' as const };
+    const standby = { yank_sha256: 'ab'.repeat(32), rollback_to: '1.1.0', signed_at: '2026-11-21T17:00:00Z' };
+    const armed = describeStatus(
+      statusView([channel([plannedRollout({ plan: rollbackPlan, standby_yank: standby })])]),
+      undefined,
+      NOW,
+    );
+    expect(armed).toContain(
+      '      on breach: rolls its clients back to 1.1.0 (standby yank abababababab…, signed 2026-11-21 17:00:00Z)',
+    );
+    const baseless = describeStatus(
+      statusView([
+        channel([plannedRollout({ plan: rollbackPlan, standby_yank: { ...standby, rollback_to: null } })]),
+      ]),
+      undefined,
+      NOW,
+    );
+    expect(baseless).toContain('on breach: yanks 1.3.0 (no baseline to go back to)');
+    const missing = describeStatus(
+      statusView([channel([plannedRollout({ plan: rollbackPlan, standby_yank: null })])]),
+      undefined,
+      NOW,
+    );
+    expect(missing).toContain('on breach: halts only (no standby yank is stored: promote again with one)');
+    // Once it halted (published) or completed (discarded) there is nothing armed to speak of.
+    for (const state of ['halted', 'complete'] as const) {
+      const done = describeStatus(
+        statusView([channel([plannedRollout({ plan: rollbackPlan, state, standby_yank: null })])]),
+        undefined,
+        NOW,
+      );
+      expect(done).not.toContain('on breach:');
+    }
+    // A plan that only halts says nothing more.
+    expect(describeStatus(statusView([channel([plannedRollout()])]), undefined, NOW)).not.toContain(
+      'on breach:',
+    );
+  });
+
   it('says when the scheduler has not judged a new step yet', () => {
     const text = describeStatus(
       statusView([channel([plannedRollout({ step: 0, percent_bp: 100, judgement: null })])]),

@@ -15,12 +15,12 @@ import { createFleet, type FleetSummary } from '../../scripts/lib/fleet.ts';
 import {
   draw,
   firstSessionHour,
-  HOUR_MS,
   MAX_SESSION_ROUNDS,
   parseRates,
   SESSIONS_PER_ROUND,
 } from '../../scripts/lib/fleet-model.ts';
 import { readPinnedRootKeys } from '../../scripts/lib/keys-folder.ts';
+import { HOUR_MS } from '../../src/protocol/telemetry.ts';
 import { type RunResult, runBin } from './helpers.ts';
 
 function expectOneLine(result: RunResult, pattern: RegExp): void {

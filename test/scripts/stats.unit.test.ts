@@ -24,6 +24,9 @@ function health(version: string, over: Partial<ReleaseHealth> = {}): ReleaseHeal
       { code: 'disk_full', count: 2 },
       { code: 'timeout', count: 1 },
     ],
+    sessions: { total: 400, crashed: 6, errored: 3, abnormal: 1, clients: 80, crashed_clients: 4 },
+    crash_free_sessions: { value: 0.985, low: 0.9676, high: 0.9931 },
+    crash_free_users: { value: 0.95, low: 0.8783, high: 0.9804 },
     ...over,
   };
 }
@@ -86,9 +89,11 @@ describe('describing health', () => {
       releases: [health('1.1.0'), health('1.0.0', { top_errors: [] })],
     });
     const lines = text.split('\n');
-    expect(lines[2]).toMatch(/^VERSION\s+INSTALLS\s+FAILURES\s+FAILURE RATE \(95% CI\)/);
+    expect(lines[2]).toMatch(
+      /^VERSION\s+INSTALLS\s+FAILURES\s+FAILURE RATE \(95% CI\)\s+ROLLBACKS\s+ROLLBACK RATE \(95% CI\)\s+CRASH-FREE USERS \(95% CI\)\s+ADOPTION/,
+    );
     expect(lines[3]).toMatch(
-      /^1\.1\.0\s+57\s+3\s+5% \(1\.7–14%\)\s+2\s+3\.5% \(0\.97–12%\)\s+22%\s+4\.2 s\s+12 s\s+disk_full ×2$/,
+      /^1\.1\.0\s+57\s+3\s+5% \(1\.7–14%\)\s+2\s+3\.5% \(0\.97–12%\)\s+95\.00% \(87\.83–98\.04%\)\s+22%\s+4\.2 s\s+12 s\s+disk_full ×2$/,
     );
     expect(lines[4]).toMatch(/^1\.0\.0\s.*\s–$/);
   });
@@ -177,10 +182,10 @@ describe('updraft stats and status through the binary', () => {
       const result = await runBin(['status', 'demo', '--server', server.url, '--token', 't']);
       expect(result.stderr).toBe('');
       expect(result.stdout).toMatch(
-        /VERSION\s+PERCENT\s+STATE\s+INSTALLS\s+FAILURE RATE \(95% CI\)\s+ROLLBACK RATE \(95% CI\)\s+ADOPTION\s+UPDATED/,
+        /VERSION\s+PERCENT\s+STATE\s+INSTALLS\s+FAILURE RATE \(95% CI\)\s+ROLLBACK RATE \(95% CI\)\s+CRASH-FREE USERS \(95% CI\)\s+ADOPTION\s+UPDATED/,
       );
       expect(result.stdout).toMatch(
-        /1\.1\.0\s+25%\s+active\s+57\s+5% \(1\.7–14%\)\s+3\.5% \(0\.97–12%\)\s+22%/,
+        /1\.1\.0\s+25%\s+active\s+57\s+5% \(1\.7–14%\)\s+3\.5% \(0\.97–12%\)\s+95\.00% \(87\.83–98\.04%\)\s+22%/,
       );
       expect(server.requests[1]?.url).toBe('/v1/admin/apps/demo/health?channel=stable');
     } finally {
@@ -197,7 +202,7 @@ describe('updraft stats and status through the binary', () => {
     try {
       const result = await runBin(['status', 'demo', '--server', server.url, '--token', 't']);
       expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/1\.1\.0\s+25%\s+active\s+–\s+–\s+–\s+–\s+2026-11-21/);
+      expect(result.stdout).toMatch(/1\.1\.0\s+25%\s+active\s+–\s+–\s+–\s+–\s+–\s+2026-11-21/);
       expect(result.stdout).toContain('no analytics routes');
     } finally {
       await server.close();

@@ -10,6 +10,8 @@
  *   and the clients on 1.1.0 go back to 1.0.0 by themselves in the next round (the SDK verifies the
  *   yank against the pinned keys).
  * - the same crash rate on both (`updraft simulate --crash-rate` through the binary): the step advances.
+ * - 1.1.0 clearly worse again, but the plan asks for more sessions than the fleet ran: the rollout
+ *   waits, its standby yank still armed.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -48,7 +50,7 @@ async function cli(args: readonly string[]): Promise<string> {
 }
 
 /** 1.0.0 complete on stable, then 1.1.0 promoted to half of it with a crash-gated plan. */
-async function setUpApp(app: string): Promise<void> {
+async function setUpApp(app: string, minSessions = MIN_SESSIONS): Promise<void> {
   await cli(['app', 'create', app, '--channel', 'stable']);
   for (const version of ['1.0.0', '1.1.0']) {
     const file = join(work, `${app}-${version}.tar.gz`);
@@ -72,7 +74,7 @@ async function setUpApp(app: string): Promise<void> {
     '--max-crash-delta',
     '0.5%',
     '--min-sessions',
-    String(MIN_SESSIONS),
+    String(minSessions),
     '--on-breach',
     'rollback',
   ]);
@@ -210,5 +212,48 @@ describe('crash gates over a simulated fleet', () => {
     expect(advanced.state).not.toBe('halted');
     expect(advanced.judgement?.action).toMatch(/^(advance|complete)$/);
     expect(status.channels.find((c) => c.name === 'stable')?.yanked).toEqual([]);
+  });
+
+  it('waits, still armed, when a clearly worse release has fewer sessions than the plan needs', async () => {
+    const app = 'sparse';
+    // Two rounds of ~100 clients × 3 sessions per group: about 600 sessions each, short of 2,000.
+    const needed = 2_000;
+    await setUpApp(app, needed);
+    const stepStartedAt = (await rollout(app)).rollout.step_started_at ?? '';
+    const fleet = createFleet({
+      server: dev().url,
+      app,
+      channel: 'stable',
+      clients: CLIENTS,
+      seed: 16,
+      rootKeys: await readPinnedRootKeys(keysDir),
+      concurrency: 64,
+      crashRates: new Map([
+        ['1.1.0', 0.06],
+        ['1.0.0', 0.01],
+      ]),
+    });
+    for (let round = 1; round <= 2; round++) await fleet.runRound();
+    const summary = fleet.summary();
+    const ran = summary.sessions?.['1.1.0']?.sessions ?? 0;
+    expect(ran).toBeGreaterThan(0);
+    expect(ran).toBeLessThan(needed);
+    await waitForSessions(app, summary, stepStartedAt, fleet.now().toISOString());
+
+    await triggerScheduled(dev(), new Date(fleet.now().getTime() + MINUTE));
+    const { rollout: waiting, status } = await rollout(app);
+    expect(waiting, JSON.stringify(waiting.judgement)).toMatchObject({
+      state: 'active',
+      step: 0,
+      percent_bp: 5_000,
+    });
+    expect(waiting.judgement?.action).toBe('wait');
+    expect(waiting.judgement?.reason).toContain(`needs ${needed} sessions, has ${ran}`);
+    expect(waiting.standby_yank).toMatchObject({ rollback_to: '1.0.0' });
+    expect(status.channels.find((c) => c.name === 'stable')?.yanked).toEqual([]);
+    // `updraft status` says what the next judgement needs and what a breach would publish.
+    const text = await cli(['status', app]);
+    expect(text).toContain(`${needed} sessions`);
+    expect(text).toContain('on breach: rolls its clients back to 1.0.0');
   });
 });

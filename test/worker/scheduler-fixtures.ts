@@ -4,7 +4,7 @@
  * what the scheduler wrote.
  */
 import { env } from 'cloudflare:workers';
-import type { RolloutState } from '../../src/protocol/documents.ts';
+import type { RolloutView as ApiRolloutView } from '../../src/protocol/admin-api.ts';
 import { randomHex } from '../../src/protocol/encoding.ts';
 import type { Plan, RolloutJudgement } from '../../src/protocol/plan.ts';
 import { runScheduled } from '../../src/worker/scheduled.ts';
@@ -27,17 +27,8 @@ export function plan(
   };
 }
 
-export interface RolloutView {
-  version: string;
-  percent_bp: number;
-  state: RolloutState;
-  plan: Plan | null;
-  step: number | null;
-  step_started_at: string | null;
-  bake_ends_at: string | null;
-  judgement: RolloutJudgement | null;
-  updated_at: string;
-}
+/** The API's rollout view, every field present: this Worker writes them all. */
+export type RolloutView = Required<ApiRolloutView>;
 
 export interface ViewBody {
   revision: number;

@@ -101,11 +101,18 @@ describe('automatic rollback with a standby yank', () => {
       standby_yank: standby,
     });
     expect(res.status).toBe(200);
-    const started = Date.parse((await rollout(app)).step_started_at ?? '');
+    const armed = await rollout(app);
+    const started = Date.parse(armed.step_started_at ?? '');
     expect(await standbyRows(app)).toEqual([{ channel: 'stable', version: VERSION, rollback_to: '1.0.0' }]);
 
     // Sealed: in no table clients read, no snapshot, no R2 object, no check answer.
     const digest = await sha256Hex(standby);
+    // The rollout's view says it is armed (hash and target only, never the document).
+    expect(armed.standby_yank).toEqual({
+      yank_sha256: digest,
+      rollback_to: '1.0.0',
+      signed_at: expect.any(String),
+    });
     const sealed = await projected(app, 'stable');
     expect(JSON.stringify(sealed)).not.toContain(digest);
     expect(JSON.stringify(sealed)).not.toContain(standby);
@@ -121,7 +128,7 @@ describe('automatic rollback with a standby yank', () => {
     await runAt(started + 10 * MINUTE);
 
     const halted = await rollout(app);
-    expect(halted).toMatchObject({ state: 'halted', percent_bp: 500 });
+    expect(halted).toMatchObject({ state: 'halted', percent_bp: 500, standby_yank: null });
     expect(halted.judgement?.action).toBe('halt');
     expect(halted.judgement?.reason).toMatch(
       /^failure rate .* is clearly over the 2% limit \(50 installs\); rolled back: clients on 1\.1\.0 go back to 1\.0\.0 \(standby yank published\)$/,
@@ -174,16 +181,18 @@ describe('automatic rollback with a standby yank', () => {
     expect((await check(app, VERSION)).body).toMatchObject({ status: 'rollback', version: '1.0.0' });
   });
 
-  it('says so in the webhook text', async () => {
+  it('says so in the webhook text and its rollback field', async () => {
     const app = await promoteWithStandby();
     const box = inbox();
     await admin(`/apps/${app}/settings`, { method: 'PUT', body: { webhook_url: box.url } });
-    const started = Date.parse((await rollout(app)).step_started_at ?? '');
+    const armed = await rollout(app);
+    const started = Date.parse(armed.step_started_at ?? '');
     await seed(app, { installs: 50, failures: 10 }, started, started + 10 * MINUTE);
     await runAt(started + 10 * MINUTE);
     const [posted] = await box.received();
     const body = JSON.parse(posted?.body ?? '{}');
     expect(body).toMatchObject({ event: 'rollout.halt', app, version: VERSION, to_bp: 500 });
+    expect(body.rollback).toEqual({ rollback_to: '1.0.0', yank_sha256: armed.standby_yank?.yank_sha256 });
     expect(body.text).toMatch(
       new RegExp(
         `^${app} 1\\.1\\.0 on stable: halted and rolled back to 1\\.0\\.0 at 5%: failure rate .*; rolled back: clients on 1\\.1\\.0 go back to 1\\.0\\.0`,
@@ -193,10 +202,12 @@ describe('automatic rollback with a standby yank', () => {
 
   it('discards the standby yank when the rollout completes', async () => {
     const app = await promoteWithStandby();
-    const started = Date.parse((await rollout(app)).step_started_at ?? '');
+    const armed = await rollout(app);
+    expect(armed.standby_yank?.rollback_to).toBe('1.0.0');
+    const started = Date.parse(armed.step_started_at ?? '');
     await seed(app, { installs: 60 }, started, started + 30 * MINUTE);
     await runAt(started + HOUR);
-    expect(await rollout(app)).toMatchObject({ state: 'complete', percent_bp: 10_000 });
+    expect(await rollout(app)).toMatchObject({ state: 'complete', percent_bp: 10_000, standby_yank: null });
     expect(await standbyRows(app)).toEqual([]);
     expect(await yankRows(app)).toEqual([]);
     const discard = (await auditActions(app)).filter((r) => r.action === 'rollout.standby_discard');

@@ -5,11 +5,28 @@
 
 import { formatBp, formatFraction, NO_DATA } from '../../protocol/format.ts';
 import { get, optional, seg } from '../api.ts';
-import { card, emptyState, notice, rateCell, shareBar, stateBadge, tag, tile } from '../components.ts';
+import {
+  card,
+  crashFreeCell,
+  emptyState,
+  notice,
+  rateCell,
+  shareBar,
+  stateBadge,
+  tag,
+  tile,
+} from '../components.ts';
 import { h, srOnly } from '../dom.ts';
 import { count } from '../format.ts';
 import { href, type Route, WINDOW_LABELS, WINDOWS, windowFrom } from '../router.ts';
-import type { ChannelHealth, ChannelView, ClientsView, ReleaseHealth, StatusView } from '../types.ts';
+import type {
+  ChannelHealth,
+  ChannelView,
+  ClientsView,
+  ReleaseHealth,
+  RolloutView,
+  StatusView,
+} from '../types.ts';
 import type { View } from './view.ts';
 
 type AppRoute = Extract<Route, { page: 'app' }>;
@@ -197,6 +214,18 @@ function channelCard(status: StatusView, data: ChannelData, route: AppRoute): HT
                 ),
                 h(
                   'th',
+                  { scope: 'col', class: 'num col-rate' },
+                  h(
+                    'abbr',
+                    {
+                      title:
+                        'clients with no crashed session / clients with any session, with the 95 % interval',
+                    },
+                    'Crash-free users',
+                  ),
+                ),
+                h(
+                  'th',
                   { scope: 'col', class: 'col-adoption' },
                   h(
                     'abbr',
@@ -227,6 +256,7 @@ function channelCard(status: StatusView, data: ChannelData, route: AppRoute): HT
                     { scope: 'row', 'data-label': 'Release' },
                     h('a', { class: 'version-link', href: link }, rollout.version),
                     yanked.has(rollout.version) ? tag('yanked', 'danger') : null,
+                    armedTag(rollout),
                   ),
                   h(
                     'td',
@@ -237,7 +267,7 @@ function channelCard(status: StatusView, data: ChannelData, route: AppRoute): HT
                       rollout.state === 'halted' ? 'muted' : 'accent',
                     ),
                   ),
-                  h('td', { 'data-label': 'State' }, stateBadge(rollout.state)),
+                  h('td', { 'data-label': 'State' }, stateBadge(rollout.state), haltReason(rollout)),
                   h(
                     'td',
                     { 'data-label': 'Installs', class: 'num', 'data-metric': 'installs' },
@@ -252,6 +282,11 @@ function channelCard(status: StatusView, data: ChannelData, route: AppRoute): HT
                     'td',
                     { 'data-label': 'Rollback rate', class: 'num', 'data-metric': 'rollback-rate' },
                     rateCell(r?.rollback_rate),
+                  ),
+                  h(
+                    'td',
+                    { 'data-label': 'Crash-free users', class: 'num', 'data-metric': 'crash-free-users' },
+                    crashFreeCell(r?.crash_free_users, r?.sessions?.clients),
                   ),
                   h(
                     'td',
@@ -284,4 +319,22 @@ function channelCard(status: StatusView, data: ChannelData, route: AppRoute): HT
         )
       : null,
   );
+}
+
+/** "auto-rollback armed" on a rollout whose plan will publish its standby yank on a clear breach. */
+function armedTag(rollout: RolloutView): HTMLElement | null {
+  const standby = rollout.standby_yank;
+  if (!standby || rollout.state === 'complete' || rollout.state === 'halted') return null;
+  const to =
+    standby.rollback_to === null ? 'yanks it (no baseline)' : `rolls clients back to ${standby.rollback_to}`;
+  const armed = tag('auto-rollback armed', 'accent');
+  armed.title = `On a clear gate breach the scheduler halts this rollout and ${to}: a standby yank signed at promote.`;
+  return armed;
+}
+
+/** Why the scheduler halted a rollout (its last judgement), under the state: the answer at a glance. */
+function haltReason(rollout: RolloutView): HTMLElement | null {
+  const judgement = rollout.judgement;
+  if (rollout.state !== 'halted' || !judgement || judgement.action !== 'halt') return null;
+  return h('p', { class: 'halt-reason muted', 'data-reason': '' }, judgement.reason);
 }

@@ -260,6 +260,9 @@ async function act(
         figures: judgement.figures,
         at,
         text: webhookText(rollout, decision, judgement.figures, published?.yank.rollback_to),
+        ...(published && {
+          rollback: { rollback_to: published.yank.rollback_to, yank_sha256: published.yank_sha256 },
+        }),
       },
       now,
     ),

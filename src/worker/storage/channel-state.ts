@@ -10,6 +10,10 @@ import { YANK_COLUMNS, type YankRecord } from './yanks.ts';
 export interface ListedRollout extends RolloutRecord {
   release_sha256: string;
   manifest_jws: string;
+  /** The rollout's standby yank (DESIGN §6), when one is armed: its hash, target and signing time. */
+  standby_sha256: string | null;
+  standby_rollback_to: string | null;
+  standby_created_at: string | null;
 }
 
 export interface ListedYank extends YankRecord {
@@ -48,8 +52,12 @@ export async function readChannelStates(
       .bind(app),
     db
       .prepare(
-        `SELECT ${prefixed('ro', ROLLOUT_COLUMNS)}, re.release_sha256, re.manifest_jws
-         FROM rollouts ro JOIN releases re ON re.app = ro.app AND re.version = ro.version WHERE ro.app = ?1`,
+        `SELECT ${prefixed('ro', ROLLOUT_COLUMNS)}, re.release_sha256, re.manifest_jws,
+           sy.yank_sha256 AS standby_sha256, sy.rollback_to AS standby_rollback_to,
+           sy.created_at AS standby_created_at
+         FROM rollouts ro JOIN releases re ON re.app = ro.app AND re.version = ro.version
+         LEFT JOIN standby_yanks sy ON sy.app = ro.app AND sy.channel = ro.channel AND sy.version = ro.version
+         WHERE ro.app = ?1`,
       )
       .bind(app),
     db

@@ -23,6 +23,11 @@ export interface WebhookEvent {
   figures: unknown;
   at: string;
   text: string;
+  /**
+   * On a halt that published the rollout's standby yank (DESIGN §6): the yank, where its clients go
+   * back to (null: no baseline, they stay) and its hash. Absent on every other event.
+   */
+  rollback?: { rollback_to: string | null; yank_sha256: string };
 }
 
 /** Attempts in all: the first, then one after each delay of RETRY_DELAYS_MINUTES (about 2 h). */

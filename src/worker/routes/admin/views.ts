@@ -37,6 +37,14 @@ export function rolloutView(r: ListedRollout) {
     step_started_at: plan ? r.step_started_at : null,
     bake_ends_at: bakeEnds,
     judgement: plan ? parseJudgement(r.judgement_json) : null,
+    standby_yank:
+      r.standby_sha256 === null || r.standby_created_at === null
+        ? null
+        : {
+            yank_sha256: r.standby_sha256,
+            rollback_to: r.standby_rollback_to,
+            signed_at: r.standby_created_at,
+          },
     created_at: r.created_at,
     updated_at: r.updated_at,
   };
