@@ -71,7 +71,7 @@ export function describeSettings(app: string, settings: AppSettings): string {
     lines.push(
       '',
       'New webhook secret, shown once; store it where your receiver checks X-Updraft-Signature',
-      '(sha256=<hex HMAC-SHA256 of the body>):',
+      '(sha256=<hex HMAC-SHA256 of "<X-Updraft-Timestamp>.<body>">, docs/rollouts.md § Verifying a delivery):',
       '',
       `  ${settings.webhook_secret}`,
     );

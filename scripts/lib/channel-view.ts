@@ -31,20 +31,24 @@ export function describeChannel(
   if (view.rollouts.length === 0) {
     lines.push('  no rollouts');
   } else {
+    // A yank leaves the rollout row as it was (its percentage, its state) but offers it to nobody:
+    // the state a reader needs is the yank, or a yanked release reads as still rolling out.
+    const yanked = new Set(view.yanked.map((y) => y.version));
     const headers = ['version', 'percent', 'state'];
     if (health) headers.push(...HEALTH_HEADERS);
     headers.push('updated');
     const table = formatTable(
       headers,
       view.rollouts.map((r) => {
-        const row = [r.version, formatBp(r.percent_bp), r.state];
+        const row = [r.version, formatBp(r.percent_bp), yanked.has(r.version) ? 'yanked' : r.state];
         if (health) row.push(...healthCells(health === 'unavailable' ? undefined : health.get(r.version)));
         row.push(formatTime(r.updated_at));
         return row;
       }),
     );
     lines.push(...table.split('\n').map((l) => `  ${l}`));
-    const planned = view.rollouts.filter(isPlanned);
+    // The scheduler leaves a yanked release's plan alone, so there is no next step to describe.
+    const planned = view.rollouts.filter((r) => isPlanned(r) && !yanked.has(r.version));
     if (planned.length > 0) lines.push('  Staged plans:');
     for (const rollout of planned) lines.push(...planLines(rollout, now).map((l) => `    ${l}`));
   }

@@ -220,3 +220,21 @@ describe('updraft app settings and app webhooks', () => {
     }
   });
 });
+
+describe('status of a yanked release', () => {
+  it('shows the rollout of a yanked version as yanked, not as rolling out, and describes no next step', () => {
+    const yank = { version: '1.3.0', rollback_to: '1.1.0', reason: 'crash on start' };
+    const text = describeStatus(
+      statusView([channel([plannedRollout(), manualRollout({ state: 'complete' })], { yanked: [yank] })]),
+      undefined,
+      NOW,
+    );
+    expect(text.split('\n').slice(2)).toEqual([
+      'Channel stable (default, public, revision 9; snapshot signed 2026-11-21 19:00:00Z, expires 2026-11-28 19:00:00Z)',
+      '  VERSION  PERCENT  STATE     UPDATED',
+      '  1.3.0    5%       yanked    2026-11-21 19:00:00Z',
+      '  1.1.0    100%     complete  2026-11-20 10:00:00Z',
+      '  yanked 1.3.0 → 1.1.0: crash on start',
+    ]);
+  });
+});
