@@ -7,17 +7,12 @@
  * exactly what the Worker validates.
  */
 import type { ParseArgsOptionsConfig } from 'node:util';
-import { formatBp, formatFraction, formatSeconds } from '../../src/protocol/format.ts';
-import { points } from '../../src/protocol/format-difference.ts';
+import { formatFraction, formatSeconds } from '../../src/protocol/format.ts';
 import {
   DEFAULT_MIN_SESSIONS,
   type Gates,
-  hasCrashGates,
-  hasInstallDeltas,
   MAX_BAKE_SECONDS,
   MIN_BAKE_SECONDS,
-  minBaselineInstalls,
-  minSessions,
   type OnBreach,
   onBreachSchema,
   type Plan,
@@ -28,6 +23,8 @@ import {
 } from '../../src/protocol/plan.ts';
 import { str, type Values } from './command.ts';
 import { UserError } from './errors.ts';
+
+export { describeGates, describePlan, describeSteps } from '../../src/protocol/plan-text.ts';
 
 /**
  * What an omitted option means when a plan is given: an hour per step, halt on a failure rate
@@ -191,50 +188,6 @@ function relativeGates(values: Values): Partial<Gates> {
       min_baseline_installs: parseMinInstalls(minBaseline, 'min-baseline-installs'),
     }),
   };
-}
-
-/** "1% → 5% → 25% → 50% → 100%" */
-export function describeSteps(stepsBp: readonly number[]): string {
-  return stepsBp.map(formatBp).join(' → ');
-}
-
-/** 0.005 → "0.5 points", 0.01 → "1 point" */
-function pointsOf(fraction: number): string {
-  const number = points(fraction);
-  return `${number} ${number === '1' ? 'point' : 'points'}`;
-}
-
-/**
- * "2h per step; halts on failure rate > 2% or rollback rate > 1%, judged from 200 installs", then
- * with relative gates "; or failure rate > baseline + 0.5 points, judged with 200 baseline installs",
- * and with crash gates "; or crash rate > 2% or crashed users > baseline + 0.5 points, judged from
- * 100 sessions".
- */
-export function describeGates(plan: Plan): string {
-  const { gates } = plan;
-  const absolute = `${formatSeconds(plan.bake_seconds)} per step; halts on failure rate > ${formatFraction(gates.max_failure_rate)} or rollback rate > ${formatFraction(gates.max_rollback_rate)}, judged from ${gates.min_installs} installs`;
-  const onBreach = plan.on_breach === 'rollback' ? '; on a breach also rolls its clients back' : '';
-  const relative = [
-    gates.max_failure_delta !== undefined && `failure rate > baseline + ${pointsOf(gates.max_failure_delta)}`,
-    gates.max_rollback_delta !== undefined &&
-      `rollback rate > baseline + ${pointsOf(gates.max_rollback_delta)}`,
-  ].filter((part) => part !== false);
-  const installDeltas = hasInstallDeltas(gates)
-    ? `; or ${relative.join(' or ')}, judged with ${minBaselineInstalls(gates)} baseline installs`
-    : '';
-  const crash = [
-    gates.max_crash_rate !== undefined && `crash rate > ${formatFraction(gates.max_crash_rate)}`,
-    gates.max_crash_delta !== undefined && `crashed users > baseline + ${pointsOf(gates.max_crash_delta)}`,
-  ].filter((part) => part !== false);
-  const crashes = hasCrashGates(gates)
-    ? `; or ${crash.join(' or ')}, judged from ${minSessions(gates)} sessions`
-    : '';
-  return `${absolute}${installDeltas}${crashes}${onBreach}`;
-}
-
-/** The whole plan on one line. */
-export function describePlan(plan: Plan): string {
-  return `${describeSteps(plan.steps_bp)}, ${describeGates(plan)}`;
 }
 
 /**

@@ -7,6 +7,13 @@ import * as z from 'zod';
 import { formatFraction, formatRate, formatSeconds } from './format.ts';
 import { formatDifference, points } from './format-difference.ts';
 import type { BaselineComparison, GateFigures, JudgementAction, SessionCounts } from './gate-figures.ts';
+import {
+  hasCrashGates,
+  hasInstallDeltas,
+  hasRelativeGates,
+  minBaselineInstalls,
+  minSessions,
+} from './plan-text.ts';
 import { type Rate, type RateDifference, wilson } from './wilson.ts';
 
 export {
@@ -21,6 +28,19 @@ export {
   type SessionCounts,
   sessionFigures,
 } from './gate-figures.ts';
+// The gate predicates and the plan's one-line description live in plan-text.ts (no zod), which the
+// dashboard bundles; re-exported so importers stay as they are.
+export {
+  DEFAULT_MIN_SESSIONS,
+  describeGates,
+  describePlan,
+  describeSteps,
+  hasCrashGates,
+  hasInstallDeltas,
+  hasRelativeGates,
+  minBaselineInstalls,
+  minSessions,
+} from './plan-text.ts';
 
 export const MAX_PLAN_STEPS = 20;
 export const MIN_BAKE_SECONDS = 60;
@@ -30,13 +50,6 @@ export const MAX_BAKE_SECONDS = 30 * 86_400;
 const limitSchema = z.number().gt(0).lt(1);
 
 const countSchema = z.number().int().min(1).max(1_000_000_000);
-
-/**
- * Sessions a group needs in the step before a crash gate judges it, when the plan does not say
- * (`min_sessions`): like `min_installs`, enough that the first few crashes of a handful of users do
- * not halt a release, and that a step does not advance on a crash gate that saw nothing.
- */
-export const DEFAULT_MIN_SESSIONS = 100;
 
 /**
  * Absolute limits, and optionally relative ones (DESIGN §6): the most the canary's rate may exceed
@@ -96,38 +109,6 @@ export const planSchema = z.object({
 });
 export type Plan = z.infer<typeof planSchema>;
 export type Gates = z.infer<typeof gatesSchema>;
-
-interface OptionalLimits {
-  max_failure_delta?: number | undefined;
-  max_rollback_delta?: number | undefined;
-  max_crash_rate?: number | undefined;
-  max_crash_delta?: number | undefined;
-}
-
-/** True when the gates limit a difference from the baseline (DESIGN §6), of any rate. */
-export function hasRelativeGates(gates: OptionalLimits): boolean {
-  return hasInstallDeltas(gates) || gates.max_crash_delta !== undefined;
-}
-
-/** True when a relative gate limits an install rate (failure, rollback): those need baseline installs. */
-export function hasInstallDeltas(gates: OptionalLimits): boolean {
-  return gates.max_failure_delta !== undefined || gates.max_rollback_delta !== undefined;
-}
-
-/** True when the gates judge sessions (DESIGN §5): `max_crash_rate` or `max_crash_delta`. */
-export function hasCrashGates(gates: OptionalLimits): boolean {
-  return gates.max_crash_rate !== undefined || gates.max_crash_delta !== undefined;
-}
-
-/** Sessions each group needs in the window before the crash gates judge: `min_sessions`, else DEFAULT_MIN_SESSIONS. */
-export function minSessions(gates: Gates): number {
-  return gates.min_sessions ?? DEFAULT_MIN_SESSIONS;
-}
-
-/** Installs the baseline needs in the window before relative gates judge: `min_baseline_installs`, else `min_installs`. */
-export function minBaselineInstalls(gates: Gates): number {
-  return gates.min_baseline_installs ?? gates.min_installs;
-}
 
 /** A CLI input that does not parse; its message is one line fit to print as is. */
 export class PlanInputError extends Error {
