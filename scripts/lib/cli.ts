@@ -54,6 +54,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
 }
 
 export function processIo(): CliIo {
+  quietOnClosedStdout();
   return {
     stdout: (text) => process.stdout.write(text),
     terminal: () => ({ tty: process.stdout.isTTY === true, columns: process.stdout.columns || 80 }),
@@ -62,6 +63,20 @@ export function processIo(): CliIo {
     env: process.env,
     cwd: process.cwd(),
   };
+}
+
+/**
+ * A reader that stops reading (`updraft watch --json | head -1`) closes the pipe, and the next write
+ * fails with EPIPE, emitted on stdout; unhandled, Node prints its stack. Nobody is left to read what
+ * the command would print, so it stops quietly with 0, as `yes | head -1` does in a shell. Added once,
+ * and only when the host has no handler of its own (runCli is also a library export).
+ */
+function quietOnClosedStdout(): void {
+  if (process.stdout.listenerCount('error') > 0) return;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
 }
 
 /** Runs the command; resolves to its exit code (0 unless the command set another, as `watch` does). */

@@ -357,6 +357,33 @@ describe('updraft watch through the binary', () => {
     }
   });
 
+  it('exits quietly when the reader of --json closes the pipe (`watch --json | head -1`)', async () => {
+    const server = await fakeServer(scripted([step(plannedRollout())]));
+    try {
+      const child = spawn(process.execPath, [BIN, 'watch', 'demo', '1.3.0', '--interval', '1s', '--json'], {
+        env: { PATH: process.env.PATH, UPDRAFT_SERVER: server.url, UPDRAFT_TOKEN: 't' },
+      });
+      let first = '';
+      let stderr = '';
+      // As `head -1` does: read the first line, then close the read end; the next poll's line hits EPIPE.
+      child.stdout.on('data', (chunk: Buffer) => {
+        first ||= chunk.toString().split('\n')[0] ?? '';
+        child.stdout.destroy();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const exit = await new Promise<{ code: number | null; signal: string | null }>((done) =>
+        child.on('exit', (code, signal) => done({ code, signal })),
+      );
+      expect(JSON.parse(first)).toMatchObject({ app: 'demo', version: '1.3.0', outcome: null });
+      expect(stderr).toBe('');
+      expect(exit).toEqual({ code: 0, signal: null });
+    } finally {
+      await server.close();
+    }
+  });
+
   it.each([
     [['--interval', '0s'], /--interval must be from 1s to 10m/],
     [['--interval', 'often'], /--interval: "often" is not a duration/],
