@@ -84,7 +84,7 @@ export async function exportDeployment(opts: ExportOptions): Promise<ExportSumma
     await writeApp(dir, data);
     apps.push(data);
     reporter.info(
-      `exported app ${name}: ${data.channels.length} channels, ${data.releases.length} releases, ${data.rollouts.length} rollouts, ${data.yanks.length} yanks`,
+      `exported app ${name}: ${data.channels.length} channels, ${data.releases.length} releases, ${data.rollouts.length} rollouts, ${data.yanks.length} yanks, ${data.standby_yanks?.length ?? 0} standby yanks`,
     );
   }
   const audit = await exportAudit({ ...opts, app, dir }, index.audit, reporter);
@@ -111,6 +111,7 @@ export async function exportDeployment(opts: ExportOptions): Promise<ExportSumma
       releases: sum((a) => a.releases),
       rollouts: sum((a) => a.rollouts),
       yanks: sum((a) => a.yanks),
+      standby_yanks: sum((a) => a.standby_yanks ?? []),
     },
     audit,
     artifacts,
@@ -125,7 +126,7 @@ export function describeExport(summary: ExportSummary): string {
   const what = summary.scope === 'all' ? 'the deployment' : `app ${summary.apps[0] ?? ''}`;
   const lines = [
     `Exported ${what} from ${summary.source} to ${summary.dir}:`,
-    `  ${summary.apps.length} apps, ${counts.channels} channels, ${counts.releases} releases, ${counts.rollouts} rollouts, ${counts.yanks} yanks`,
+    `  ${summary.apps.length} apps, ${counts.channels} channels, ${counts.releases} releases, ${counts.rollouts} rollouts, ${counts.yanks} yanks, ${counts.standby_yanks ?? 0} standby yanks`,
     `  keys documents ${summary.keys.join(', ')}; ${counts.tokens} tokens; ${summary.audit.rows} audit rows`,
     summary.artifacts.included
       ? `  ${summary.artifacts.files} artifacts (${formatBytes(summary.artifacts.bytes)}), each checked against its manifest`

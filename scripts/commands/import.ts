@@ -94,7 +94,7 @@ export async function importDeployment(opts: ImportOptions): Promise<ImportSumma
     }
     counts = result.counts;
     reporter.info(
-      `imported ${result.apps.length} apps, ${counts.channels} channels, ${counts.releases} releases, ${counts.rollouts} rollouts, ${counts.yanks} yanks; every channel re-signed`,
+      `imported ${result.apps.length} apps, ${counts.channels} channels, ${counts.releases} releases, ${counts.rollouts} rollouts, ${counts.yanks} yanks, ${counts.standby_yanks ?? 0} standby yanks; every channel re-signed`,
     );
   }
   const inserted = manifest.audit.rows > 0 ? await sendAudit({ ...opts, dir }, reporter) : 0;
@@ -128,7 +128,7 @@ export function describeImport(summary: ImportSummary): string {
   const { counts, artifacts } = summary;
   const lines = [
     counts
-      ? `Imported ${summary.dir} (exported from ${summary.source}): ${counts.apps} apps, ${counts.channels} channels, ${counts.releases} releases, ${counts.rollouts} rollouts, ${counts.yanks} yanks, ${counts.keys} keys documents, ${counts.tokens} tokens.`
+      ? `Imported ${summary.dir} (exported from ${summary.source}): ${counts.apps} apps, ${counts.channels} channels, ${counts.releases} releases, ${counts.rollouts} rollouts, ${counts.yanks} yanks, ${counts.standby_yanks ?? 0} standby yanks, ${counts.keys} keys documents, ${counts.tokens} tokens.`
       : `Finished the audit log of the import of ${summary.dir}.`,
     `  audit log: ${summary.audit.inserted} of ${summary.audit.rows} rows added`,
   ];

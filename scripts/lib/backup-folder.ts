@@ -10,6 +10,7 @@
  *   apps/<app>/app.json                settings, rules, webhook (with its secret)
  *   apps/<app>/channels.json, rollouts.json
  *   apps/<app>/releases/<v>.jws|.json  manifests; apps/<app>/yanks/<v>.jws|.json  yank statements
+ *   apps/<app>/standby-yanks.json      armed automatic rollbacks (DESIGN §6), each with its statement
  *   artifacts/<app>/<v>/<platform>-<arch>/<file>   with --with-artifacts
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -27,7 +28,15 @@ export interface FolderManifest {
   scope: 'all' | 'app';
   apps: string[];
   keys: number[];
-  counts: { tokens: number; channels: number; releases: number; rollouts: number; yanks: number };
+  counts: {
+    tokens: number;
+    channels: number;
+    releases: number;
+    rollouts: number;
+    yanks: number;
+    /** Absent from folders written before automatic rollback. */
+    standby_yanks?: number;
+  };
   audit: AuditRange;
   artifacts: { included: boolean; files: number; bytes: number };
 }
@@ -96,6 +105,7 @@ export async function writeApp(dir: string, data: AppExport): Promise<void> {
   await writeJson(folderPaths.app(dir, name, 'app.json'), data.app);
   await writeJson(folderPaths.app(dir, name, 'channels.json'), data.channels);
   await writeJson(folderPaths.app(dir, name, 'rollouts.json'), data.rollouts);
+  await writeJson(folderPaths.app(dir, name, 'standby-yanks.json'), data.standby_yanks ?? []);
   for (const release of data.releases) {
     const { app: _, version: __, ...payload } = payloadOf(release.manifest);
     await writeJson(folderPaths.release(dir, name, release.version, 'json'), {
@@ -112,6 +122,7 @@ export async function writeApp(dir: string, data: AppExport): Promise<void> {
       version: yank.version,
       yank_sha256: yank.yank_sha256,
       created_at: yank.created_at,
+      ...(yank.expo_directive_signature && { expo_directive_signature: yank.expo_directive_signature }),
       ...payload,
     });
     await writeJws(folderPaths.yank(dir, name, yank.version, 'jws'), yank.yank);
@@ -128,6 +139,21 @@ export async function readText(path: string): Promise<string> {
     if (isCode(error, 'ENOENT')) throw new UserError(`${path} is missing`);
     throw error;
   }
+}
+
+/** Like readJson, but `fallback` when the file does not exist (a part older folders lack). */
+export async function readOptionalJson<T extends z.ZodType>(
+  path: string,
+  schema: T,
+  fallback: z.infer<T>,
+): Promise<z.infer<T>> {
+  try {
+    await readFile(path);
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return fallback;
+    throw error;
+  }
+  return readJson(path, schema);
 }
 
 /** A JSON file checked against `schema`; a UserError names the file and the first bad field. */

@@ -21,9 +21,11 @@ import {
   channelEntrySchema,
   type ImportBody,
   rolloutEntrySchema,
+  standbyYankEntrySchema,
   tokenEntrySchema,
 } from '../../src/protocol/backup.ts';
 import { sha256HexSchema, versionSchema } from '../../src/protocol/documents.ts';
+import { expoSignatureSchema } from '../../src/protocol/expo.ts';
 import {
   documentsIn,
   type FolderManifest,
@@ -31,6 +33,7 @@ import {
   parseOrThrow,
   readJson,
   readJws,
+  readOptionalJson,
   readText,
 } from './backup-folder.ts';
 import { UserError } from './errors.ts';
@@ -44,14 +47,25 @@ const manifestSchema = z.object({
   scope: z.enum(['all', 'app']),
   apps: z.array(z.string()),
   keys: z.array(z.number().int().min(1)).min(1),
-  counts: z.object({ tokens: count, channels: count, releases: count, rollouts: count, yanks: count }),
+  counts: z.object({
+    tokens: count,
+    channels: count,
+    releases: count,
+    rollouts: count,
+    yanks: count,
+    standby_yanks: count.optional(),
+  }),
   audit: auditRangeSchema,
   artifacts: z.object({ included: z.boolean(), files: count, bytes: count }),
 });
 
 const createdAt = z.object({ created_at: z.string() });
 const releaseJson = createdAt.extend({ version: versionSchema, release_sha256: sha256HexSchema });
-const yankJson = createdAt.extend({ version: versionSchema, yank_sha256: sha256HexSchema });
+const yankJson = createdAt.extend({
+  version: versionSchema,
+  yank_sha256: sha256HexSchema,
+  expo_directive_signature: expoSignatureSchema.optional(),
+});
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -101,7 +115,13 @@ async function readApp(dir: string, name: string): Promise<AppExport> {
     if (meta.version !== version || meta.yank_sha256 !== sha256(yank)) {
       throw new UserError(`${path} does not belong to ${version}.jws (version or yank_sha256 differs)`);
     }
-    yanks.push({ version, yank_sha256: meta.yank_sha256, created_at: meta.created_at, yank });
+    yanks.push({
+      version,
+      yank_sha256: meta.yank_sha256,
+      created_at: meta.created_at,
+      yank,
+      ...(meta.expo_directive_signature && { expo_directive_signature: meta.expo_directive_signature }),
+    });
   }
   const data = {
     app,
@@ -109,6 +129,11 @@ async function readApp(dir: string, name: string): Promise<AppExport> {
     releases,
     rollouts: await readJson(folderPaths.app(dir, name, 'rollouts.json'), z.array(rolloutEntrySchema)),
     yanks,
+    standby_yanks: await readOptionalJson(
+      folderPaths.app(dir, name, 'standby-yanks.json'),
+      z.array(standbyYankEntrySchema),
+      [],
+    ),
   };
   return parseOrThrow(appExportSchema, data, folderPaths.app(dir, name));
 }

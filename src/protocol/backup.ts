@@ -118,6 +118,19 @@ export const yankEntrySchema = z.object({
 });
 export type YankEntry = z.infer<typeof yankEntrySchema>;
 
+/**
+ * A rollout's standby yank (DESIGN §6): signed at promote for a plan with `on_breach: rollback`, kept
+ * sealed until the scheduler publishes it. Every other column is read from the verified statement.
+ */
+export const standbyYankEntrySchema = z.object({
+  channel: nameSchema,
+  version: versionSchema,
+  yank_sha256: sha256HexSchema,
+  created_at: storedTime,
+  yank: jwsText,
+});
+export type StandbyYankEntry = z.infer<typeof standbyYankEntrySchema>;
+
 /** One app with everything that hangs off it: `GET /v1/admin/export/apps/{app}`. */
 export const appExportSchema = z.object({
   app: appEntrySchema,
@@ -125,6 +138,8 @@ export const appExportSchema = z.object({
   releases: z.array(releaseEntrySchema).max(10_000),
   rollouts: z.array(rolloutEntrySchema).max(100_000),
   yanks: z.array(yankEntrySchema).max(10_000),
+  /** Absent from exports made before automatic rollback: none. */
+  standby_yanks: z.array(standbyYankEntrySchema).max(100_000).optional(),
 });
 export type AppExport = z.infer<typeof appExportSchema>;
 
@@ -205,6 +220,8 @@ export interface ImportCounts {
   releases: number;
   rollouts: number;
   yanks: number;
+  /** Absent from Workers older than automatic rollback. */
+  standby_yanks?: number;
 }
 
 /** `POST /v1/admin/import/audit` → 200. */

@@ -4,7 +4,7 @@
  * before any request is made.
  */
 import { createHash } from 'node:crypto';
-import { appendFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -133,7 +133,26 @@ beforeAll(async () => {
         updated_at: '2026-11-20T13:00:00Z',
       },
     ],
-    yanks: [{ version: '1.0.0', yank_sha256: sha256(yank), created_at: '2026-11-21T12:00:01Z', yank }],
+    yanks: [
+      {
+        version: '1.0.0',
+        yank_sha256: sha256(yank),
+        created_at: '2026-11-21T12:00:01Z',
+        yank,
+        // The signed rollBackToEmbedded of an Expo app (DESIGN §10) travels with its yank.
+        expo_directive_signature: `sig="${'A'.repeat(344)}", keyid="main", alg="rsa-v1_5-sha256"`,
+      },
+    ],
+    // An armed automatic rollback (DESIGN §6): sealed, kept whole.
+    standby_yanks: [
+      {
+        channel: 'stable',
+        version: '1.0.0',
+        yank_sha256: sha256(yank),
+        created_at: '2026-11-20T13:00:00Z',
+        yank,
+      },
+    ],
   };
 });
 
@@ -198,6 +217,10 @@ describe('the export folder', () => {
     expect(readable.notes).toBe('first');
     const body = await readImportBody(dir, manifest);
     expect(body).toEqual({ ...index, apps: [app], format_version: 1 } as unknown as typeof body);
+    expect(manifest.counts).toMatchObject({ yanks: 1, standby_yanks: 1 });
+    expect(JSON.parse(await readFile(join(dir, 'apps/demo/standby-yanks.json'), 'utf8'))).toEqual(
+      app.standby_yanks,
+    );
     const lines = (await readFile(join(dir, 'audit.ndjson'), 'utf8')).trimEnd().split('\n');
     expect(lines.map((l) => JSON.parse(l))).toEqual(audit);
   });
@@ -222,6 +245,14 @@ describe('the export folder', () => {
     await writeFile(json, original);
     await appendFile(join(dir, 'audit.ndjson'), '{"id": 8, "at": \n');
     expect(await refusal(importDeployment({ client, dir }))).toMatch(/audit\.ndjson line 8 is not JSON/);
+  });
+
+  it('reads a folder written before automatic rollback (no standby-yanks.json) as holding none', async () => {
+    const dir = await exported('older');
+    await rm(join(dir, 'apps/demo/standby-yanks.json'));
+    const body = await readImportBody(dir, await readManifest(dir));
+    expect(body.apps[0]?.standby_yanks).toEqual([]);
+    expect(body.apps[0]?.yanks).toEqual(app.yanks);
   });
 
   it('refuses an audit log that is not the range manifest.json names', async () => {

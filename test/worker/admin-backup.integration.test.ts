@@ -6,6 +6,7 @@
 import { env } from 'cloudflare:workers';
 import { base64url } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { StatusView } from '../../src/protocol/admin-api.ts';
 import type { CheckResponse } from '../../src/protocol/api.ts';
 import type { AppExport, ExportIndex, ImportBody, ImportResult } from '../../src/protocol/backup.ts';
 import { bucket } from '../../src/protocol/bucket.ts';
@@ -76,6 +77,8 @@ async function bundle(): Promise<ImportBody> {
     bake_seconds: 3600,
     gates: { max_failure_rate: 0.02, max_rollback_rate: 0.01, min_installs: 50 },
   };
+  // beta's 1.1.0 rolls back on a breach: its standby yank (DESIGN §6) is part of the backup.
+  const standby = await yankOf('1.1.0', '1.0.0');
   const rollout = (channel: string, version: string, percent_bp: number, state: 'active' | 'complete') => ({
     channel,
     version,
@@ -121,13 +124,27 @@ async function bundle(): Promise<ImportBody> {
     ],
     releases,
     rollouts: [
-      { ...rollout('beta', '1.1.0', 100, 'active'), plan, step: 0, step_started_at: '2026-11-20T13:00:00Z' },
+      {
+        ...rollout('beta', '1.1.0', 100, 'active'),
+        plan: { ...plan, on_breach: 'rollback' as const },
+        step: 0,
+        step_started_at: '2026-11-20T13:00:00Z',
+      },
       rollout('stable', '1.0.0', 10_000, 'complete'),
       rollout('stable', '1.0.1', 10_000, 'complete'),
       rollout('stable', '1.1.0', 2500, 'active'),
     ],
     yanks: [
       { version: '1.0.1', yank_sha256: await sha256Hex(yank), created_at: '2026-11-21T12:00:04Z', yank },
+    ],
+    standby_yanks: [
+      {
+        channel: 'beta',
+        version: '1.1.0',
+        yank_sha256: await sha256Hex(standby),
+        created_at: '2026-11-20T13:00:00Z',
+        yank: standby,
+      },
     ],
   };
   return {
@@ -292,6 +309,27 @@ describe('import refusals (nothing is written)', () => {
       releases: app.releases.map((r) => ({ ...r, release_sha256: '0'.repeat(64) })),
     }));
     expect((await importBody(wrongHash)).body.error.code).toBe('sha256_mismatch');
+
+    // A standby yank must belong to a rollout of the import whose plan rolls back, and verify.
+    const standbyOf = (app: AppExport) => app.standby_yanks?.[0];
+    const notRollingBack = withApp(body, (app) => ({
+      ...app,
+      standby_yanks: app.standby_yanks?.map((s) => ({ ...s, channel: 'stable' })),
+    }));
+    const refused = await importBody(notRollingBack);
+    expect([refused.status, refused.body.error.code]).toEqual([400, 'invalid_import']);
+    expect(refused.body.error.message).toMatch(/no rollout of 1\.1\.0 on stable has a plan that rolls back/);
+    const forged = await yankOf('1.1.0', '1.0.0', keys.root);
+    const misSigned = withApp(body, (app) => ({
+      ...app,
+      standby_yanks: [{ ...(standbyOf(app) ?? ({} as never)), yank: forged }],
+    }));
+    expect((await importBody(misSigned)).status).toBe(400);
+    const otherRelease = withApp(body, (app) => ({
+      ...app,
+      standby_yanks: [{ ...(standbyOf(app) ?? ({} as never)), version: '1.0.0' }],
+    }));
+    expect((await importBody(otherRelease)).body.error.message).toMatch(/the statement yanks 1\.1\.0/);
     expect((await importBody({ ...body, format_version: 2 } as unknown as ImportBody)).body.error.code).toBe(
       'invalid_json',
     );
@@ -323,6 +361,7 @@ describe('a restore', () => {
       releases: 3,
       rollouts: 4,
       yanks: 1,
+      standby_yanks: 1,
     });
     // Two audit rows were here: the imported ids 3…8 move up by 2, and the import row comes after them.
     expect(result.audit).toEqual({ rows: 3, min_id: 3, max_id: 8, id_offset: 2 });
@@ -342,6 +381,17 @@ describe('a restore', () => {
       ]);
       expect(payload.releases.every((r) => r.rollout.salt === SALT)).toBe(true);
     }
+    // The standby yank came back armed and sealed: in the rollout's view, in no snapshot or R2 object.
+    const status = await admin<StatusView>(`/apps/${APP}/status`);
+    const beta = status.body.channels.find((c) => c.name === 'beta');
+    const standby = body.apps[0]?.standby_yanks?.[0];
+    expect(beta?.rollouts.find((r) => r.version === '1.1.0')?.standby_yank).toEqual({
+      yank_sha256: standby?.yank_sha256,
+      rollback_to: '1.0.0',
+      signed_at: standby?.created_at,
+    });
+    expect(JSON.stringify(await projected(APP, 'beta'))).not.toContain(standby?.yank_sha256);
+    expect(await env.BUCKET.get(`manifests/${APP}/yanks/1.1.0.jws`)).toBeNull();
     const keysDoc = (await (await call('/v1/keys', { token: null })).json()) as { keys: string };
     expect(keysDoc.keys).toBe(keys.keys2);
     expect(await env.BUCKET.get(releaseDocKey(APP, '1.1.0')).then((o) => o?.text())).toBe(

@@ -6,6 +6,7 @@
  * failure anywhere rolls everything back.
  */
 import type { AuditRange, AuditRow, KeysEntry, TokenEntry } from '../../protocol/backup.ts';
+import { STANDBY_YANK_COLUMNS, type StandbyYankRecord } from './standby-yanks.ts';
 
 /** The `apps` row with the settings columns AppRecord leaves out. */
 export interface AppRow {
@@ -137,6 +138,7 @@ const COLUMNS = {
     'created_at',
     'expo_directive_signature',
   ],
+  standby_yanks: STANDBY_YANK_COLUMNS,
   audit: ['id', 'at', 'actor', 'action', 'app', 'target', 'before_json', 'after_json'],
 } as const;
 
@@ -181,11 +183,12 @@ export interface AppRows {
   releases: ReleaseRow[];
   rollouts: RolloutRow[];
   yanks: YankRow[];
+  standby_yanks: StandbyYankRecord[];
 }
 
 /** Every row of one app, read in one transaction; null for an unknown app. Releases lowest version first. */
 export async function readAppRows(db: D1Database, app: string): Promise<AppRows | null> {
-  const [apps, channels, releases, rollouts, yanks] = await db.batch<unknown>([
+  const [apps, channels, releases, rollouts, yanks, standby] = await db.batch<unknown>([
     db.prepare(`SELECT ${list(COLUMNS.apps)} FROM apps WHERE name = ?1`).bind(app),
     db.prepare(`SELECT ${list(COLUMNS.channels)} FROM channels WHERE app = ?1 ORDER BY name`).bind(app),
     db
@@ -205,6 +208,13 @@ export async function readAppRows(db: D1Database, app: string): Promise<AppRows 
          WHERE y.app = ?1 ORDER BY re.version_key`,
       )
       .bind(app),
+    db
+      .prepare(
+        `SELECT ${list(COLUMNS.standby_yanks, 's')} FROM standby_yanks s
+         JOIN releases re ON re.app = s.app AND re.version = s.version
+         WHERE s.app = ?1 ORDER BY s.channel, re.version_key`,
+      )
+      .bind(app),
   ]);
   const row = apps?.results[0] as AppRow | undefined;
   if (!row) return null;
@@ -214,6 +224,7 @@ export async function readAppRows(db: D1Database, app: string): Promise<AppRows 
     releases: (releases?.results ?? []) as ReleaseRow[],
     rollouts: (rollouts?.results ?? []) as RolloutRow[],
     yanks: (yanks?.results ?? []) as YankRow[],
+    standby_yanks: (standby?.results ?? []) as StandbyYankRecord[],
   };
 }
 
@@ -275,6 +286,7 @@ export interface ImportRows {
   releases: ReleaseRow[];
   rollouts: RolloutRow[];
   yanks: YankRow[];
+  standby_yanks: StandbyYankRecord[];
 }
 
 /** The `import` audit row; `id` is set when audit rows will follow, so they fit below it. */
@@ -342,6 +354,7 @@ export function importStatements(
     ...insertMany(db, 'releases', rows.releases),
     ...insertMany(db, 'rollouts', rows.rollouts),
     ...insertMany(db, 'yanks', rows.yanks),
+    ...insertMany(db, 'standby_yanks', rows.standby_yanks),
     db
       .prepare(
         `INSERT INTO audit (id, at, actor, action, app, target, before_json, after_json)

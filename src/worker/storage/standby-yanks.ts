@@ -18,7 +18,17 @@ export interface StandbyYankRecord {
   created_at: string;
 }
 
-const COLUMNS = 'app, channel, version, yank_jws, yank_sha256, rollback_to, created_at';
+/** The table's columns, in order: the queries here and backups (storage/backup.ts) read them all. */
+export const STANDBY_YANK_COLUMNS = [
+  'app',
+  'channel',
+  'version',
+  'yank_jws',
+  'yank_sha256',
+  'rollback_to',
+  'created_at',
+] as const;
+const COLUMNS = STANDBY_YANK_COLUMNS.join(', ');
 
 export async function getStandbyYank(db: D1Database, key: RolloutKey): Promise<StandbyYankRecord | null> {
   return db

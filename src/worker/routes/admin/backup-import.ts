@@ -20,6 +20,8 @@ import { verifyKeysChain } from '../../../protocol/keys.ts';
 import { badRequest, conflict } from '../../errors.ts';
 import type { ImportRows, ImportTarget, ReleaseRow, RolloutRow, YankRow } from '../../storage/backup.ts';
 import { snapshotWindow } from '../../storage/revisions.ts';
+import { parsePlan } from '../../storage/rollout-plans.ts';
+import type { StandbyYankRecord } from '../../storage/standby-yanks.ts';
 import { versionKey } from '../../storage/version-key.ts';
 import { webhookUrlProblem } from './settings.ts';
 
@@ -138,7 +140,7 @@ function checkTokens(tokens: readonly TokenEntry[], target: ImportTarget): Token
 }
 
 interface AppResult {
-  rows: Pick<ImportRows, 'apps' | 'channels' | 'releases' | 'rollouts' | 'yanks'>;
+  rows: Pick<ImportRows, 'apps' | 'channels' | 'releases' | 'rollouts' | 'yanks' | 'standby_yanks'>;
   documents: ArchivedDocument[];
 }
 
@@ -224,6 +226,64 @@ async function checkYanks(
   return { rows, documents };
 }
 
+/**
+ * Standby yanks (DESIGN §6) are checked as a promote checks one: signed by a release key, for this
+ * app and version, held by a rollout of the import whose plan rolls back, the version not yanked, and
+ * `rollback_to` null or a lower release that is not yanked either. They stay sealed: no R2 document.
+ */
+async function checkStandbyYanks(
+  data: AppExport,
+  rollouts: readonly RolloutRow[],
+  yanks: readonly YankRow[],
+  releases: ReadonlySet<string>,
+  releaseKeys: readonly PublicJwk[],
+): Promise<StandbyYankRecord[]> {
+  const name = data.app.name;
+  const yanked = new Set(yanks.map((y) => y.version));
+  const rows: StandbyYankRecord[] = [];
+  for (const entry of data.standby_yanks ?? []) {
+    const where = `apps.${name}.standby_yanks.${entry.channel}/${entry.version}`;
+    const yank = await verified('yank', entry.yank, releaseKeys, where);
+    if (yank.app !== name) throw badRequest('app_mismatch', `${where}: the yank is for app ${yank.app}`);
+    if (yank.version !== entry.version) throw invalid(where, `the statement yanks ${yank.version}`);
+    const rollout = rollouts.find((r) => r.channel === entry.channel && r.version === entry.version);
+    if (parsePlan(rollout?.plan_json ?? null)?.on_breach !== 'rollback') {
+      throw invalid(where, `no rollout of ${entry.version} on ${entry.channel} has a plan that rolls back`);
+    }
+    if (rows.some((r) => r.channel === entry.channel && r.version === entry.version)) {
+      throw invalid(where, 'listed twice');
+    }
+    if (yanked.has(yank.version)) throw invalid(where, `${yank.version} is yanked already`);
+    if (
+      yank.rollback_to !== null &&
+      !(
+        releases.has(yank.rollback_to) &&
+        semverLt(yank.rollback_to, yank.version) &&
+        !yanked.has(yank.rollback_to)
+      )
+    ) {
+      throw invalid(
+        where,
+        `rollback_to ${yank.rollback_to} must be a release of ${name} lower than ${yank.version}, not yanked`,
+      );
+    }
+    const yank_sha256 = await sha256Hex(entry.yank);
+    if (yank_sha256 !== entry.yank_sha256) {
+      throw badRequest('sha256_mismatch', `${where}: yank_sha256 is not the SHA-256 of the statement`);
+    }
+    rows.push({
+      app: name,
+      channel: entry.channel,
+      version: yank.version,
+      yank_jws: entry.yank,
+      yank_sha256,
+      rollback_to: yank.rollback_to,
+      created_at: entry.created_at,
+    });
+  }
+  return rows;
+}
+
 function checkRollouts(
   data: AppExport,
   channels: ReadonlySet<string>,
@@ -276,6 +336,8 @@ async function checkApp(data: AppExport, releaseKeys: readonly PublicJwk[], now:
   const releases = await checkReleases(data, releaseKeys);
   const versions = new Set(releases.rows.map((r) => r.version));
   const yanks = await checkYanks(data, versions, releaseKeys);
+  const rollouts = checkRollouts(data, channels, versions);
+  const standby = await checkStandbyYanks(data, rollouts, yanks.rows, versions, releaseKeys);
   // A fresh snapshot one revision past the exported one: clients that saw the old deployment's
   // snapshots accept it (revisions only grow), and it is signed by this Worker's online key.
   const window = snapshotWindow(now);
@@ -303,8 +365,9 @@ async function checkApp(data: AppExport, releaseKeys: readonly PublicJwk[], now:
         created_at: ch.created_at,
       })),
       releases: releases.rows,
-      rollouts: checkRollouts(data, channels, versions),
+      rollouts,
       yanks: yanks.rows,
+      standby_yanks: standby,
     },
     documents: [...releases.documents, ...yanks.documents],
   };
@@ -327,6 +390,7 @@ export async function prepareImport(
     releases: [],
     rollouts: [],
     yanks: [],
+    standby_yanks: [],
   };
   const documents: ArchivedDocument[] = [];
   const names = new Set<string>();
@@ -339,6 +403,7 @@ export async function prepareImport(
     rows.releases.push(...app.rows.releases);
     rows.rollouts.push(...app.rows.rollouts);
     rows.yanks.push(...app.rows.yanks);
+    rows.standby_yanks.push(...app.rows.standby_yanks);
     documents.push(...app.documents);
   }
   return {
@@ -351,6 +416,7 @@ export async function prepareImport(
       releases: rows.releases.length,
       rollouts: rows.rollouts.length,
       yanks: rows.yanks.length,
+      standby_yanks: rows.standby_yanks.length,
     },
     apps: [...names],
     keys: keys.all,

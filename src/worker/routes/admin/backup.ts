@@ -125,6 +125,13 @@ function appExport(rows: AppRows): AppExport {
       yank: y.yank_jws,
       ...(y.expo_directive_signature ? { expo_directive_signature: y.expo_directive_signature } : {}),
     })),
+    standby_yanks: rows.standby_yanks.map((s) => ({
+      channel: s.channel,
+      version: s.version,
+      yank_sha256: s.yank_sha256,
+      created_at: s.created_at,
+      yank: s.yank_jws,
+    })),
   };
 }
 
