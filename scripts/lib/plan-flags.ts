@@ -21,23 +21,11 @@ import {
   parsePlanSteps,
   parseRate,
 } from '../../src/protocol/plan.ts';
-import { str, type Values } from './command.ts';
+import { PLAN_DEFAULTS } from '../../src/protocol/plan-text.ts';
+import { str, str, type Values, type Values } from './command.ts';
 import { UserError } from './errors.ts';
 
-export { describeGates, describePlan, describeSteps } from '../../src/protocol/plan-text.ts';
-
-/**
- * What an omitted option means when a plan is given: an hour per step, halt on a failure rate
- * clearly over 5 % or a rollback rate clearly over 2 %, judge a step only once it has 100 installs.
- * Loose enough not to halt a healthy release on noise, tight enough to stop a broken one at the
- * first step (docs/cli.md, "Staged rollouts").
- */
-export const PLAN_DEFAULTS = {
-  bake_seconds: 3600,
-  max_failure_rate: 0.05,
-  max_rollback_rate: 0.02,
-  min_installs: 100,
-} as const;
+export { describeGates, describePlan, describeSteps, PLAN_DEFAULTS } from '../../src/protocol/plan-text.ts';
 
 /** The gate options, without the steps option (whose name differs per command). */
 export const GATE_OPTIONS = {

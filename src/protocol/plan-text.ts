@@ -8,6 +8,19 @@ import { points } from './format-difference.ts';
 import type { Gates, Plan } from './plan.ts';
 
 /**
+ * What an omitted option means when a plan is given (the CLI's flags, the dashboard's form): an hour
+ * per step, halt on a failure rate clearly over 5 % or a rollback rate clearly over 2 %, judge a step
+ * only once it has 100 installs. Loose enough not to halt a healthy release on noise, tight enough to
+ * stop a broken one at the first step (docs/cli.md, "Staged rollouts").
+ */
+export const PLAN_DEFAULTS = {
+  bake_seconds: 3600,
+  max_failure_rate: 0.05,
+  max_rollback_rate: 0.02,
+  min_installs: 100,
+} as const;
+
+/**
  * Sessions a group needs in the step before a crash gate judges it, when the plan does not say
  * (`min_sessions`): like `min_installs`, enough that the first few crashes of a handful of users do
  * not halt a release, and that a step does not advance on a crash gate that saw nothing.
