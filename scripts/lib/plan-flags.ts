@@ -22,7 +22,7 @@ import {
   parseRate,
 } from '../../src/protocol/plan.ts';
 import { PLAN_DEFAULTS } from '../../src/protocol/plan-text.ts';
-import { str, str, type Values, type Values } from './command.ts';
+import { str, type Values } from './command.ts';
 import { UserError } from './errors.ts';
 
 export { describeGates, describePlan, describeSteps, PLAN_DEFAULTS } from '../../src/protocol/plan-text.ts';
