@@ -21,7 +21,7 @@ import {
 } from '../../storage/analytics.ts';
 import { compareWithBaseline } from '../../storage/comparison.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate } from '../../validate.ts';
+import { validate, wholeNumber } from '../../validate.ts';
 import { appParams, requireApp, requireChannel } from './common.ts';
 
 const DAY_MS = 86_400_000;
@@ -43,7 +43,7 @@ const adoptionQuery = z.object({ ...windowFields, interval: z.enum(['hour', 'day
 const errorsQuery = z.object({
   ...windowFields,
   version: versionSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(10),
+  limit: wholeNumber(1, 100).default(10),
 });
 const clientsQuery = z.object({ channel: nameSchema.optional() });
 

@@ -5,12 +5,12 @@ import { nameSchema } from '../../../protocol/documents.ts';
 import { requireRole } from '../../auth.ts';
 import { listAudit } from '../../storage/audit.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate } from '../../validate.ts';
+import { validate, wholeNumber } from '../../validate.ts';
 
 const auditQuery = z.object({
   app: nameSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  before: z.coerce.number().int().min(1).optional(),
+  limit: wholeNumber(1, 500).default(50),
+  before: wholeNumber(1).optional(),
 });
 
 export const auditLog = new Hono<AppEnv>();

@@ -12,7 +12,7 @@ import { requireRole } from '../../auth.ts';
 import { type ApiError, badRequest, notFound } from '../../errors.ts';
 import { hashObject, isLengthMismatch } from '../../storage/objects.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate } from '../../validate.ts';
+import { validate, wholeNumber } from '../../validate.ts';
 import {
   artifactContentType,
   artifactParams,
@@ -37,7 +37,7 @@ const createBody = z.object({
   sha512: sha512Base64Schema.optional(),
 });
 const uploadQuery = z.object({ upload_id: z.string().min(1).max(1024) });
-const partQuery = uploadQuery.extend({ part: z.coerce.number().int().min(1).max(MAX_PARTS) });
+const partQuery = uploadQuery.extend({ part: wholeNumber(1, MAX_PARTS) });
 const completeBody = z.object({
   parts: z
     .array(z.object({ part: z.number().int().min(1).max(MAX_PARTS), etag: z.string().min(1).max(256) }))

@@ -9,7 +9,7 @@ import { type AppSettings, getAppSettings, setAppSettings } from '../../storage/
 import { bumpApp, checkExpected, commit } from '../../storage/revisions.ts';
 import { listDeliveries, retargetPendingDeliveries } from '../../storage/webhooks.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate } from '../../validate.ts';
+import { validate, wholeNumber } from '../../validate.ts';
 import { appParams, audit, expectedRevision, jsonLimit } from './common.ts';
 
 const putSettings = z.object({
@@ -19,7 +19,7 @@ const putSettings = z.object({
   expected_revision: expectedRevision,
 });
 
-const webhooksQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) });
+const webhooksQuery = z.object({ limit: wholeNumber(1, 100).default(20) });
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
