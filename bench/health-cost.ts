@@ -3,7 +3,8 @@
  * SQLite itself. Seeds the benchmark's week of telemetry (bench/seed-events.ts, 1,000,000 events by
  * default) into node:sqlite with every migration applied, then times each statement of
  * `releaseHealth`'s batch (src/worker/storage/analytics-sql.ts) for the busiest release over the
- * week: the median of seven runs. Give a database file (on /dev/shm, say) to keep the seeded history
+ * week, its session reports included: the median of seven runs. The baseline comparison runs the
+ * same batch once more, for the baseline. Give a database file (on /dev/shm, say) to keep the seeded history
  * for the next run. In `npm run bench` the same statements run in D1's SQLite inside workerd; this is
  * that share without workerd (BENCHMARKS.md, "Release health").
  */
@@ -19,6 +20,7 @@ import {
   positional,
   rollbacksSql,
   type SqlParams,
+  sessionsSql,
   topErrorsSql,
 } from '../src/worker/storage/analytics-sql.ts';
 import { type SeedDb, type SeedStatement, seedEvents } from './seed-events.ts';
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
     ['rollbacks and exposure', rollbacksSql('one')],
     ['install durations', durationsSql('one')],
     ['top errors', topErrorsSql('one')],
+    ['sessions and crash-free', sessionsSql('one')],
     ['active clients by version', ACTIVE_VERSIONS_SQL],
     ['known version', KNOWN_VERSION_SQL],
   ];
