@@ -42,7 +42,7 @@ describe('admin auth', () => {
   it('knows the bootstrap token as an admin', async () => {
     const res = await admin('/whoami');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ actor: 'bootstrap', role: 'admin' });
+    expect(res.body).toEqual({ actor: 'bootstrap', role: 'admin', apps: null });
     expect(res.headers.get('Cache-Control')).toBe('no-store');
   });
 
@@ -54,7 +54,7 @@ describe('admin auth', () => {
     expect(row?.token_sha256).toBe(await sha256Hex(created.token));
 
     const who = await admin('/whoami', { token: created.token });
-    expect(who.body).toEqual({ actor: `token:${created.id}:test publisher`, role: 'publisher' });
+    expect(who.body).toEqual({ actor: `token:${created.id}:test publisher`, role: 'publisher', apps: null });
 
     // A publisher can publish: the route answers past auth (404 for an app that does not exist).
     const app = await createApp();
@@ -124,6 +124,7 @@ describe('admin auth', () => {
         id: '00000000000e0e0e',
         name: 'expired',
         role: 'admin',
+        apps: null,
         created_at: '2026-01-01T00:00:00Z',
         created_by: 'test',
         expires_at: '2026-01-02T00:00:00Z',

@@ -5,6 +5,7 @@ import { newSalt } from '../../../protocol/bucket.ts';
 import { channelInfoSchema, channelRuleSchema } from '../../../protocol/channels.ts';
 import { nameSchema } from '../../../protocol/documents.ts';
 import { requireRole } from '../../auth.ts';
+import { scopeAllows } from '../../auth-roles.ts';
 import { badRequest, conflict } from '../../errors.ts';
 import {
   getApp,
@@ -67,8 +68,11 @@ apps.post('/apps', requireRole('admin'), jsonLimit, validate('json', createApp),
   return c.json(appView(await requireApp(c.env.DB, body.name)), 201);
 });
 
-apps.get('/apps', requireRole('analyst'), async (c) => {
-  return c.json({ apps: (await listApps(c.env.DB)).map(appView) });
+// A token limited to apps lists only them (DESIGN §4): the dashboard and CLI start from this list.
+apps.get('/apps', requireRole('analyst', 'own'), async (c) => {
+  const { apps: limitedTo } = c.get('actor');
+  const listed = (await listApps(c.env.DB)).filter((app) => scopeAllows(limitedTo, app.name));
+  return c.json({ apps: listed.map(appView) });
 });
 
 apps.get('/apps/:app', requireRole('analyst'), validate('param', appParams), async (c) => {

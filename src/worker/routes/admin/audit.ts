@@ -15,6 +15,7 @@ const auditQuery = z.object({
 
 export const auditLog = new Hono<AppEnv>();
 
-auditLog.get('/audit', requireRole('analyst'), validate('query', auditQuery), async (c) => {
+// A token limited to apps reads the history of one of them (?app=), never the deployment's.
+auditLog.get('/audit', requireRole('analyst', 'query'), validate('query', auditQuery), async (c) => {
   return c.json(await listAudit(c.env.DB, c.req.valid('query')));
 });
