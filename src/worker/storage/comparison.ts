@@ -47,13 +47,14 @@ export async function compareWithBaseline(
   scope: Scope,
   version: string,
 ): Promise<ReleaseComparison | null> {
-  const [canary, releases] = await Promise.all([
+  // The baseline is known from the rollouts alone: both releases' health then go out together, so
+  // the answer waits for the slower of the two batches, not for one after the other.
+  const baselineVersion = baselineOf(await channelReleases(db, scope.app, scope.channel), version);
+  const [canary, baseline] = await Promise.all([
     releaseHealth(db, scope, version),
-    channelReleases(db, scope.app, scope.channel),
+    baselineVersion === undefined ? null : releaseHealth(db, scope, baselineVersion),
   ]);
   if (!canary) return null;
-  const baselineVersion = baselineOf(releases, version);
-  const baseline = baselineVersion === undefined ? null : await releaseHealth(db, scope, baselineVersion);
   const answer = { app: scope.app, channel: scope.channel, window: scope.window, canary };
   if (!baseline) return { ...answer, baseline: null, baseline_version: null, differences: null };
   const [a, b] = [rateCounts(canary), rateCounts(baseline)];
