@@ -3,6 +3,7 @@ export type {
   AppView,
   ChannelHealth,
   ChannelView,
+  Plan,
   Rate,
   RateDifference,
   ReleaseComparison,
@@ -15,6 +16,11 @@ export type {
 export interface Whoami {
   actor: string;
   role: 'admin' | 'publisher' | 'analyst';
+  /**
+   * The apps the token is limited to (DESIGN §4): it gets 403 `app_forbidden` on any other app and
+   * 403 `scope_forbidden` on deployment-wide routes. null: every app. Absent from older servers.
+   */
+  apps?: string[] | null;
 }
 
 export interface TimeWindow {

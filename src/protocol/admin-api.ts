@@ -88,6 +88,8 @@ export interface TokenView {
   id: string;
   name: string;
   role: string;
+  /** The apps the token is limited to (DESIGN §4), or null for every app; absent from older servers. */
+  apps?: string[] | null;
   created_at: string;
   expires_at: string | null;
   revoked_at: string | null;
