@@ -61,6 +61,33 @@ export interface RoutingRequest {
   installed: string | undefined;
 }
 
+/** A condition of a rule's `match` that a client can fail. */
+export type RuleCondition = 'client_ids' | 'platforms' | 'countries' | 'versions' | 'percent_bp';
+
+/** What became of one rule, tried in order, for one client. */
+export type RuleOutcome =
+  | { index: number; channel: string; outcome: 'matched' }
+  /** The rule names a channel the app does not have: skipped. */
+  | { index: number; channel: string; outcome: 'unknown_channel' }
+  /** The first condition (cheapest first) the client does not meet. */
+  | { index: number; channel: string; outcome: 'failed'; condition: RuleCondition };
+
+/** Why a client lands on a channel. */
+export type ChannelReason =
+  | { kind: 'rule'; index: number }
+  | { kind: 'requested' }
+  /** No rule matched; `requested` says what became of a channel the client asked for, if any. */
+  | { kind: 'default'; requested?: 'private' | 'unknown' }
+  /** The default channel is gone: the first channel serves. */
+  | { kind: 'first_channel' };
+
+export interface ChannelChoice {
+  channel: string;
+  reason: ChannelReason;
+  /** Every rule tried, in order, up to and including the one that matched. */
+  rules: RuleOutcome[];
+}
+
 /**
  * Picks the channel for one client. Rules pointing at a channel the app does not have are skipped.
  * A requested channel that is private or unknown is ignored (private channels are reached through
@@ -69,30 +96,65 @@ export interface RoutingRequest {
  *   it is `default_channel` and the caller's lookup of it fails).
  */
 export async function chooseChannel(config: AppConfig, request: RoutingRequest): Promise<string> {
-  const channels = new Map(config.channels.map((c) => [c.name, c]));
-  for (const rule of config.rules) {
-    if (channels.has(rule.channel) && (await ruleMatches(config.app, rule, request))) return rule.channel;
-  }
-  const requested = request.requested === undefined ? undefined : channels.get(request.requested);
-  if (requested?.public) return requested.name;
-  if (channels.has(config.default_channel)) return config.default_channel;
-  // A misconfigured app whose default channel is gone still serves its first channel.
-  return config.channels[0]?.name ?? config.default_channel;
+  return (await explainChannel(config, request)).channel;
 }
 
-/** Every condition given must hold; the cheap ones run first so the hash is computed only when needed. */
-async function ruleMatches(app: string, rule: ChannelRule, request: RoutingRequest): Promise<boolean> {
+/**
+ * `chooseChannel` with its reasons: the channel, why, and what became of each rule tried. The one
+ * routing implementation: the data plane takes the channel, `updraft rules test` prints the reasons.
+ */
+export async function explainChannel(config: AppConfig, request: RoutingRequest): Promise<ChannelChoice> {
+  const channels = new Map(config.channels.map((c) => [c.name, c]));
+  const rules: RuleOutcome[] = [];
+  for (const [index, rule] of config.rules.entries()) {
+    if (!channels.has(rule.channel)) {
+      rules.push({ index, channel: rule.channel, outcome: 'unknown_channel' });
+      continue;
+    }
+    const condition = await failedCondition(config.app, rule, request);
+    if (condition === null) {
+      rules.push({ index, channel: rule.channel, outcome: 'matched' });
+      return { channel: rule.channel, reason: { kind: 'rule', index }, rules };
+    }
+    rules.push({ index, channel: rule.channel, outcome: 'failed', condition });
+  }
+  const requested = request.requested === undefined ? undefined : channels.get(request.requested);
+  if (requested?.public) return { channel: requested.name, reason: { kind: 'requested' }, rules };
+  const ignored =
+    request.requested === undefined ? undefined : requested === undefined ? 'unknown' : 'private';
+  if (channels.has(config.default_channel)) {
+    const reason: ChannelReason = ignored ? { kind: 'default', requested: ignored } : { kind: 'default' };
+    return { channel: config.default_channel, reason, rules };
+  }
+  // A misconfigured app whose default channel is gone still serves its first channel.
+  const channel = config.channels[0]?.name ?? config.default_channel;
+  return { channel, reason: { kind: 'first_channel' }, rules };
+}
+
+/**
+ * The first condition of `rule` the client fails, or null when every condition given holds; the
+ * cheap ones run first so the hash is computed only when needed.
+ */
+async function failedCondition(
+  app: string,
+  rule: ChannelRule,
+  request: RoutingRequest,
+): Promise<RuleCondition | null> {
   const { client_ids, percent_bp, salt, platforms, countries, versions } = rule.match;
-  if (client_ids && !client_ids.includes(request.clientId)) return false;
-  if (platforms && !platforms.includes(request.platform)) return false;
+  if (client_ids && !client_ids.includes(request.clientId)) return 'client_ids';
+  if (platforms && !platforms.includes(request.platform)) return 'platforms';
   // An unknown country matches no country list: a geo-fenced rule must not catch everyone.
-  if (countries && (request.country === undefined || !countries.includes(request.country))) return false;
+  if (countries && (request.country === undefined || !countries.includes(request.country))) {
+    return 'countries';
+  }
   if (versions !== undefined) {
     // A rule on installed versions matches no client whose version is unknown.
     const installed = request.installed === undefined ? null : parseVersion(request.installed);
-    if (!installed || !satisfies(installed, versions)) return false;
+    if (!installed || !satisfies(installed, versions)) return 'versions';
   }
-  if (percent_bp === undefined) return true;
+  if (percent_bp === undefined) return null;
   // The server always stores a salt with a cohort; a rule written without one still gets a stable cohort.
-  return isInside(percent_bp, salt ?? `${app}:${rule.channel}`, request.clientId);
+  return (await isInside(percent_bp, salt ?? `${app}:${rule.channel}`, request.clientId))
+    ? null
+    : 'percent_bp';
 }
