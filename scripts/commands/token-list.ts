@@ -1,9 +1,10 @@
-/** `updraft token list`: every API token, active or not (never the secrets themselves). */
+/** `updraft token list`: every API token, active or not, with the apps it is limited to (never the secrets themselves). */
 
 import type { TokenView } from '../../src/protocol/admin-api.ts';
 import type { ApiClient } from '../lib/api.ts';
 import type { Command } from '../lib/command.ts';
 import { formatTable, formatTime } from '../lib/table.ts';
+import { scopeOf } from './token-create.ts';
 
 export async function tokenList(opts: { client: ApiClient }): Promise<{ tokens: TokenView[] }> {
   return opts.client.get<{ tokens: TokenView[] }>('/v1/admin/tokens');
@@ -29,11 +30,12 @@ export const command: Command = {
     const now = new Date();
     inv.print(
       formatTable(
-        ['id', 'name', 'role', 'state', 'created', 'expires', 'created by'],
+        ['id', 'name', 'role', 'apps', 'state', 'created', 'expires', 'created by'],
         view.tokens.map((t) => [
           t.id,
           t.name,
           t.role,
+          scopeOf(t),
           stateOf(t, now),
           formatTime(t.created_at),
           t.expires_at ? formatTime(t.expires_at) : 'never',
