@@ -48,7 +48,7 @@ export function describeChannel(
     );
     lines.push(...table.split('\n').map((l) => `  ${l}`));
     // The scheduler leaves a yanked release's plan alone, so there is no next step to describe.
-    const planned = view.rollouts.filter((r) => isPlanned(r) && !yanked.has(r.version));
+    const planned = view.rollouts.filter(isPlanned).filter((r) => !yanked.has(r.version));
     if (planned.length > 0) lines.push('  Staged plans:');
     for (const rollout of planned) lines.push(...planLines(rollout, now).map((l) => `    ${l}`));
   }
