@@ -112,6 +112,10 @@ export function setChannelPublic(db: D1Database, app: string, channel: string, i
     .bind(app, channel, isPublic ? 1 : 0);
 }
 
+export function setDefaultChannel(db: D1Database, app: string, channel: string): D1PreparedStatement {
+  return db.prepare('UPDATE apps SET default_channel = ?2 WHERE name = ?1').bind(app, channel);
+}
+
 export function setRules(db: D1Database, app: string, rules: ChannelRule[]): D1PreparedStatement {
   return db.prepare('UPDATE apps SET rules_json = ?2 WHERE name = ?1').bind(app, JSON.stringify(rules));
 }

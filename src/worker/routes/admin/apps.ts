@@ -13,6 +13,7 @@ import {
   insertChannel,
   listApps,
   setChannelPublic,
+  setDefaultChannel,
   setRules,
 } from '../../storage/apps.ts';
 import { assertCanSign, projectApp, projectChannels } from '../../storage/projection-writer.ts';
@@ -41,7 +42,20 @@ const createApp = z
     path: ['channels'],
   });
 
-const putChannel = z.object({ public: z.boolean(), expected_revision: expectedRevision });
+// `public` is what a channel is created with; on an existing one either field alone changes only
+// itself. `default` can only be set: an app always has a default channel, so another one replaces it.
+const putChannel = z
+  .object({
+    public: z.boolean().optional(),
+    default: z
+      .literal(true, { error: 'can only be true (make another channel the default instead)' })
+      .optional(),
+    expected_revision: expectedRevision,
+  })
+  .refine((body) => body.public !== undefined || body.default !== undefined, {
+    message: 'give public, default or both',
+    path: ['public'],
+  });
 const putRules = z.object({
   rules: z.array(channelRuleSchema).max(100),
   expected_revision: expectedRevision,
@@ -91,22 +105,32 @@ apps.put(
     const record = await requireApp(c.env.DB, app);
     checkExpected(body.expected_revision, record.revision, 'app');
     const existing = record.channels.find((ch) => ch.name === channel);
-    if (existing?.public === body.public) return c.json(appView(record), 200);
+    if (!existing && body.public === undefined) {
+      throw badRequest('invalid_json', `public: is required to create channel ${channel}`);
+    }
+    const isPublic = body.public ?? existing?.public ?? true;
+    const wasDefault = record.default_channel === channel;
+    const makeDefault = body.default === true && !wasDefault;
+    if (existing?.public === isPublic && !makeDefault) return c.json(appView(record), 200);
     assertCanSign(c.env);
     const now = new Date();
-    const after = { name: channel, public: body.public };
+    // The audit row says `default` only when the request was about it, so visibility rows keep their shape.
+    const withDefault = <T extends object>(state: T, isDefault: boolean) =>
+      body.default === undefined ? state : { ...state, default: isDefault };
+    const after = withDefault({ name: channel, public: isPublic }, wasDefault || makeDefault);
     await commit(
       c.env.DB,
       [
         ...bumpApp(c.env.DB, app, record.revision, now),
         existing
-          ? setChannelPublic(c.env.DB, app, channel, body.public)
-          : insertChannel(c.env.DB, app, after, now),
+          ? setChannelPublic(c.env.DB, app, channel, isPublic)
+          : insertChannel(c.env.DB, app, { name: channel, public: isPublic }, now),
+        ...(makeDefault ? [setDefaultChannel(c.env.DB, app, channel)] : []),
         audit(c, now, {
           action: existing ? 'channel.update' : 'channel.create',
           app,
           target: channel,
-          before: existing ? { name: channel, public: existing.public } : null,
+          before: existing ? withDefault({ name: channel, public: existing.public }, wasDefault) : null,
           after,
         }),
       ],
