@@ -1,5 +1,5 @@
 /**
- * The admin API from the browser: same origin, the analyst token as a Bearer header. The token lives
+ * The admin API from the browser: same origin, the token as a Bearer header. The token lives
  * in sessionStorage only (gone when the tab closes); a 401 anywhere signs the user out.
  */
 
@@ -33,36 +33,53 @@ export class ApiError extends Error {
 export type Query = Record<string, string | number | undefined>;
 
 /** GET a JSON document from the admin API with `token` (default: the stored one). */
-export async function get<T>(path: string, query: Query = {}, token = storedToken()): Promise<T> {
+export function get<T>(path: string, query: Query = {}, token = storedToken()): Promise<T> {
   const url = new URL(path, window.location.origin);
   for (const [name, value] of Object.entries(query)) {
     if (value !== undefined) url.searchParams.set(name, String(value));
   }
+  return request<T>(url, token);
+}
+
+/** POST a JSON body to the admin API with the stored token; the answer's JSON. */
+export function post<T>(path: string, body: unknown): Promise<T> {
+  return request<T>(new URL(path, window.location.origin), storedToken(), JSON.stringify(body));
+}
+
+/** A GET, or with `body` (JSON text) a POST. */
+async function request<T>(url: URL, token: string | null, body?: string): Promise<T> {
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    authorization: `Bearer ${token ?? ''}`,
+  };
+  if (body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
   try {
     response = await fetch(url, {
-      headers: { accept: 'application/json', authorization: `Bearer ${token ?? ''}` },
+      method: body === undefined ? 'GET' : 'POST',
+      headers,
+      body,
       cache: 'no-store',
     });
   } catch {
     throw new ApiError(0, 'network_error', 'The server could not be reached. Is it running?');
   }
   const text = await response.text();
-  let body: unknown;
+  let answer: unknown;
   try {
-    body = text === '' ? undefined : JSON.parse(text);
+    answer = text === '' ? undefined : JSON.parse(text);
   } catch {
-    body = undefined;
+    answer = undefined;
   }
   if (!response.ok) {
-    const error = errorOf(body);
+    const error = errorOf(answer);
     throw new ApiError(
       response.status,
       error?.code ?? 'http_error',
       error?.message ?? `The server answered ${response.status} ${response.statusText}`.trim(),
     );
   }
-  return body as T;
+  return answer as T;
 }
 
 /** Like `get`, but a 404 (of any kind) answers undefined: "does it exist?" */

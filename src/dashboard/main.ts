@@ -1,6 +1,6 @@
 /**
  * The Updraft dashboard: a static page served by the Worker's assets at /dashboard/, reading the
- * admin API of the same origin with an analyst token. No framework: each route renders a fresh
+ * admin API of the same origin with the user's token (analysts read; publishers and admins also act). No framework: each route renders a fresh
  * view (views/*.ts) into the shell; a newer navigation discards an older one still loading.
  */
 import { ApiError, forgetToken, get, storedToken } from './api.ts';
@@ -102,7 +102,7 @@ async function viewFor(route: Route): Promise<View> {
     case 'apps':
       return appsView();
     case 'app':
-      return overviewView(route);
+      return overviewView(route, { who, reload: () => void render(true) });
     case 'release':
       return releaseView(route);
     case 'not-found':

@@ -1,6 +1,7 @@
 /** The admin API's answers (docs/api.md) as the dashboard reads them: the shared ones from src/protocol. */
 export type {
   AppView,
+  AuditEntry,
   ChannelHealth,
   ChannelView,
   Plan,

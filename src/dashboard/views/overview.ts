@@ -4,6 +4,7 @@
  */
 
 import { formatBp, formatFraction, NO_DATA } from '../../protocol/format.ts';
+import { canAct } from '../actions.ts';
 import { get, optional, seg } from '../api.ts';
 import {
   card,
@@ -26,7 +27,10 @@ import type {
   ReleaseHealth,
   RolloutView,
   StatusView,
+  Whoami,
 } from '../types.ts';
+import { historyPanel } from './history.ts';
+import { type ChannelActions, promoteReleaseButton, rolloutMenu } from './rollout-actions.ts';
 import type { View } from './view.ts';
 
 type AppRoute = Extract<Route, { page: 'app' }>;
@@ -38,7 +42,13 @@ interface ChannelData {
   clients: ClientsView | undefined;
 }
 
-export async function overviewView(route: AppRoute): Promise<View> {
+export interface OverviewOptions {
+  who: Whoami | undefined;
+  /** Renders the page again from the server (after a stale revision). */
+  reload(): void;
+}
+
+export async function overviewView(route: AppRoute, opts: OverviewOptions): Promise<View> {
   const app = seg(route.app);
   const status = await get<StatusView>(`/v1/admin/apps/${app}/status`);
   const from = windowFrom(route.window);
@@ -65,6 +75,31 @@ export async function overviewView(route: AppRoute): Promise<View> {
   const rollbacks = releases.reduce((sum, r) => sum + r.rollbacks, 0);
   const quiet = analytics && active === 0 && installs === 0 && failures === 0 && rollbacks === 0;
   const windowLabel = WINDOW_LABELS[route.window];
+  const history = historyPanel(status.app);
+  const announcer = h('div', { class: 'action-status', 'aria-live': 'polite' });
+
+  /** A channel's card; with a publisher token, its actions re-render it from the server's answer. */
+  function channelSection(d: ChannelData): HTMLElement {
+    const actions: ChannelActions | undefined = canAct(opts.who?.role)
+      ? {
+          app: status.app,
+          channel: d.channel,
+          changed(view, message) {
+            d.channel = view;
+            section.replaceWith(channelSection(d));
+            announcer.replaceChildren(notice('info', message));
+            void history.refresh();
+          },
+          reload: opts.reload,
+          focusAfter: (version) =>
+            document.querySelector<HTMLElement>(
+              `#channel-${CSS.escape(d.channel.name)} tr[data-version="${CSS.escape(version)}"] summary`,
+            ) ?? document.getElementById(`channel-${d.channel.name}-title`),
+        }
+      : undefined;
+    const section = channelCard(status, d, route, actions);
+    return section;
+  }
 
   const node = h(
     'div',
@@ -115,7 +150,9 @@ export async function overviewView(route: AppRoute): Promise<View> {
           '; numbers appear here a few seconds after the first events arrive.',
         )
       : null,
-    data.map((d) => channelCard(status, d, route)),
+    announcer,
+    data.map(channelSection),
+    history.node,
   );
   return { title: status.app, node };
 }
@@ -146,7 +183,12 @@ function byUpdater(clients: ClientsView): string {
   return kinds.map((k) => ` · ${k.kind} ${count(k.clients)}`).join('');
 }
 
-function channelCard(status: StatusView, data: ChannelData, route: AppRoute): HTMLElement {
+function channelCard(
+  status: StatusView,
+  data: ChannelData,
+  route: AppRoute,
+  acting: ChannelActions | undefined,
+): HTMLElement {
   const { channel, health, clients } = data;
   const byVersion = new Map<string, ReleaseHealth>((health?.releases ?? []).map((r) => [r.version, r]));
   const yanked = new Set(channel.yanked.map((y) => y.version));
@@ -155,15 +197,18 @@ function channelCard(status: StatusView, data: ChannelData, route: AppRoute): HT
     tag(channel.public ? 'public' : 'private'),
     h('span', {}, `revision ${channel.revision}`),
   ];
-  const actions = clients
-    ? h(
-        'p',
-        { class: 'stat-inline' },
-        h('strong', {}, count(clients.active_24h)),
-        ' active clients (24 h)',
-        byUpdater(clients),
-      )
-    : null;
+  const actions = [
+    clients
+      ? h(
+          'p',
+          { class: 'stat-inline' },
+          h('strong', {}, count(clients.active_24h)),
+          ' active clients (24 h)',
+          byUpdater(clients),
+        )
+      : null,
+    acting ? promoteReleaseButton(acting) : null,
+  ];
 
   const body =
     channel.rollouts.length === 0
@@ -233,6 +278,7 @@ function channelCard(status: StatusView, data: ChannelData, route: AppRoute): HT
                     'Adoption',
                   ),
                 ),
+                acting ? h('th', { scope: 'col', class: 'col-actions' }, srOnly('Actions')) : null,
               ),
             ),
             h(
@@ -293,6 +339,13 @@ function channelCard(status: StatusView, data: ChannelData, route: AppRoute): HT
                     { 'data-label': 'Adoption', class: 'col-adoption', 'data-metric': 'adoption' },
                     r ? shareBar(r.adoption, formatFraction(r.adoption), 'muted') : NO_DATA,
                   ),
+                  acting
+                    ? h(
+                        'td',
+                        { 'data-label': 'Actions', class: 'col-actions' },
+                        rolloutMenu(acting, rollout, yanked.has(rollout.version)),
+                      )
+                    : null,
                 );
               }),
             ),
