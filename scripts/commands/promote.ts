@@ -3,17 +3,20 @@
  * starts the rollout of a release on a channel, changes its percentage (the salt stays, so raising it
  * only adds clients), attaches a staged plan the scheduler follows, or sends a critical release to
  * everyone at once (docs/rollouts.md). With `--on-breach rollback` it also signs, with the release
- * key, the standby yank the scheduler publishes on a clear gate breach (DESIGN §6).
+ * key, the standby yank the scheduler publishes on a clear gate breach (DESIGN §6), and for an Expo
+ * app with code signing (`--expo-private-key`) the rollBackToEmbedded directive published with it.
  */
 
 import type { ChannelView, Plan, StatusView } from '../../src/protocol/admin-api.ts';
 import { baselineOf } from '../../src/protocol/baseline.ts';
+import { rollBackToEmbeddedDirective } from '../../src/protocol/expo.ts';
 import { formatBp } from '../../src/protocol/format.ts';
 import { signDocument } from '../../src/protocol/jws.ts';
 import { type ApiClient, seg } from '../lib/api.ts';
 import { describeChannel } from '../lib/channel-view.ts';
-import { arg, type Command, flag, requireStr, str } from '../lib/command.ts';
+import { arg, type Command, flag, requireStr, str, type Values } from '../lib/command.ts';
 import { UserError } from '../lib/errors.ts';
+import { type ExpoSignerOptions, expoSigningFlags, readExpoSigner, signExpo } from '../lib/expo-signing.ts';
 import { readPrivateKey } from '../lib/keys-folder.ts';
 import { parseName, parsePercent, parseVersion, rfc3339 } from '../lib/parse.ts';
 import { describePlan, GATE_HELP, GATE_OPTIONS, parseOnBreach, planFromFlags } from '../lib/plan-flags.ts';
@@ -37,6 +40,8 @@ export interface PromoteOptions {
   rollbackTo?: string | null;
   /** The keys folder holding the release key the standby yank is signed with. */
   keysDir?: string;
+  /** An Expo app with code signing: the key its standby yank's rollBackToEmbedded directive is signed with. */
+  expoSigning?: ExpoSignerOptions;
   now?: Date;
 }
 
@@ -46,6 +51,7 @@ interface PromoteBody {
   plan?: Plan | 'default';
   critical?: true;
   standby_yank?: string;
+  standby_expo_directive_signature?: string;
   expected_revision?: number;
 }
 
@@ -62,7 +68,7 @@ export async function signStandbyYank(opts: {
   version: string;
   rollbackTo?: string | null;
   now?: Date;
-}): Promise<{ jws: string; rollback_to: string | null }> {
+}): Promise<{ jws: string; rollback_to: string | null; yanked_at: string }> {
   const { app, channel, version } = opts;
   let rollbackTo = opts.rollbackTo;
   if (rollbackTo === undefined) {
@@ -77,14 +83,13 @@ export async function signStandbyYank(opts: {
   }
   const releaseKey = await readPrivateKey(opts.keysDir, 'release');
   const reason = `automatic rollback: a gate of the staged rollout on ${channel} was clearly breached`;
-  const payload = {
-    app,
-    version,
-    reason,
+  const yankedAt = rfc3339(opts.now ?? new Date());
+  const payload = { app, version, reason, rollback_to: rollbackTo, yanked_at: yankedAt };
+  return {
+    jws: await signDocument('yank', payload, releaseKey),
     rollback_to: rollbackTo,
-    yanked_at: rfc3339(opts.now ?? new Date()),
+    yanked_at: yankedAt,
   };
-  return { jws: await signDocument('yank', payload, releaseKey), rollback_to: rollbackTo };
 }
 
 export async function promote(opts: PromoteOptions): Promise<ChannelView> {
@@ -104,12 +109,29 @@ export async function promote(opts: PromoteOptions): Promise<ChannelView> {
   ) {
     throw new UserError('--rollback-to needs --on-breach rollback');
   }
+  const rollsBack = typeof opts.plan === 'object' && opts.plan.on_breach === 'rollback';
+  if (opts.expoSigning !== undefined && !rollsBack) {
+    throw new UserError(
+      '--expo-private-key signs the directive of a standby yank: it needs --on-breach rollback',
+    );
+  }
+  // Read before anything is signed or sent: a bad key is one line and nothing happened.
+  const expoSigner = opts.expoSigning
+    ? await readExpoSigner({ ...opts.expoSigning, now: opts.now ?? new Date() })
+    : undefined;
   if (opts.plan !== undefined) {
     body.plan = opts.plan;
     if (typeof opts.plan === 'object' && opts.plan.on_breach === 'rollback') {
       if (opts.keysDir === undefined) throw new UserError('--on-breach rollback needs the release key');
       const standby = await signStandbyYank({ ...opts, app, channel, version, keysDir: opts.keysDir });
       body.standby_yank = standby.jws;
+      // The directive's bytes are fixed by the standby's yanked_at, as for `yank --expo-private-key`.
+      if (expoSigner) {
+        body.standby_expo_directive_signature = signExpo(
+          rollBackToEmbeddedDirective(standby.yanked_at),
+          expoSigner,
+        );
+      }
     }
   } else if (opts.critical === true) {
     body.critical = true;
@@ -163,6 +185,9 @@ export const command: Command = {
     ...GATE_OPTIONS,
     'on-breach': { type: 'string' },
     'rollback-to': { type: 'string' },
+    'expo-private-key': { type: 'string' },
+    'expo-keyid': { type: 'string' },
+    'expo-certificate': { type: 'string' },
     critical: { type: 'boolean' },
     'expected-revision': { type: 'string' },
   },
@@ -176,6 +201,9 @@ export const command: Command = {
     '                            release with a standby yank signed now with the release key',
     "--rollback-to <v>|none      with --on-breach rollback: where its clients go (default: the channel's",
     '                            baseline, its highest complete, not yanked release below <version>)',
+    '--expo-private-key <pem>    with --on-breach rollback, an Expo app with code signing: also sign the',
+    '                            rollBackToEmbedded directive sent with the standby yank (env',
+    '                            UPDRAFT_EXPO_PRIVATE_KEY; --expo-keyid, --expo-certificate as for yank)',
     '--critical                  skip any plan and go to 100 % at once (only a release signed critical)',
     '--expected-revision <n>     refuse (409) if the channel changed since revision n',
   ],
@@ -200,9 +228,26 @@ export const command: Command = {
       expectedRevision: parseRevision(str(inv.values, 'expected-revision')),
       rollbackTo: rollbackTo === undefined ? undefined : rollbackTo === 'none' ? null : rollbackTo,
       keysDir: inv.config.keysDir,
+      expoSigning: promoteExpoSigning(inv.values, inv.env, plan),
     });
     if (inv.config.json) return inv.printJson(view);
     const mode = plan !== undefined ? 'plan' : critical ? 'critical' : 'percent';
     inv.print(`${promoteSummary(app, version, view, mode)}\n${describeChannel(view)}`);
   },
 };
+
+/**
+ * The Expo signing key of a promote: `--expo-private-key` (or its environment default) with a plan
+ * that rolls back. The environment default alone is left unused by other promotes, so a shell set up
+ * for an Expo app can still promote by percentage; the flag given outright is refused there.
+ */
+function promoteExpoSigning(
+  values: Values,
+  env: NodeJS.ProcessEnv,
+  plan: Plan | 'default' | undefined,
+): ExpoSignerOptions | undefined {
+  const signing = expoSigningFlags(values, env);
+  const rollsBack = typeof plan === 'object' && plan.on_breach === 'rollback';
+  if (!rollsBack && str(values, 'expo-private-key') === undefined) return undefined;
+  return signing;
+}

@@ -128,6 +128,8 @@ export const standbyYankEntrySchema = z.object({
   yank_sha256: sha256HexSchema,
   created_at: storedTime,
   yank: jwsText,
+  /** The signed rollBackToEmbedded directive published with it, for an Expo app (DESIGN §10). */
+  expo_directive_signature: expoSignatureSchema.optional(),
 });
 export type StandbyYankEntry = z.infer<typeof standbyYankEntrySchema>;
 

@@ -3,7 +3,8 @@
  * parsing and refusals, and through the binary the standby yank it signs with the release key and
  * sends with the promote, its rollback_to the channel's baseline read from the API.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { createVerify, generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import type { Values } from '../../scripts/lib/command.ts';
 import { UserError } from '../../scripts/lib/errors.ts';
 import { readPrivateKey } from '../../scripts/lib/keys-folder.ts';
 import { describeGates, parseOnBreach, planFromFlags } from '../../scripts/lib/plan-flags.ts';
+import { rollBackToEmbeddedDirective } from '../../src/protocol/expo.ts';
 import { verifyDocument } from '../../src/protocol/jws.ts';
 import { publicJwk } from '../../src/protocol/keys.ts';
 import { planSchema } from '../../src/protocol/plan.ts';
@@ -59,7 +61,7 @@ const VIEW = {
   yanked: [{ version: '1.2.0', rollback_to: '1.1.0', reason: 'bad' }],
 };
 
-async function promoteThroughBin(extra: string[]) {
+async function promoteThroughBin(extra: string[], env: Record<string, string> = {}) {
   const keys = await mkdtemp(join(tmpdir(), 'updraft-promote-'));
   await keysInit({ keysDir: keys, offline: true });
   const server = await fakeServer((req: Recorded) =>
@@ -69,7 +71,12 @@ async function promoteThroughBin(extra: string[]) {
   );
   try {
     const args = ['promote', 'demo', '1.3.0', '--channel', 'stable', ...extra];
-    const result = await runBin(args, { UPDRAFT_SERVER: server.url, UPDRAFT_TOKEN: 't', UPDRAFT_KEYS: keys });
+    const result = await runBin(args, {
+      UPDRAFT_SERVER: server.url,
+      UPDRAFT_TOKEN: 't',
+      UPDRAFT_KEYS: keys,
+      ...env,
+    });
     return { result, requests: [...server.requests], keys };
   } finally {
     await server.close();
@@ -141,5 +148,58 @@ describe('promote --on-breach rollback, through the binary', () => {
     const body = JSON.parse(requests[0]?.body.toString() ?? '{}');
     expect(body.plan.on_breach).toBe('halt');
     expect(body.standby_yank).toBeUndefined();
+  });
+});
+
+describe('promote --on-breach rollback --expo-private-key (an Expo app with code signing)', () => {
+  /** An RSA key as `updraft expo keys` writes it, and its public half. */
+  async function expoKey() {
+    const dir = await mkdtemp(join(tmpdir(), 'updraft-promote-expo-'));
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const path = join(dir, 'private-key.pem');
+    await writeFile(path, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    return { path, publicKey };
+  }
+
+  it("signs the standby yank's rollBackToEmbedded directive with the app's key, over the yank's own time", async () => {
+    const key = await expoKey();
+    const { result, requests, keys } = await promoteThroughBin([
+      '--plan',
+      '1,100',
+      '--on-breach',
+      'rollback',
+      '--expo-private-key',
+      key.path,
+    ]);
+    expect(result.stderr).toBe('');
+    const body = JSON.parse(requests[1]?.body.toString() ?? '{}');
+    const yank = await verifyDocument('yank', body.standby_yank, [
+      publicJwk(await readPrivateKey(keys, 'release')),
+    ]);
+    const signature = /^sig="([^"]+)", keyid="main", alg="rsa-v1_5-sha256"$/.exec(
+      body.standby_expo_directive_signature,
+    );
+    expect(signature).not.toBeNull();
+    const directive = rollBackToEmbeddedDirective(yank.yanked_at);
+    const verifies = createVerify('RSA-SHA256')
+      .update(directive)
+      .verify(key.publicKey, signature?.[1] ?? '', 'base64');
+    expect(verifies).toBe(true);
+  });
+
+  it('refuses --expo-private-key without --on-breach rollback, and leaves the environment default unused there', async () => {
+    const key = await expoKey();
+    const refused = await promoteThroughBin(['--percent', '10', '--expo-private-key', key.path]);
+    expect(refused.result.code).toBe(1);
+    expect(refused.result.stderr.trim()).toBe(
+      'updraft: --expo-private-key signs the directive of a standby yank: it needs --on-breach rollback',
+    );
+    expect(refused.requests).toEqual([]);
+    const plain = await promoteThroughBin(['--percent', '10'], { UPDRAFT_EXPO_PRIVATE_KEY: key.path });
+    expect(plain.result.code).toBe(0);
+    expect(JSON.parse(plain.requests[0]?.body.toString() ?? '{}')).toEqual({
+      version: '1.3.0',
+      percent_bp: 1000,
+    });
   });
 });

@@ -11,8 +11,10 @@ import { parseMultipartMixedResponseAsync } from '@expo/multipart-body-parser';
 import { describe, expect, it, vi } from 'vitest';
 import { bucket } from '../../src/protocol/bucket.ts';
 import { type ExpoManifest, expoUpdateId, rollBackToEmbeddedDirective } from '../../src/protocol/expo.ts';
+import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
 import { asset, publishExpo, putAsset, rsaKeys, signExpo, verifiesExpo } from './expo-fixtures.ts';
 import { admin, call, createApp, type ErrorBody, promote, signYank, uniqueApp } from './fixtures.ts';
+import { MINUTE, plan, rollout, runAt, seed, VERSION } from './scheduler-fixtures.ts';
 
 const QUEUE_WAIT = { timeout: 15_000, interval: 250 };
 const EMBEDDED = '00000000-0000-4000-8000-000000000001';
@@ -211,6 +213,68 @@ describe('GET /v1/apps/{app}/expo/manifest', () => {
     // A backup keeps the directive's signature with the yank.
     const exported = await admin<{ yanks: { expo_directive_signature?: string }[] }>(`/export/apps/${app}`);
     expect(exported.body.yanks[0]?.expo_directive_signature).toBe(header);
+  });
+
+  it('rolls code-signed devices back by themselves when a breach publishes the standby yank and its signed directive', async () => {
+    const keys = await rsaKeys();
+    const app = uniqueApp('expo-auto');
+    await createApp(app);
+    for (const version of ['1.0.0', VERSION]) {
+      const { registered } = await publishExpo(app, version, {
+        platforms: ['ios'],
+        signWith: keys.privateKey,
+      });
+      expect(registered.status).toBe(201);
+    }
+    expect((await promote(app, 'stable', '1.0.0')).status).toBe(200);
+    expect(
+      (await admin(`/apps/${app}/channels/stable/rollouts/1.0.0/complete`, { method: 'POST', body: {} }))
+        .status,
+    ).toBe(200);
+    // The standby yank and, signed with the app's Expo key, the directive it will be served with.
+    const standby = await signYank(app, VERSION, '1.0.0', 'automatic rollback');
+    const directive = rollBackToEmbeddedDirective('2026-11-21T12:00:00Z');
+    const promoted = await promote(app, 'stable', VERSION, undefined, {
+      percent_bp: undefined,
+      plan: { ...plan({ steps_bp: [5_000, 10_000] }), on_breach: 'rollback' },
+      standby_yank: standby,
+      standby_expo_directive_signature: await signExpo(directive, keys.privateKey),
+    });
+    expect(promoted.status, JSON.stringify(promoted.body)).toBe(200);
+    const started = Date.parse((await rollout(app)).step_started_at ?? '');
+    const running = {
+      'expo-current-update-id': await expoUpdateId(app, VERSION, 'ios', '1.0.0'),
+      'expo-expect-signature': 'sig, keyid="main", alg="rsa-v1_5-sha256"',
+    };
+    // Sealed until the breach: a device on VERSION is told nothing new.
+    const before = await poll(app, running);
+    expect(before.status).toBe(204);
+
+    await seed(app, { installs: 50, failures: 10 }, started, started + 10 * MINUTE);
+    await runAt(started + 10 * MINUTE);
+    expect((await rollout(app)).state).toBe('halted');
+    clearStateCache();
+    const signed = await onePart(await poll(app, running));
+    expect(signed.name).toBe('directive');
+    expect(signed.body).toBe(directive);
+    expect(
+      await verifiesExpo(signed.body, String(signed.headers.get('expo-signature')), keys.publicKey),
+    ).toBe(true);
+  });
+
+  it('refuses a standby directive signature without a standby yank', async () => {
+    const keys = await rsaKeys();
+    const { app } = await expoApp(10_000, keys.privateKey);
+    const { registered } = await publishExpo(app, VERSION, { platforms: ['ios'], signWith: keys.privateKey });
+    expect(registered.status).toBe(201);
+    const signature = await signExpo(rollBackToEmbeddedDirective('2026-11-21T12:00:00Z'), keys.privateKey);
+    const res = await promote(app, 'stable', VERSION, undefined, {
+      percent_bp: undefined,
+      plan: plan({ steps_bp: [5_000, 10_000] }),
+      standby_expo_directive_signature: signature,
+    });
+    expect(res.status).toBe(400);
+    expect((res.body as unknown as ErrorBody).error.message).toMatch(/standby_expo_directive_signature/);
   });
 
   it('routes by the version of the update the client runs when a channel rule asks for it', async () => {

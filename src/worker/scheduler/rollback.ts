@@ -65,6 +65,7 @@ export async function prepareRollback(
     yank_sha256: standby.yank_sha256,
     channels,
     actor: 'scheduler',
+    expoDirectiveSignature: standby.expo_directive_signature,
     now,
   };
   return { ...write, statements: await yankStatements(db, write) };

@@ -16,6 +16,8 @@ export interface StandbyYankRecord {
   yank_sha256: string;
   rollback_to: string | null;
   created_at: string;
+  /** The signed rollBackToEmbedded directive of an Expo app (migrations/0013), or null. */
+  expo_directive_signature: string | null;
 }
 
 /** The table's columns, in order: the queries here and backups (storage/backup.ts) read them all. */
@@ -27,6 +29,7 @@ export const STANDBY_YANK_COLUMNS = [
   'yank_sha256',
   'rollback_to',
   'created_at',
+  'expo_directive_signature',
 ] as const;
 const COLUMNS = STANDBY_YANK_COLUMNS.join(', ');
 
@@ -54,15 +57,21 @@ export async function listStandbyYanks(
 export function putStandbyYank(
   db: D1Database,
   key: RolloutKey,
-  yank: { jws: string; sha256: string; rollback_to: string | null },
+  yank: { jws: string; sha256: string; rollback_to: string | null; expo_directive_signature: string | null },
   now: Date,
 ): D1PreparedStatement {
   return db
-    .prepare(
-      `INSERT OR REPLACE INTO standby_yanks (app, channel, version, yank_jws, yank_sha256, rollback_to, created_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
-    )
-    .bind(key.app, key.channel, key.version, yank.jws, yank.sha256, yank.rollback_to, isoSeconds(now));
+    .prepare(`INSERT OR REPLACE INTO standby_yanks (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`)
+    .bind(
+      key.app,
+      key.channel,
+      key.version,
+      yank.jws,
+      yank.sha256,
+      yank.rollback_to,
+      isoSeconds(now),
+      yank.expo_directive_signature,
+    );
 }
 
 /** Deletes the standby yank of one rollout (none: no-op). */

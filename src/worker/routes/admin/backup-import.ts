@@ -279,6 +279,7 @@ async function checkStandbyYanks(
       yank_sha256,
       rollback_to: yank.rollback_to,
       created_at: entry.created_at,
+      expo_directive_signature: entry.expo_directive_signature ?? null,
     });
   }
   return rows;

@@ -131,6 +131,7 @@ function appExport(rows: AppRows): AppExport {
       yank_sha256: s.yank_sha256,
       created_at: s.created_at,
       yank: s.yank_jws,
+      ...(s.expo_directive_signature ? { expo_directive_signature: s.expo_directive_signature } : {}),
     })),
   };
 }

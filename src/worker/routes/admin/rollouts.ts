@@ -9,6 +9,7 @@ import * as z from 'zod';
 import { newSalt } from '../../../protocol/bucket.ts';
 import { basisPointsSchema, type RolloutState, versionSchema } from '../../../protocol/documents.ts';
 import { sha256Hex } from '../../../protocol/encoding.ts';
+import { expoSignatureSchema } from '../../../protocol/expo.ts';
 import { type Plan, planSchema } from '../../../protocol/plan.ts';
 import { requireRole } from '../../auth.ts';
 import { badRequest, conflict, notFound } from '../../errors.ts';
@@ -50,6 +51,11 @@ const promoteBody = z
     critical: z.boolean().optional(),
     /** With a plan whose on_breach is rollback: the yank published on a clear breach (DESIGN §6). */
     standby_yank: jwsSchema.optional(),
+    /**
+     * With standby_yank, for an Expo app that uses code signing: the `expo-signature` of
+     * `rollBackToEmbeddedDirective(<the standby's yanked_at>)`, published with it (DESIGN §10).
+     */
+    standby_expo_directive_signature: expoSignatureSchema.optional(),
     expected_revision: expectedRevision,
   })
   .superRefine((body, ctx) => {
@@ -62,6 +68,12 @@ const promoteBody = z
     }
     if (body.critical && body.percent_bp !== undefined && body.percent_bp !== 10_000) {
       issue('percent_bp', 'critical goes to 10000 at once');
+    }
+    if (body.standby_expo_directive_signature !== undefined && body.standby_yank === undefined) {
+      issue(
+        'standby_expo_directive_signature',
+        'signs the directive of a standby yank: send standby_yank too',
+      );
     }
   });
 const actionParams = channelParams.extend({
@@ -90,7 +102,13 @@ async function checkStandby(
   version: string,
   plan: Plan | null,
   jws: string | undefined,
-): Promise<{ jws: string; sha256: string; rollback_to: string | null } | null> {
+  expoDirectiveSignature: string | undefined,
+): Promise<{
+  jws: string;
+  sha256: string;
+  rollback_to: string | null;
+  expo_directive_signature: string | null;
+} | null> {
   const rollback = plan?.on_breach === 'rollback';
   if (rollback && jws === undefined) {
     throw badRequest(
@@ -111,7 +129,12 @@ async function checkStandby(
   }
   const problem = await rollbackTargetProblem(db, yank);
   if (problem) throw badRequest(problem.code, problem.message);
-  return { jws, sha256: await sha256Hex(jws), rollback_to: yank.rollback_to };
+  return {
+    jws,
+    sha256: await sha256Hex(jws),
+    rollback_to: yank.rollback_to,
+    expo_directive_signature: expoDirectiveSignature ?? null,
+  };
 }
 
 async function resolvePlan(db: D1Database, app: string, plan: Plan | 'default' | undefined) {
@@ -154,7 +177,14 @@ rollouts.post(
       );
     }
     const plan = await resolvePlan(c.env.DB, app, body.plan);
-    const standby = await checkStandby(c.env.DB, app, version, plan, body.standby_yank);
+    const standby = await checkStandby(
+      c.env.DB,
+      app,
+      version,
+      plan,
+      body.standby_yank,
+      body.standby_expo_directive_signature,
+    );
     const now = new Date();
     // Raising the percentage keeps the salt, so it only adds clients.
     const target = promoteTarget(existing, { percent_bp: body.percent_bp, plan, critical }, now);
@@ -169,7 +199,15 @@ rollouts.post(
       ...describeRollout({ ...target, ...target.plan, salt }),
       ...(critical ? { critical: true } : {}),
       ...(existing?.plan_json && !plan ? { plan_dropped: true } : {}),
-      ...(standby ? { standby_yank: { yank_sha256: standby.sha256, rollback_to: standby.rollback_to } } : {}),
+      ...(standby
+        ? {
+            standby_yank: {
+              yank_sha256: standby.sha256,
+              rollback_to: standby.rollback_to,
+              ...(standby.expo_directive_signature ? { expo_signed: true } : {}),
+            },
+          }
+        : {}),
     };
     const replaced = previous && previous.yank_sha256 !== standby?.sha256;
     await commit(
