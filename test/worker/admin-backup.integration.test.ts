@@ -417,7 +417,11 @@ describe('a restore', () => {
   it('restores tokens by their hash: the old token works here', async () => {
     const res = await admin<{ actor: string; role: string }>('/whoami', { token: TOKEN });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ actor: `token:${body.tokens[0]?.id}:ci publisher`, role: 'publisher' });
+    expect(res.body).toEqual({
+      actor: `token:${body.tokens[0]?.id}:ci publisher`,
+      role: 'publisher',
+      apps: null,
+    });
     expect((await admin('/export', { token: TOKEN })).status).toBe(403);
   });
 
