@@ -47,6 +47,31 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./app-webhooks.ts')).command,
   },
   {
+    name: 'channel add',
+    summary: 'add a channel to an app (public, or private for rules only)',
+    load: async () => (await import('./channel-add.ts')).command,
+  },
+  {
+    name: 'channel set',
+    summary: "change a channel's visibility, or make it the app's default channel",
+    load: async () => (await import('./channel-set.ts')).command,
+  },
+  {
+    name: 'rules',
+    summary: "list an app's channel rules, in the order they are tried",
+    load: async () => (await import('./rules.ts')).command,
+  },
+  {
+    name: 'rules set',
+    summary: "replace an app's channel rules (from a file or --rule flags)",
+    load: async () => (await import('./rules-set.ts')).command,
+  },
+  {
+    name: 'rules test',
+    summary: 'which channel a client would get, and why',
+    load: async () => (await import('./rules-test.ts')).command,
+  },
+  {
     name: 'publish',
     summary: 'upload artifacts, sign the release manifest and register it',
     load: async () => (await import('./publish.ts')).command,

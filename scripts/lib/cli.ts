@@ -156,7 +156,7 @@ export function splitCommandWords(argv: readonly string[]): { words: string[]; r
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i] ?? '';
-    const wantMore = words.length === 0 || (words.length === 1 && GROUPS.has(words[0] ?? ''));
+    const wantMore = words.length === 0 || (words.length === 1 && wantsSubcommand(words[0] ?? '', token));
     if (token === '--' || !wantMore) {
       rest.push(...argv.slice(i));
       break;
@@ -169,6 +169,16 @@ export function splitCommandWords(argv: readonly string[]): { words: string[]; r
     words.push(token);
   }
   return { words, rest };
+}
+
+/**
+ * Whether `token` after the group word `group` is its subcommand. A group that is also a command
+ * (`rules <app>` beside `rules set`) takes only its subcommands' names; the rest are arguments.
+ */
+function wantsSubcommand(group: string, token: string): boolean {
+  if (!GROUPS.has(group)) return false;
+  if (!COMMANDS.some((c) => c.name === group)) return true;
+  return COMMANDS.some((c) => c.name === `${group} ${token}`);
 }
 
 function parseCommandArgs(command: Command, args: string[]) {
