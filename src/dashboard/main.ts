@@ -80,6 +80,7 @@ function header(route: Route): HTMLElement {
             'span',
             { class: 'who', title: who.actor },
             h('span', { class: 'who-role' }, who.role),
+            scope(who),
             h('span', { class: 'who-actor' }, who.actor),
           )
         : null,
@@ -94,6 +95,20 @@ function header(route: Route): HTMLElement {
         h('span', { class: 'button-text' }, 'Sign out'),
       ),
     ),
+  );
+}
+
+/** The token's app scope next to its role (DESIGN §4): "demo", or "all apps"; nothing from an older server. */
+function scope(identity: Whoami): HTMLElement | null {
+  if (identity.apps === undefined) return null;
+  const text = identity.apps === null || identity.apps.length === 0 ? 'all apps' : identity.apps.join(', ');
+  return h(
+    'span',
+    {
+      class: 'who-scope',
+      title: identity.apps ? 'This token is limited to these apps' : 'This token may act on every app',
+    },
+    text,
   );
 }
 

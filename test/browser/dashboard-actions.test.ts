@@ -6,7 +6,7 @@
  * handed to the CLI; an analyst is offered no action. Run with
  * `npx vitest run --project browser test/browser/dashboard-actions.test.ts`.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -23,6 +23,7 @@ import type { AuditEntry, ChannelView, StatusView } from '../../src/protocol/adm
 import { type DevServer, startDevServer } from '../e2e/dev-server.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOTS = join(import.meta.dirname, 'screenshots');
 
 let server: DevServer | undefined;
 let admin: ApiClient;
@@ -81,6 +82,7 @@ beforeAll(async () => {
     client: admin,
     name: 'release engineer',
     role: 'publisher',
+    apps: [DEMO_APP],
     expiresAt: null,
   });
   publisherToken = publisher.token;
@@ -88,6 +90,7 @@ beforeAll(async () => {
   analystToken = (await tokenCreate({ client: admin, name: 'analyst', role: 'analyst', expiresAt: null }))
     .token;
 
+  await mkdir(SCREENSHOTS, { recursive: true });
   browser = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
     executablePath: CHROMIUM,
     headless: true,
@@ -123,6 +126,8 @@ describe('dashboard actions', () => {
   it('lets a publisher halt a rollout through a confirmation, then shows the new state and the audit row', async () => {
     await signIn(publisherToken);
     await expect.poll(() => page.locator('.who-role').textContent()).toBe('publisher');
+    // The token's scope next to its role.
+    expect(await page.locator('.who-scope').textContent()).toBe(DEMO_APP);
     const before = await stable();
     expect(before.rollouts.find((r) => r.version === '1.1.0')?.state).toBe('active');
 
@@ -140,6 +145,7 @@ describe('dashboard actions', () => {
     // Focus moved into the dialog, to its first field.
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('action-reason');
     await page.keyboard.type('failed installs on start');
+    await page.screenshot({ path: join(SCREENSHOTS, 'action-halt.png') });
     await dialog.getByRole('button', { name: 'Halt 1.1.0' }).click();
     await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
 
@@ -231,6 +237,7 @@ describe('dashboard actions', () => {
     await page.getByLabel('Steps (percentages)').fill('1, 5, 25, 50, 100');
     await page.getByLabel('Bake time per step').fill('2');
     await page.getByLabel('Bake time unit').selectOption({ label: 'hours' });
+    await page.screenshot({ path: join(SCREENSHOTS, 'action-plan.png') });
     expect(await dialog.locator('.dialog-effect').textContent()).toBe(
       'Attach a staged plan to 1.1.0 on stable of demo: it restarts at 1% and follows 1% → 5% → 25% → 50% → 100%, 2h per step; halts on failure rate > 5% or rollback rate > 2%, judged from 100 installs.',
     );
@@ -257,6 +264,7 @@ describe('dashboard actions', () => {
     );
     await page.getByLabel('Roll back to').selectOption({ label: 'none (clients on it stay)' });
     expect(await command.textContent()).toMatch(/--rollback-to none --reason/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'action-yank.png') });
     // The flags are the CLI's own.
     expect(Object.keys(yankCommand.options ?? {})).toEqual(expect.arrayContaining(['rollback-to', 'reason']));
     await page.keyboard.press('Escape');
@@ -270,6 +278,7 @@ describe('dashboard actions', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await signIn(analystToken);
     await expect.poll(() => page.locator('.who-role').textContent()).toBe('analyst');
+    expect(await page.locator('.who-scope').textContent()).toBe('all apps');
     expect(await page.locator('details.menu').count()).toBe(0);
     expect(await page.locator('.col-actions').count()).toBe(0);
     expect(await page.getByRole('button', { name: /Promote|Halt|Pause|Resume|Complete|Yank/ }).count()).toBe(
