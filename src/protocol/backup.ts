@@ -51,6 +51,11 @@ export const tokenEntrySchema = z.object({
   created_by: z.string().min(1).max(256),
   expires_at: storedTime.nullable(),
   revoked_at: storedTime.nullable(),
+  /**
+   * The apps the token is limited to (DESIGN §4), or null for every app. Absent from backups made
+   * before tokens could be limited: every token then was for every app.
+   */
+  apps: z.array(nameSchema).min(1).max(100).nullable().optional(),
 });
 export type TokenEntry = z.infer<typeof tokenEntrySchema>;
 

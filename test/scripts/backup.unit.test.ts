@@ -89,6 +89,7 @@ beforeAll(async () => {
         created_by: 'bootstrap',
         expires_at: null,
         revoked_at: null,
+        apps: ['demo'],
       },
     ],
     audit: { rows: 7, min_id: 1, max_id: 7 },

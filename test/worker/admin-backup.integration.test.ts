@@ -166,6 +166,8 @@ async function bundle(): Promise<ImportBody> {
         created_by: 'bootstrap',
         expires_at: null,
         revoked_at: null,
+        // A CI token limited to the app (DESIGN §4): a restore must not widen it.
+        apps: [APP],
       },
     ],
     apps: [app],
@@ -310,6 +312,14 @@ describe('import refusals (nothing is written)', () => {
     }));
     expect((await importBody(wrongHash)).body.error.code).toBe('sha256_mismatch');
 
+    // A token limited to an app the import does not hold would come back pointing at nothing.
+    const dangling = { ...body, tokens: body.tokens.map((t) => ({ ...t, apps: ['elsewhere'] })) };
+    const refusedToken = await importBody(dangling);
+    expect([refusedToken.status, refusedToken.body.error.code]).toEqual([400, 'invalid_import']);
+    expect(refusedToken.body.error.message).toMatch(
+      /limited to app elsewhere, which the import does not hold/,
+    );
+
     // A standby yank must belong to a rollout of the import whose plan rolls back, and verify.
     const standbyOf = (app: AppExport) => app.standby_yanks?.[0];
     const notRollingBack = withApp(body, (app) => ({
@@ -414,14 +424,17 @@ describe('a restore', () => {
     expect((await check({ ...base, client_id: 'qa-1' })).channel).toBe('beta');
   });
 
-  it('restores tokens by their hash: the old token works here', async () => {
+  it('restores tokens by their hash, still limited to their apps: the old token works here', async () => {
     const res = await admin<{ actor: string; role: string }>('/whoami', { token: TOKEN });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       actor: `token:${body.tokens[0]?.id}:ci publisher`,
       role: 'publisher',
-      apps: null,
+      apps: [APP],
     });
+    expect((await admin(`/apps/${APP}/status`, { token: TOKEN })).status).toBe(200);
+    const elsewhere = await admin<ErrorBody>('/apps/another-app/status', { token: TOKEN });
+    expect([elsewhere.status, elsewhere.body.error.code]).toEqual([403, 'app_forbidden']);
     expect((await admin('/export', { token: TOKEN })).status).toBe(403);
   });
 

@@ -73,6 +73,19 @@ export interface YankRow {
   expo_directive_signature: string | null;
 }
 
+/** A `tokens` row as backups read and write it: the app list as stored (migrations/0012). */
+export type TokenRow = Omit<TokenEntry, 'apps'> & { apps_json: string | null };
+
+const tokenEntry = ({ apps_json, ...row }: TokenRow): TokenEntry => ({
+  ...row,
+  apps: apps_json === null ? null : (JSON.parse(apps_json) as string[]),
+});
+
+export const tokenRow = ({ apps, ...entry }: TokenEntry): TokenRow => ({
+  ...entry,
+  apps_json: apps === null || apps === undefined ? null : JSON.stringify(apps),
+});
+
 interface AuditDbRow {
   id: number;
   at: string;
@@ -86,7 +99,17 @@ interface AuditDbRow {
 
 const COLUMNS = {
   keysets: ['version', 'jws', 'created_at'],
-  tokens: ['id', 'name', 'role', 'token_sha256', 'created_at', 'created_by', 'expires_at', 'revoked_at'],
+  tokens: [
+    'id',
+    'name',
+    'role',
+    'token_sha256',
+    'created_at',
+    'created_by',
+    'expires_at',
+    'revoked_at',
+    'apps_json',
+  ],
   apps: [
     'name',
     'default_channel',
@@ -172,7 +195,7 @@ export async function readGlobalExport(db: D1Database, app: string | null): Prom
   return {
     apps: ((apps?.results ?? []) as { name: string }[]).map((r) => r.name),
     keys: (keys?.results ?? []) as KeysEntry[],
-    tokens: (tokens?.results ?? []) as TokenEntry[],
+    tokens: ((tokens?.results ?? []) as TokenRow[]).map(tokenEntry),
     audit: range,
   };
 }
@@ -280,7 +303,7 @@ export async function readImportTarget(db: D1Database): Promise<ImportTarget> {
 /** Column-level rows to insert; `channels` already carry the revision and window to sign. */
 export interface ImportRows {
   keysets: KeysEntry[];
-  tokens: TokenEntry[];
+  tokens: TokenRow[];
   apps: AppRow[];
   channels: ChannelRow[];
   releases: ReleaseRow[];

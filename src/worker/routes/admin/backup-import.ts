@@ -18,7 +18,15 @@ import { sha256Hex } from '../../../protocol/encoding.ts';
 import { DocumentError, decodeDocument, verifyDocument } from '../../../protocol/jws.ts';
 import { verifyKeysChain } from '../../../protocol/keys.ts';
 import { badRequest, conflict } from '../../errors.ts';
-import type { ImportRows, ImportTarget, ReleaseRow, RolloutRow, YankRow } from '../../storage/backup.ts';
+import {
+  type ImportRows,
+  type ImportTarget,
+  type ReleaseRow,
+  type RolloutRow,
+  type TokenRow,
+  tokenRow,
+  type YankRow,
+} from '../../storage/backup.ts';
 import { snapshotWindow } from '../../storage/revisions.ts';
 import { parsePlan } from '../../storage/rollout-plans.ts';
 import type { StandbyYankRecord } from '../../storage/standby-yanks.ts';
@@ -120,18 +128,33 @@ async function checkKeys(
   return { all, fresh: all.slice(target.keys.length), releaseKeys: [...releaseKeys.values()] };
 }
 
-function checkTokens(tokens: readonly TokenEntry[], target: ImportTarget): TokenEntry[] {
+/**
+ * Tokens new to this deployment, as rows. A token limited to apps must name only apps of the import
+ * (the deployment has none before it): a restore never widens or dangles a token's scope.
+ */
+function checkTokens(
+  tokens: readonly TokenEntry[],
+  target: ImportTarget,
+  apps: ReadonlySet<string>,
+): TokenRow[] {
   const ids = new Set<string>();
   const hashes = new Set<string>();
-  const fresh: TokenEntry[] = [];
+  const fresh: TokenRow[] = [];
   for (const token of tokens) {
     if (ids.has(token.id) || hashes.has(token.token_sha256)) {
       throw invalid(`tokens.${token.id}`, 'a token id or hash appears twice');
     }
+    const missing = token.apps?.find((app) => !apps.has(app));
+    if (missing !== undefined) {
+      throw invalid(
+        `tokens.${token.id}`,
+        `the token is limited to app ${missing}, which the import does not hold`,
+      );
+    }
     ids.add(token.id);
     hashes.add(token.token_sha256);
     const same = target.tokens.find((t) => t.id === token.id || t.token_sha256 === token.token_sha256);
-    if (!same) fresh.push(token);
+    if (!same) fresh.push(tokenRow(token));
     else if (same.id !== token.id || same.token_sha256 !== token.token_sha256) {
       throw conflict('token_conflict', `token ${token.id} clashes with a token of this deployment`);
     }
@@ -382,7 +405,7 @@ export async function prepareImport(
   now: Date,
 ): Promise<PreparedImport> {
   const keys = await checkKeys(body.keys, target, online);
-  const tokens = checkTokens(body.tokens, target);
+  const tokens = checkTokens(body.tokens, target, new Set(body.apps.map((a) => a.app.name)));
   const rows: ImportRows = {
     keysets: keys.fresh,
     tokens,
