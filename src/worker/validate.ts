@@ -18,7 +18,7 @@ export function describeIssue(error: { issues: readonly z.core.$ZodIssue[] }): s
 export function wholeNumber(min: number, max?: number) {
   const message = `must be a whole number ${max === undefined ? `of at least ${min}` : `from ${min} to ${max}`}`;
   return z
-    .string({ error: message })
+    .string({ error: (issue) => (issue.input === undefined ? 'is required' : message) })
     .regex(/^[0-9]{1,15}$/, message)
     .transform(Number)
     .pipe(

@@ -49,6 +49,9 @@ describe('a number that is not a whole number', () => {
     ['/audit?limit=0', 'limit: must be a whole number from 1 to 500'],
     ['/audit?limit=', 'limit: must be a whole number from 1 to 500'],
     ['/audit?before=-3', 'before: must be a whole number of at least 1'],
+    ['/export/audit?until=abc', 'until: must be a whole number of at least 1'],
+    ['/export/audit', 'until: is required'],
+    ['/export/audit?until=5&limit=1e3', 'limit: must be a whole number from 1 to 500'],
   ])('%s answers 400 "%s"', async (path, message) => {
     const before = await auditCount();
     const { status, body } = await admin<ErrorBody>(path);

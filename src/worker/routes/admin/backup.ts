@@ -46,7 +46,7 @@ import {
 } from '../../storage/projection-writer.ts';
 import { isGuardFailure, isoSeconds, isUniqueViolation } from '../../storage/revisions.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate } from '../../validate.ts';
+import { validate, wholeNumber } from '../../validate.ts';
 import { prepareImport } from './backup-import.ts';
 import { appParams } from './common.ts';
 
@@ -64,10 +64,10 @@ const limit = (maxSize: number) =>
 
 const exportQuery = z.object({ app: nameSchema.optional() });
 const auditQuery = z.object({
-  after: z.coerce.number().int().min(0).default(0),
-  until: z.coerce.number().int().min(1),
+  after: wholeNumber(0).default(0),
+  until: wholeNumber(1),
   app: nameSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(AUDIT_PAGE_ROWS).default(AUDIT_PAGE_ROWS),
+  limit: wholeNumber(1, AUDIT_PAGE_ROWS).default(AUDIT_PAGE_ROWS),
 });
 const importedRange = auditRangeSchema.extend({ id_offset: z.number().int().min(0) });
 
