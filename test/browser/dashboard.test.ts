@@ -16,7 +16,12 @@ import { ApiClient } from '../../scripts/lib/api.ts';
 import { DEMO_APP, seed } from '../../scripts/seed.ts';
 import { count } from '../../src/dashboard/format.ts';
 import type { ChannelHealth, ReleaseHealth } from '../../src/protocol/admin-api.ts';
-import { formatCrashFree, formatFraction, formatInterval } from '../../src/protocol/format.ts';
+import {
+  formatCrashFree,
+  formatCrashFreeInterval,
+  formatFraction,
+  formatInterval,
+} from '../../src/protocol/format.ts';
 import { type DevServer, startDevServer } from '../e2e/dev-server.ts';
 import { waitForSeededTelemetry } from '../e2e/seeded-telemetry.ts';
 
@@ -149,6 +154,13 @@ describe('the dashboard', () => {
         );
         expect(await row.locator('[data-metric="adoption"]').textContent()).toBe(
           formatFraction(release.adoption),
+        );
+        const crashFree = await row.locator('[data-metric="crash-free-users"]').textContent();
+        const users = release.crash_free_users;
+        expect(crashFree).toBe(
+          users && release.sessions?.clients
+            ? `${formatCrashFree(users.value)}${formatCrashFreeInterval(users)}`
+            : '–',
         );
       }
     }
