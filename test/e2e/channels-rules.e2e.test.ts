@@ -161,7 +161,7 @@ describe('rules and publish --os', () => {
 
   it('rules test names the channel the Worker routes to, and why, for every kind of client', async () => {
     const client = new ApiClient({ server: dev().url, token: dev().adminToken });
-    const cases = [
+    const cases: { id: string; platform: 'darwin' | 'linux'; channel?: string }[] = [
       ...Array.from({ length: 20 }, (_, i) => ({ id: `mac-${i}`, platform: 'darwin' as const })),
       { id: 'tester-2', platform: 'darwin' as const },
       { id: 'linux-1', platform: 'linux' as const, channel: 'stable' },
