@@ -44,6 +44,11 @@ export function openDialog(opts: DialogOptions): HTMLDialogElement {
   );
   const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': `${id}-title` }, form);
   let busy = false;
+  let stale = false;
+  // An edited form is a new attempt: the last refusal goes, except "reload", which still holds.
+  form.addEventListener('input', () => {
+    if (!stale) status.replaceChildren();
+  });
 
   const close = () => dialog.close();
   cancelButton.addEventListener('click', close);
@@ -77,6 +82,7 @@ export function openDialog(opts: DialogOptions): HTMLDialogElement {
       cancelButton.disabled = false;
       confirmButton.textContent = label;
       if (reload) {
+        stale = true;
         // The page is stale: confirming again would fail the same way. Offer the reload instead.
         const reloadButton = h('button', { type: 'button', class: 'button button-primary' }, 'Reload');
         reloadButton.addEventListener('click', () => {

@@ -223,7 +223,7 @@ function channelCard(
           { class: 'table-wrap' },
           h(
             'table',
-            { class: 'rollouts' },
+            { class: acting ? 'rollouts acting' : 'rollouts' },
             h(
               'caption',
               {},
