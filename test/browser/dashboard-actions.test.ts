@@ -287,6 +287,7 @@ describe('dashboard actions', () => {
     await expect
       .poll(() => page.locator('#history tbody tr').first().getAttribute('data-action'))
       .toBe('rollout.promote');
+    await page.screenshot({ path: join(SCREENSHOTS, 'history.png'), fullPage: true });
   });
 
   it('has no script errors and no content security policy violations', () => {
