@@ -1,146 +1,293 @@
 /**
  * `npm run dev`: a working local Updraft on http://127.0.0.1:8787 (env PORT) from a fresh clone.
- * Creates dev keys and .dev.vars when missing, applies the D1 migrations locally, starts
- * `wrangler dev`, waits for /healthz and seeds the demo app (scripts/seed.ts). Ctrl-C stops it all.
+ * Creates dev keys and .dev.vars when missing, applies the D1 migrations locally, seeds the demo app
+ * (scripts/seed.ts) once on a private port while the public one answers 503 `seeding`, then starts
+ * `wrangler dev` on the public port, runs the Worker's cron every minute (unless --no-cron) and
+ * restarts the Worker when `updraft keys rotate --role online` replaces the online key. Ctrl-C
+ * stops it all.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+
+import { execFile } from 'node:child_process';
+import { existsSync, watch } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { keysInit } from './commands/keys-init.ts';
 import { ApiClient } from './lib/api.ts';
 import { DEFAULT_SERVER } from './lib/config.ts';
+import { startDevCron } from './lib/dev-cron.ts';
 import { updateDevVars } from './lib/dev-vars.ts';
+import { welcomeLines } from './lib/dev-welcome.ts';
+import { type RunningWrangler, startWrangler, wranglerEnv } from './lib/dev-wrangler.ts';
 import { messageOf, UserError } from './lib/errors.ts';
 import { keyPath, readPrivateKey } from './lib/keys-folder.ts';
-import { DEMO_APP, pickExampleClients, seed } from './seed.ts';
+import { freePort } from './lib/net.ts';
+import { DEMO_APP, seed } from './seed.ts';
+
+const USAGE = `Usage: npm run dev [-- --no-cron] [-- --state <dir>]
+
+  --no-cron      do not run the Worker's scheduled handler every minute
+  --state <dir>  keep the keys (<dir>/keys), secrets (<dir>/dev.vars) and local data (<dir>/state)
+                 there instead of .updraft/keys, .dev.vars and .wrangler/state: a separate dev server
+  PORT=<n>       listen on 127.0.0.1:<n> instead of 8787
+`;
 
 const root = resolve(import.meta.dirname, '..');
-const wrangler = join(root, 'node_modules', '.bin', 'wrangler');
-const keysDir = join(root, '.updraft', 'keys');
-const port = Number(process.env.PORT ?? 8787);
-const server = `http://127.0.0.1:${port}`;
-const wranglerEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false' };
 const log = (line: string) => process.stdout.write(`[updraft dev] ${line}\n`);
-let child: ChildProcess | undefined;
+/** Marks a local state whose demo is seeded, so a restart goes straight to the public port. */
+const SEEDED_MARKER = 'updraft-dev-seeded.json';
+/** The Worker on the public port, and whether dev.ts itself is stopping or restarting it. */
+let worker: RunningWrangler | undefined;
+let restarting = false;
+
+interface DevPaths {
+  keysDir: string;
+  secrets: string;
+  /** --persist-to for wrangler; undefined: its default, .wrangler/state. */
+  persistTo: string | undefined;
+  state: string;
+}
+
+function devPaths(stateDir: string | undefined): DevPaths {
+  if (stateDir === undefined) {
+    return {
+      keysDir: join(root, '.updraft', 'keys'),
+      secrets: join(root, '.dev.vars'),
+      persistTo: undefined,
+      state: join(root, '.wrangler', 'state'),
+    };
+  }
+  const dir = resolve(stateDir);
+  return {
+    keysDir: join(dir, 'keys'),
+    secrets: join(dir, 'dev.vars'),
+    persistTo: join(dir, 'state'),
+    state: join(dir, 'state'),
+  };
+}
 
 async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      cron: { type: 'boolean', default: true },
+      state: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    allowNegative: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const cron = values.cron !== false;
+  const stopAll = async () => {
+    restarting = true;
+    await worker?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stopAll());
+  process.on('SIGTERM', () => void stopAll());
+  const port = Number(process.env.PORT ?? 8787);
   if (!Number.isInteger(port) || port < 1 || port > 65_535)
     throw new UserError(`PORT must be a port number, got ${process.env.PORT}`);
-  if (!existsSync(wrangler))
+  if (!existsSync(join(root, 'node_modules', '.bin', 'wrangler')))
     throw new UserError('node_modules/.bin/wrangler is missing: run `npm install` first');
+  const paths = devPaths(values.state);
+  const server = `http://127.0.0.1:${port}`;
 
-  if (!existsSync(keyPath(keysDir, 'root'))) {
-    await keysInit({ keysDir, offline: true });
-    log(`created dev keys in ${keysDir}`);
+  let newKeys = false;
+  if (!existsSync(keyPath(paths.keysDir, 'root'))) {
+    await keysInit({ keysDir: paths.keysDir, offline: true });
+    log(`created dev keys in ${paths.keysDir}`);
+    newKeys = true;
   }
-  const onlineKey = await readPrivateKey(keysDir, 'online');
-  const devVarsPath = join(root, '.dev.vars');
-  const before = existsSync(devVarsPath) ? await readFile(devVarsPath, 'utf8') : undefined;
+  const adminToken = await syncSecrets(paths);
+  await applyMigrations(paths);
+
+  const wranglerOptions = {
+    root,
+    persistTo: paths.persistTo,
+    envFile: values.state === undefined ? undefined : paths.secrets,
+  };
+  const marker = join(paths.state, SEEDED_MARKER);
+  if (newKeys || !existsSync(marker)) {
+    const seeded = await seedPrivately(port, adminToken, paths.keysDir, wranglerOptions);
+    if (seeded) await writeFile(marker, `${JSON.stringify({ seeded_at: new Date().toISOString() })}\n`);
+  }
+
+  const start = async () => {
+    worker = await startWrangler({ ...wranglerOptions, port, quiet: false, testScheduled: cron });
+    const child = worker.child;
+    // wrangler leaving by itself (its own `x` key, a crash) ends `npm run dev` with its code.
+    child.on('exit', (code, signal) => {
+      if (worker?.child === child && !restarting) process.exit(code ?? (signal ? 0 : 1));
+    });
+  };
+  await start();
+
+  const client = new ApiClient({ server, token: adminToken });
+  // The CLI's defaults are 127.0.0.1:8787, .updraft/keys and the token in .dev.vars.
+  const cliEnv: string[] = [];
+  if (server !== DEFAULT_SERVER) cliEnv.push(`UPDRAFT_SERVER=${server}`);
+  if (values.state !== undefined) cliEnv.push(`UPDRAFT_KEYS=${paths.keysDir}`, 'UPDRAFT_TOKEN=…');
+  try {
+    const lines = await welcomeLines({
+      client,
+      server,
+      app: DEMO_APP,
+      fromVersion: '1.0.0',
+      cliEnv,
+      secretsFile: values.state === undefined ? '.dev.vars' : paths.secrets,
+      cron,
+    });
+    process.stdout.write(lines.join('\n'));
+  } catch (error) {
+    log(`Updraft is running on ${server}, but reading the demo failed: ${messageOf(error)}`);
+  }
+
+  if (cron) startDevCron({ server: () => (restarting ? undefined : server), log });
+  watchOnlineKey(paths, async (kid) => {
+    restarting = true;
+    try {
+      await syncSecrets(paths);
+      log(`the online key in ${paths.keysDir} changed (${kid}): restarting the Worker with it`);
+      await worker?.stop();
+      await start();
+      log(`the Worker now signs with online key ${kid}`);
+    } finally {
+      restarting = false;
+    }
+  });
+}
+
+/** Keeps the secrets file's admin token and online key in step with the keys folder; returns the token. */
+async function syncSecrets(paths: DevPaths): Promise<string> {
+  const onlineKey = await readPrivateKey(paths.keysDir, 'online');
+  const before = existsSync(paths.secrets) ? await readFile(paths.secrets, 'utf8') : undefined;
   const devVars = updateDevVars(before, onlineKey);
   if (devVars.changed) {
-    await writeFile(devVarsPath, devVars.text, { mode: 0o600 });
-    log(before === undefined ? 'wrote .dev.vars' : 'updated .dev.vars (admin token or online key)');
+    await writeFile(paths.secrets, devVars.text, { mode: 0o600 });
+    log(
+      before === undefined
+        ? `wrote ${paths.secrets}`
+        : `updated ${paths.secrets} (admin token or online key)`,
+    );
   }
+  return devVars.adminToken;
+}
 
+async function applyMigrations(paths: DevPaths): Promise<void> {
   log('applying D1 migrations locally');
+  const args = ['d1', 'migrations', 'apply', 'DB', '--local'];
+  if (paths.persistTo) args.push('--persist-to', paths.persistTo);
   try {
-    await promisify(execFile)(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local'], {
+    await promisify(execFile)(join(root, 'node_modules', '.bin', 'wrangler'), args, {
       cwd: root,
-      env: { ...wranglerEnv, CI: 'true' },
+      env: wranglerEnv({ CI: 'true' }),
     });
   } catch (error) {
     const stderr =
       typeof error === 'object' && error !== null && 'stderr' in error ? String(error.stderr) : '';
     throw new UserError(`wrangler d1 migrations apply failed: ${messageOf(error)}\n${stderr}`);
   }
+}
 
-  child = spawn(wrangler, ['dev', '--ip', '127.0.0.1', '--port', String(port)], {
-    cwd: root,
-    env: wranglerEnv,
-    stdio: 'inherit',
-  });
-  stopWithParent(child);
-  await waitForHealth(child);
-
-  const client = new ApiClient({ server, token: devVars.adminToken });
+/**
+ * Seeds the demo through a Worker on a private port while the public port answers 503 `seeding` to
+ * everything, /healthz included: whoever waits for /healthz on the public port meets a whole demo,
+ * its telemetry written. Returns whether the seed finished; a failure is logged and the server
+ * starts anyway.
+ */
+async function seedPrivately(
+  port: number,
+  adminToken: string,
+  keysDir: string,
+  options: { root: string; persistTo: string | undefined; envFile: string | undefined },
+): Promise<boolean> {
+  const gate = await holdPort(port);
+  let seeder: RunningWrangler | undefined;
   try {
-    await seed({ client, keysDir, log: (line) => log(`seed: ${line}`) });
+    log('seeding the demo app on a private port (the public one answers 503 `seeding` until it is done)');
+    seeder = await startWrangler({ ...options, port: await freePort(), quiet: true, testScheduled: false });
+    const client = new ApiClient({ server: seeder.url, token: adminToken });
+    await seed({
+      client,
+      keysDir,
+      log: (line) => log(`seed: ${line}`),
+      waitForTelemetry: { timeoutMs: 90_000 },
+    });
+    return true;
   } catch (error) {
-    log(`seeding failed (the server keeps running): ${messageOf(error)}`);
-    return;
-  }
-  await printWelcome(client);
-}
-
-/** Ctrl-C reaches wrangler too (same process group); wait for it, then leave with its code. */
-function stopWithParent(child: ChildProcess): void {
-  const stop = () => {
-    if (child.exitCode === null) child.kill('SIGINT');
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
-}
-
-async function waitForHealth(child: ChildProcess, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer';
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new UserError(`wrangler dev exited with code ${child.exitCode}`);
-    try {
-      const response = await fetch(`${server}/healthz`);
-      if (response.ok) return;
-      last = `${response.status} ${await response.text()}`;
-    } catch (error) {
-      last = messageOf(error);
-    }
-    await new Promise((done) => setTimeout(done, 500));
-  }
-  throw new UserError(`${server}/healthz did not answer 200 within ${timeoutMs / 1000} s (last: ${last})`);
-}
-
-async function printWelcome(client: ApiClient): Promise<void> {
-  const current = await client.get<{
-    channels: { name: string; rollouts: { version: string; salt: string; percent_bp: number }[] }[];
-  }>(`/v1/admin/apps/${DEMO_APP}/status`);
-  const staged = current.channels
-    .find((c) => c.name === 'stable')
-    ?.rollouts.find((r) => r.version === '1.1.0');
-  const check = (id: string) =>
-    `curl '${server}/v1/apps/${DEMO_APP}/check?client_id=${id}&version=1.0.0&platform=linux&arch=x64'`;
-  const lines = ['', `Updraft is running on ${server}`, ''];
-  if (staged) {
-    const { inside, outside } = await pickExampleClients(staged.salt, staged.percent_bp);
-    lines.push(
-      `1.1.0 is staged to ${staged.percent_bp / 100} % of stable. Two clients on 1.0.0:`,
-      `  ${check(inside)}    # inside the rollout: update to 1.1.0`,
-      `  ${check(outside)}    # outside: none`,
-      `  curl '${server}/v1/apps/${DEMO_APP}/check?client_id=${inside}&version=1.1.0&platform=darwin&arch=arm64&channel=beta'    # beta: 1.2.0-beta.1`,
-      'The same decision as electron-updater reads it (docs/clients/electron.md):',
-      `  curl -H 'x-user-staging-id: ${inside}' -H 'x-updraft-version: 1.0.0' '${server}/v1/apps/${DEMO_APP}/electron/stable/latest-linux.yml'`,
+    log(
+      `seeding failed (the server starts anyway; the next \`npm run dev\` tries again): ${messageOf(error)}`,
     );
+    return false;
+  } finally {
+    await seeder?.stop();
+    await new Promise((done) => gate.close(done));
   }
-  // The CLI's default server is 127.0.0.1:8787; on another port the commands must name it.
-  const cli = server === DEFAULT_SERVER ? 'npx updraft' : `UPDRAFT_SERVER=${server} npx updraft`;
-  lines.push(
-    '',
-    `Dashboard: ${server}/dashboard/ (sign in with UPDRAFT_ADMIN_TOKEN from .dev.vars, or an analyst token`,
-    `  from \`${cli} token create --name me --role analyst\`); the seeded telemetry shows within seconds.`,
-    '',
-    'The CLI uses the token in .dev.vars for a loopback server:',
-    `  ${cli} status ${DEMO_APP}`,
-    `  ${cli} stats ${DEMO_APP} 1.1.0`,
-    `  ${cli} stats ${DEMO_APP} 1.1.0 --compare    # against its baseline 1.0.0: clearly more crashes`,
-    `  ${cli} promote ${DEMO_APP} 1.1.0 --channel stable --percent 50`,
-    `  ${cli} history ${DEMO_APP}`,
-    `  ${cli} yank ${DEMO_APP} 1.1.0 --reason "crash on start"`,
-    '',
-    'Ctrl-C stops the server.',
-    '',
-  );
-  process.stdout.write(lines.join('\n'));
+}
+
+/** A stand-in on the public port: 503 `seeding` (the API's error shape) to every request. */
+async function holdPort(port: number): Promise<Server> {
+  const gate = createServer((_request, response) => {
+    // Connection: close, or a keep-alive socket would hold the port past close().
+    response.writeHead(503, {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-store',
+      'Retry-After': '5',
+      Connection: 'close',
+    });
+    response.end(
+      JSON.stringify({
+        error: {
+          code: 'seeding',
+          message: 'npm run dev is seeding the demo app; the server starts when it is done',
+        },
+      }),
+    );
+  });
+  await new Promise<void>((done, fail) => {
+    gate.once('error', (error) =>
+      fail(new UserError(`cannot listen on 127.0.0.1:${port}: ${messageOf(error)}`)),
+    );
+    gate.listen(port, '127.0.0.1', done);
+  });
+  return gate;
+}
+
+/** Calls `changed(kid)` when the keys folder's online key becomes a different key. */
+function watchOnlineKey(paths: DevPaths, changed: (kid: string) => Promise<void>): void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let current: string | undefined;
+  let busy = Promise.resolve();
+  void readPrivateKey(paths.keysDir, 'online').then((key) => {
+    current = key.kid;
+  });
+  const look = () => {
+    busy = busy.then(async () => {
+      let kid: string;
+      try {
+        kid = (await readPrivateKey(paths.keysDir, 'online')).kid;
+      } catch {
+        return; // mid-rotation (renamed away for a moment): the next event looks again
+      }
+      if (current === undefined || kid === current) return;
+      current = kid;
+      try {
+        await changed(kid);
+      } catch (error) {
+        log(`restarting with the new online key failed: ${messageOf(error)}`);
+        process.exit(1);
+      }
+    });
+  };
+  watch(paths.keysDir, () => {
+    // A rotation renames files in turn: look once the folder has been quiet for a moment.
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(look, 500);
+  });
 }
 
 try {
@@ -153,6 +300,7 @@ try {
       `updraft dev: unexpected error:\n${error instanceof Error ? error.stack : String(error)}\n`,
     );
   }
-  if (child && child.exitCode === null) child.kill('SIGINT');
-  process.exitCode = 1;
+  restarting = true;
+  await worker?.stop();
+  process.exit(1);
 }

@@ -12,8 +12,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AppView, ReleaseView } from '../src/protocol/admin-api.ts';
-import { bucket, inRollout } from '../src/protocol/bucket.ts';
+import type { AppView, ChannelHealth, ReleaseView } from '../src/protocol/admin-api.ts';
 import type { Arch, Platform } from '../src/protocol/documents.ts';
 import { appCreate } from './commands/app-create.ts';
 import { complete } from './commands/complete.ts';
@@ -23,7 +22,7 @@ import { publish } from './commands/publish.ts';
 import { status } from './commands/status.ts';
 import type { ApiClient } from './lib/api.ts';
 import type { ArtifactSpec } from './lib/parse.ts';
-import { seedTelemetry } from './seed-telemetry.ts';
+import { planTelemetry, seedTelemetry } from './seed-telemetry.ts';
 
 export const DEMO_APP = 'demo';
 const TARGETS: readonly [Platform, Arch][] = [
@@ -48,6 +47,11 @@ export interface SeedOptions {
   telemetry?: boolean;
   /** The clock the telemetry's times are relative to (default now). */
   now?: Date;
+  /**
+   * Return only once the queue consumer has written the posted telemetry to D1, so the demo is
+   * whole when seed() returns (default false); gives up with a log line after `timeoutMs`.
+   */
+  waitForTelemetry?: { timeoutMs: number };
 }
 
 /** Seeds what is missing; returns one line per thing it did. */
@@ -111,10 +115,64 @@ export async function seed(opts: SeedOptions): Promise<string[]> {
   }
 
   if (opts.telemetry !== false) {
-    const events = await seedTelemetry({ client, app: DEMO_APP, now: opts.now });
+    const now = opts.now ?? new Date();
+    const events = await seedTelemetry({ client, app: DEMO_APP, now });
     if (events > 0) note(`posted ${events} telemetry events (the queue consumer writes them within seconds)`);
+    if (events > 0 && opts.waitForTelemetry) {
+      const written = await waitForTelemetry(client, now, opts.waitForTelemetry.timeoutMs);
+      note(
+        written
+          ? 'the queue consumer has written the telemetry'
+          : `the telemetry is not all written after ${opts.waitForTelemetry.timeoutMs / 1000} s; it may still arrive`,
+      );
+    }
   }
   return done;
+}
+
+/**
+ * Polls the analytics API until every release shows at least the installs, failures and sessions
+ * the demo telemetry planned for `now` holds (the last 7 days, which hold all of it).
+ */
+async function waitForTelemetry(client: ApiClient, now: Date, timeoutMs: number): Promise<boolean> {
+  const planned = new Map<string, { installs: number; failures: number; sessions: number }>();
+  for (const event of (await planTelemetry(DEMO_APP, now)).batches.flat()) {
+    const counted =
+      event.type === 'install_succeeded' || event.type === 'install_failed' || event.type === 'session';
+    if (!counted) continue;
+    const version = event.type === 'session' ? event.from_version : event.to_version;
+    const key = `${event.channel} ${version}`;
+    const entry = planned.get(key) ?? { installs: 0, failures: 0, sessions: 0 };
+    if (event.type === 'install_succeeded') entry.installs++;
+    if (event.type === 'install_failed') entry.failures++;
+    if (event.type === 'session' && event.sessions) {
+      const { ok, errored, crashed, abnormal } = event.sessions;
+      entry.sessions += ok + errored + crashed + abnormal;
+    }
+    planned.set(key, entry);
+  }
+  const channels = [...new Set([...planned.keys()].map((key) => key.split(' ')[0] ?? ''))];
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const views = await Promise.all(
+      channels.map((channel) =>
+        client.get<ChannelHealth>(`/v1/admin/apps/${DEMO_APP}/health`, { query: { channel } }),
+      ),
+    );
+    const written = [...planned].every(([key, want]) => {
+      const [channel, version] = key.split(' ');
+      const got = views.find((v) => v.channel === channel)?.releases.find((r) => r.version === version);
+      return (
+        got !== undefined &&
+        got.installs >= want.installs &&
+        got.failures >= want.failures &&
+        (got.sessions === undefined || got.sessions.total >= want.sessions)
+      );
+    });
+    if (written) return true;
+    await new Promise((done) => setTimeout(done, 1000));
+  }
+  return false;
 }
 
 async function publishDemoRelease(opts: SeedOptions, version: string, notes: string): Promise<void> {
@@ -144,21 +202,4 @@ export function demoBytes(label: string, size: number): Uint8Array {
     out.set(digest.subarray(0, Math.min(32, size - offset)), offset);
   }
   return out;
-}
-
-/** Two client IDs for a rollout: one inside it (gets the update) and one outside (gets none). */
-export async function pickExampleClients(
-  salt: string,
-  percentBp: number,
-): Promise<{ inside: string; outside: string }> {
-  let inside: string | undefined;
-  let outside: string | undefined;
-  for (let i = 1; (inside === undefined || outside === undefined) && i < 100_000; i++) {
-    const id = `demo-client-${i}`;
-    if (inRollout(percentBp, await bucket(salt, id))) inside ??= id;
-    else outside ??= id;
-  }
-  if (inside === undefined || outside === undefined)
-    throw new Error(`no example clients for ${percentBp} bp`);
-  return { inside, outside };
 }

@@ -22,6 +22,7 @@ import { generateKeyPair } from '../../src/protocol/keys.ts';
 import { signKeysRotation } from '../../src/protocol/keys-rotation.ts';
 import { type ApiClient, ApiError } from '../lib/api.ts';
 import { type Command, flag, requireStr } from '../lib/command.ts';
+import { isLoopback } from '../lib/config.ts';
 import { UserError } from '../lib/errors.ts';
 import {
   type KeyRole,
@@ -238,7 +239,10 @@ export const command: Command = {
     ];
     if (role === 'online')
       lines.push(
-        'Install the new online key as the Worker secret:',
+        // scripts/dev.ts watches its keys folder and restarts the Worker with the new key.
+        isLoopback(inv.config.server)
+          ? 'A local `npm run dev` using this keys folder restarts its Worker with the new key within seconds.\nAny other Worker needs it as its secret:'
+          : 'Install the new online key as the Worker secret:',
         `  ${secretCommand(inv.config.keysDir)}`,
       );
     if (role === 'root')
