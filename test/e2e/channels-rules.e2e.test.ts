@@ -254,6 +254,10 @@ describe('rules and publish --os', () => {
     expect(await mistake(['rules', 'test', 'demo', '--client-id', 'x'])).toBe(
       'updraft: give --platform: rule 2 matches on platforms',
     );
+    const badOs = ['--platform', 'linux', '--version', '1.0.0', '--arch', 'x64', '--os-version', 'latest'];
+    expect(await mistake(['rules', 'test', 'demo', '--client-id', 'x', ...badOs])).toBe(
+      'updraft: os_version: must be an OS version such as 14.2, at most 32 characters (400 invalid_query)',
+    );
   });
 
   it('clears the rules', async () => {
