@@ -99,7 +99,8 @@ export default defineConfig(async () => {
           },
         },
         {
-          // 30 s of mixed traffic against `wrangler dev` (test/soak/) and the simulated fleets:
+          // 30 s of mixed traffic against `wrangler dev` (test/soak/), `npm run dev` itself with its
+          // every-minute cron (test/soak/npm-run-dev.e2e.test.ts) and the simulated fleets:
           // `npm run test:soak`, run by CI after `npm test` rather than inside it.
           test: {
             name: 'soak',
