@@ -9,6 +9,7 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysInit } from '../../scripts/commands/keys-init.ts';
@@ -24,6 +25,7 @@ import { type DevServer, startDevServer } from '../e2e/dev-server.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(import.meta.dirname, 'screenshots');
+const BUNDLE = join(import.meta.dirname, '..', '..', 'public', 'dashboard', 'assets', 'app.js');
 
 let server: DevServer | undefined;
 let admin: ApiClient;
@@ -251,6 +253,22 @@ describe('dashboard actions', () => {
     await row('1.1.0').locator('summary').click();
     expect(await row('1.1.0').getByRole('button', { name: 'Change plan…' }).count()).toBe(1);
     await page.keyboard.press('Escape');
+
+    // A release not yet on a channel: the channel's own button, the release chosen in the dialog.
+    await page.locator('#channel-beta').getByRole('button', { name: 'Promote a release…' }).click();
+    await page.getByRole('dialog').waitFor();
+    expect(await page.getByLabel('Release', { exact: true }).locator('option').allTextContents()).toEqual([
+      '1.1.0',
+      '1.0.0',
+    ]);
+    await page.getByLabel('Percentage of the channel (0–100)').fill('10');
+    expect(await dialog.locator('.dialog-effect').textContent()).toBe(
+      "Promote 1.1.0 on beta of demo to 10%: 10% of the channel's clients get it; it becomes an active rollout.",
+    );
+    await dialog.getByRole('button', { name: 'Promote' }).click();
+    const beta = page.locator('#channel-beta tr[data-version="1.1.0"]');
+    await expect.poll(() => beta.locator('.bar-label').first().textContent()).toBe('10%');
+    expect(await beta.locator('.badge').textContent()).toBe('active');
   });
 
   it('hands a yank to the CLI: the exact command, nothing sent', async () => {
@@ -288,6 +306,17 @@ describe('dashboard actions', () => {
       .poll(() => page.locator('#history tbody tr').first().getAttribute('data-action'))
       .toBe('rollout.promote');
     await page.screenshot({ path: join(SCREENSHOTS, 'history.png'), fullPage: true });
+  });
+
+  it('keeps the dashboard bundle small: no zod, under 60 KiB gzip', async () => {
+    // The plan's texts come from src/protocol/plan-text.ts; plan.ts would bring zod (+23 KiB gzip).
+    const bundle = await readFile(BUNDLE);
+    const gzipKiB = gzipSync(bundle).length / 1024;
+    console.log(
+      `dashboard app.js: ${(bundle.length / 1024).toFixed(1)} KiB minified, ${gzipKiB.toFixed(1)} KiB gzip`,
+    );
+    expect(bundle.toString()).not.toContain('ZodError');
+    expect(gzipKiB).toBeLessThan(60);
   });
 
   it('has no script errors and no content security policy violations', () => {
