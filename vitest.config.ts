@@ -43,6 +43,9 @@ export default defineConfig(async () => {
             cloudflareTest(({ inject }) => ({
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
+                // A second telemetry database, for tests only (test/worker/telemetry-databases.integration.test.ts):
+                // wrangler.toml binds none, so every other test's apps keep their telemetry in DB.
+                d1Databases: { TELEMETRY_2: 'updraft-telemetry-2' },
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   // test/worker/analytics-sql.integration.test.ts runs the SQL blocks of docs/analytics.md.

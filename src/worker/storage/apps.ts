@@ -20,6 +20,8 @@ export interface AppRecord {
   rules: ChannelRule[];
   revision: number;
   webhook_url: string | null;
+  /** The D1 binding that holds the app's telemetry (storage/telemetry-dbs.ts); never changes. */
+  telemetry_db: string;
   created_at: string;
   updated_at: string;
   channels: ChannelRecord[];
@@ -31,6 +33,7 @@ interface AppRow {
   rules_json: string;
   revision: number;
   webhook_url: string | null;
+  telemetry_db: string;
   created_at: string;
   updated_at: string;
 }
@@ -42,7 +45,8 @@ interface ChannelRow extends Omit<ChannelRecord, 'public'> {
 const rulesSchema = z.array(channelRuleSchema);
 const CHANNEL_COLUMNS = 'app, name, public, revision, issued_at, expires, projected_revision, created_at';
 // Named, not `*`: the webhook secret and settings stay out of every AppRecord (app-settings.ts has them).
-const APP_COLUMNS = 'name, default_channel, rules_json, revision, webhook_url, created_at, updated_at';
+const APP_COLUMNS =
+  'name, default_channel, rules_json, revision, webhook_url, telemetry_db, created_at, updated_at';
 
 export const toChannel = (row: ChannelRow): ChannelRecord => ({ ...row, public: row.public === 1 });
 
@@ -76,17 +80,17 @@ export async function listApps(db: D1Database): Promise<AppRecord[]> {
 /** Statements creating an app and its channels, each channel at revision 1 with a fresh window. */
 export function insertApp(
   db: D1Database,
-  app: { name: string; default_channel: string; channels: ChannelInfo[] },
+  app: { name: string; default_channel: string; channels: ChannelInfo[]; telemetry_db: string },
   now: Date,
 ): D1PreparedStatement[] {
   const at = isoSeconds(now);
   return [
     db
       .prepare(
-        `INSERT INTO apps (name, default_channel, rules_json, revision, created_at, updated_at)
-         VALUES (?1, ?2, '[]', 1, ?3, ?3)`,
+        `INSERT INTO apps (name, default_channel, rules_json, revision, telemetry_db, created_at, updated_at)
+         VALUES (?1, ?2, '[]', 1, ?3, ?4, ?4)`,
       )
-      .bind(app.name, app.default_channel, at),
+      .bind(app.name, app.default_channel, app.telemetry_db, at),
     ...app.channels.map((ch) => insertChannel(db, app.name, ch, now)),
   ];
 }

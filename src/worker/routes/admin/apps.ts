@@ -18,6 +18,7 @@ import {
 } from '../../storage/apps.ts';
 import { assertCanSign, projectApp, projectChannels } from '../../storage/projection-writer.ts';
 import { bumpApp, checkExpected, commit, isUniqueViolation } from '../../storage/revisions.ts';
+import { bindingOf, CONTROL_DB, chooseTelemetryDb, telemetryBindings } from '../../storage/telemetry-dbs.ts';
 import type { AppEnv } from '../../types.ts';
 import { validate } from '../../validate.ts';
 import { appParams, audit, channelParams, expectedRevision, jsonLimit, requireApp } from './common.ts';
@@ -28,6 +29,8 @@ const createApp = z
     name: nameSchema,
     default_channel: nameSchema,
     channels: z.array(channelInfoSchema).min(1).max(100).optional(),
+    // A D1 binding of this Worker (DESIGN §11): checked against env in the handler.
+    telemetry_db: z.string().min(1).max(64).optional(),
   })
   .transform((body) => ({
     ...body,
@@ -61,6 +64,20 @@ const putRules = z.object({
   expected_revision: expectedRevision,
 });
 
+/**
+ * The telemetry database of a new app: the one named, which must be DB or a bound `TELEMETRY_*` D1
+ * database (400 unknown_telemetry_db otherwise), or the rule of chooseTelemetryDb.
+ */
+async function telemetryDbOf(env: Env, named: string | undefined): Promise<string> {
+  if (named === undefined) return chooseTelemetryDb(env);
+  if (bindingOf(env, named)) return named;
+  const bound = [CONTROL_DB, ...telemetryBindings(env)].join(', ');
+  throw badRequest(
+    'unknown_telemetry_db',
+    `telemetry_db: ${named} is not a telemetry database here (${bound})`,
+  );
+}
+
 export const apps = new Hono<AppEnv>();
 
 apps.post('/apps', requireRole('admin'), jsonLimit, validate('json', createApp), async (c) => {
@@ -69,10 +86,11 @@ apps.post('/apps', requireRole('admin'), jsonLimit, validate('json', createApp),
   const now = new Date();
   const appExists = () => conflict('app_exists', `an app named ${body.name} already exists`);
   if (await getApp(c.env.DB, body.name)) throw appExists();
+  const created = { ...body, telemetry_db: await telemetryDbOf(c.env, body.telemetry_db) };
   try {
     await c.env.DB.batch([
-      ...insertApp(c.env.DB, body, now),
-      audit(c, now, { action: 'app.create', app: body.name, target: null, before: null, after: body }),
+      ...insertApp(c.env.DB, created, now),
+      audit(c, now, { action: 'app.create', app: body.name, target: null, before: null, after: created }),
     ]);
   } catch (error) {
     throw isUniqueViolation(error) ? appExists() : error;

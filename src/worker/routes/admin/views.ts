@@ -14,6 +14,7 @@ export function appView(app: AppRecord) {
     created_at: app.created_at,
     channels: app.channels.map((ch) => ({ name: ch.name, public: ch.public, revision: ch.revision })),
     rules: app.rules,
+    telemetry_db: app.telemetry_db,
   };
 }
 
