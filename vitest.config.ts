@@ -43,10 +43,11 @@ export default defineConfig(async () => {
             cloudflareTest(({ inject }) => ({
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
-                // A second telemetry database, for tests only (test/worker/telemetry-databases.integration.test.ts):
-                // wrangler.toml binds none, so every other test's apps keep their telemetry in DB.
+                // A second telemetry database, for tests only (test/worker/telemetry-databases.integration.test.ts,
+                // whose apps name it); new apps are pinned to DB, as wrangler.toml's (none bound) would be.
                 d1Databases: { TELEMETRY_2: 'updraft-telemetry-2' },
                 bindings: {
+                  NEW_APP_TELEMETRY_DB: 'DB',
                   TEST_MIGRATIONS: migrations,
                   // test/worker/analytics-sql.integration.test.ts runs the SQL blocks of docs/analytics.md.
                   ANALYTICS_DOC: readFileSync('docs/analytics.md', 'utf8'),

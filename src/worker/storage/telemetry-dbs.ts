@@ -44,11 +44,15 @@ export function bindingOf(env: Env, name: string): D1Database | undefined {
 }
 
 /**
- * The database a new app's telemetry goes to when the request names none: the bound `TELEMETRY_*`
- * database with the fewest apps (ties by name), so new apps spread evenly and a freshly bound, empty
- * database takes the next ones; DB when none is bound.
+ * The database a new app's telemetry goes to when the request names none. `NEW_APP_TELEMETRY_DB`
+ * (wrangler.toml) may pin one (DB or a bound `TELEMETRY_*`: an operator stops filling a database
+ * that nears its size); `auto`, the default, takes the bound `TELEMETRY_*` database with the fewest
+ * apps (ties by name), so new apps spread evenly and a freshly bound, empty database takes the next
+ * ones; DB when none is bound. A pinned name that is not bound counts as `auto`.
  */
 export async function chooseTelemetryDb(env: Env): Promise<string> {
+  const pinned = env.NEW_APP_TELEMETRY_DB;
+  if (pinned !== undefined && pinned !== 'auto' && bindingOf(env, pinned)) return pinned;
   const names = telemetryBindings(env);
   if (names.length === 0) return CONTROL_DB;
   const { results } = await env.DB.prepare(
