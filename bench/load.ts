@@ -22,19 +22,23 @@ const RUN = randomUUID().slice(0, 8);
 
 function getRequests(workload: Extract<Workload, { kind: 'get' }>): RequestSpec[] {
   let next = 0;
+  // `{n}` only where a workload uses it, so the other workloads' requests are built as before.
+  const numbered = [workload.path, ...Object.values(workload.headers ?? {})].some((v) => v.includes('{n}'));
   return [
     {
       method: 'GET',
       setupRequest: (request) => {
         next = (next + 1) % workload.clients;
         const client = `bench-${RUN}-${next}`;
+        const n = String(next + 1);
+        const fill = (value: string) => {
+          const filled = value.replaceAll('{client}', client);
+          return numbered ? filled.replaceAll('{n}', n) : filled;
+        };
         const headers = Object.fromEntries(
-          Object.entries(workload.headers ?? {}).map(([name, value]) => [
-            name,
-            value.replaceAll('{client}', client),
-          ]),
+          Object.entries(workload.headers ?? {}).map(([name, value]) => [name, fill(value)]),
         );
-        return { ...request, path: workload.path.replaceAll('{client}', client), headers };
+        return { ...request, path: fill(workload.path), headers };
       },
     },
   ];

@@ -24,6 +24,18 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return result;
 }
 
+/**
+ * Of rounds of runs measured back to back, the round whose `ratio` (between its own runs) is the
+ * median: a ratio then always divides runs seconds apart, and drift across rounds cancels out.
+ */
+export const medianRound = (rounds: readonly LoadResult[][], ratio: (round: LoadResult[]) => number) => {
+  const sorted = [...rounds].sort((a, b) => ratio(a) - ratio(b));
+  const round = sorted[Math.floor(sorted.length / 2)];
+  if (!round) throw new Error('no rounds');
+  return round;
+};
+export const rpsOf = (run: LoadResult | undefined) => run?.rps ?? 0;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**

@@ -7,6 +7,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import type { PeerResults } from './peer-hot-updater.ts';
 import { ROOT } from './servers.ts';
 import type { ScenarioFigures } from './types.ts';
 
@@ -37,6 +38,8 @@ export type BenchResults = {
   /** The busiest release against its baseline (GET …/compare), over the same events as the health figure. */
   compare_query_ms?: number;
   bundle_gzip_bytes: number;
+  /** `--peer hot-updater`: its check and Updraft's by bundles in the channel, same rounds. */
+  peer?: PeerResults;
 } & { [key: HealthKey]: number };
 
 export const TARGETS = {
@@ -48,6 +51,8 @@ export const TARGETS = {
   adapterOfCheck: 0.9,
   /** expo-updates' manifest route: it decides twice (first to learn which release the client runs). */
   expoOfCheck: 0.8,
+  /** Updraft's check against hot-updater's, by bundles in the channel (issue 16). */
+  ofPeer: { '5': 10, '1000': 20 } as Readonly<Record<string, number>>,
 } as const;
 
 export async function machine(): Promise<Machine> {
@@ -89,6 +94,7 @@ export async function writeResults(results: BenchResults, quick: boolean): Promi
     [`health_query_ms_${health.label}`]: health.ms,
     ...(results.compare_query_ms !== undefined && { compare_query_ms: results.compare_query_ms }),
     bundle_gzip_bytes: results.bundle_gzip_bytes,
+    ...(results.peer && { peer: results.peer }),
   };
   const text = `${JSON.stringify(ordered, null, 2)}\n`;
   const file = join(dir, `${stamp}${suffix}.json`);
@@ -222,6 +228,44 @@ function adapterScaleRow(results: BenchResults, checkScale: number): string[] {
   ];
 }
 
+/**
+ * Updraft's check beside the peer's at each level of bundles in the channel, with the ratio of the
+ * same round and issue 16's targets (× the peer at 5 and at 1,000 bundles).
+ */
+export function renderPeerTable(results: BenchResults): string {
+  const peer = results.peer;
+  if (!peer) return '';
+  const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const levels = Object.entries(peer.levels).sort(([a], [b]) => Number(a) - Number(b));
+  const judged = levels.map(([n]) => n);
+  const unmeasured = Object.keys(TARGETS.ofPeer).filter((n) => !judged.includes(n));
+  return [
+    row([
+      'bundles in the channel',
+      'Updraft check',
+      `${peer.name} check`,
+      `Updraft ÷ ${peer.name}`,
+      'target',
+      '',
+    ]),
+    row(['---', '---', '---', '---', '---', '---']),
+    ...levels.map(([n, level]) => {
+      const target = TARGETS.ofPeer[n];
+      return row([
+        num(Number(n)),
+        perf(level.updraft),
+        perf(level.peer),
+        `${ratio(level.ratio)} ×`,
+        target === undefined ? '' : `≥ ${target} ×`,
+        target === undefined ? '' : verdict(level.ratio >= target),
+      ]);
+    }),
+    ...unmeasured.map((n) =>
+      row([num(Number(n)), 'not measured', '', '', `≥ ${TARGETS.ofPeer[n]} ×`, 'not judged (quick run)']),
+    ),
+  ].join('\n');
+}
+
 export function renderMachine(results: BenchResults): string {
   const m = results.machine;
   return [
@@ -232,14 +276,35 @@ export function renderMachine(results: BenchResults): string {
 
 const START = '<!-- bench:results:start -->';
 const END = '<!-- bench:results:end -->';
+const PEER_START = '<!-- bench:peer:start -->';
+const PEER_END = '<!-- bench:peer:end -->';
 
-/** Replaces the generated block of BENCHMARKS.md, keeping everything written around it. */
+/** `text` with the block between `start` and `end` replaced by `lines`. */
+function replaceBlock(text: string, start: string, end: string, lines: string[]): string {
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`BENCHMARKS.md lacks the ${start} … ${end} block`);
+  return `${text.slice(0, from)}${[start, ...lines, end].join('\n')}${text.slice(to + end.length)}`;
+}
+
+/**
+ * Replaces the generated block of BENCHMARKS.md, keeping everything written around it; a run with
+ * `--peer` also replaces the peer's block, which runs without it leave as it is.
+ */
 export async function updateBenchmarksMd(results: BenchResults): Promise<void> {
   const path = join(ROOT, 'BENCHMARKS.md');
-  const text = await readFile(path, 'utf8');
-  const start = text.indexOf(START);
-  const end = text.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`BENCHMARKS.md lacks the ${START} … ${END} block`);
-  const block = [START, renderMachine(results), '', renderTable(results), END].join('\n');
-  await writeFile(path, `${text.slice(0, start)}${block}${text.slice(end + END.length)}`);
+  let text = replaceBlock(await readFile(path, 'utf8'), START, END, [
+    renderMachine(results),
+    '',
+    renderTable(results),
+  ]);
+  if (results.peer) {
+    const { name, package: pkg, version } = results.peer;
+    text = replaceBlock(text, PEER_START, PEER_END, [
+      `${renderMachine(results)} ${name}: \`${pkg}@${version}\` from the npm registry.`,
+      '',
+      renderPeerTable(results),
+    ]);
+  }
+  await writeFile(path, text);
 }

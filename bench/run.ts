@@ -1,19 +1,23 @@
 /**
- * `npm run bench [-- --quick]`: builds the Worker, serves it and a hello-world baseline from workerd
- * through Miniflare, drives each scenario from a separate load process, and writes
- * bench/results/*.json and the table of BENCHMARKS.md (BENCHMARKS.md says what each figure means).
+ * `npm run bench [-- --quick] [-- --peer hot-updater[@version]]`: builds the Worker, serves it and a
+ * hello-world baseline from workerd through Miniflare, drives each scenario from a separate load
+ * process, and writes bench/results/*.json and the table of BENCHMARKS.md (BENCHMARKS.md says what
+ * each figure means). With `--peer`, the published hot-updater Worker is served beside it and the
+ * two checks are compared by bundles in the channel (bench/peer-hot-updater.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildWorker } from './build.ts';
 import { EXPO_APP, EXPO_RUNTIME, expectExpoAnswers, expoWorkload } from './expo.ts';
-import { adminQueryMs, drainedAt, median, runLoad } from './measure.ts';
+import { adminQueryMs, drainedAt, median, medianRound, rpsOf, runLoad } from './measure.ts';
+import { comparePeer, type PeerResults } from './peer-hot-updater.ts';
 import {
   type BenchResults,
   countLabel,
   machine,
   renderMachine,
+  renderPeerTable,
   renderTable,
   updateBenchmarksMd,
   writeResults,
@@ -52,6 +56,8 @@ interface Profile {
   healthRuns: number;
   /** How many times the runs that are compared with each other alternate (the median run counts). */
   rounds: number;
+  /** Bundles in the channel at which `--peer` compares the checks (issue 16's targets: 5 and 1,000). */
+  peerLevels: readonly number[];
 }
 
 const FULL: Profile = {
@@ -63,6 +69,7 @@ const FULL: Profile = {
   healthEvents: 1_000_000,
   healthRuns: 15,
   rounds: 5,
+  peerLevels: [1, 5, 100, 1000],
 };
 /** A smoke run in under two minutes: publishing 1,000 releases alone takes longer, so it stops at 100. */
 const QUICK: Profile = {
@@ -74,6 +81,7 @@ const QUICK: Profile = {
   healthEvents: 100_000,
   healthRuns: 5,
   rounds: 1,
+  peerLevels: [1, 5, 100],
 };
 
 const BENCH_APP = 'bench';
@@ -85,6 +93,13 @@ const CLIENTS = 100_000;
 
 const checkPath = (app: string, installed: string) =>
   `/v1/apps/${app}/check?client_id={client}&version=${installed}&platform=linux&arch=x64`;
+
+/** The check of a channel of `level` releases by clients on 0.9.0: every release is a candidate. */
+const scaleCheck = (level: number): Workload => ({
+  kind: 'get',
+  path: checkPath(scaleApp(level), '0.9.0'),
+  clients: CLIENTS,
+});
 
 /**
  * The check of each adapter of DESIGN §9 for a client on `installed`, as that updater sends it: the
@@ -118,31 +133,34 @@ const adapterWorkloads = (app: string, installed: string) =>
 
 const log = (line: string) => console.log(line);
 
+/** `--peer hot-updater`, `--peer=hot-updater@0.35.8`: the version of the peer to fetch, if any. */
+function peerVersion(argv: readonly string[]): string | undefined {
+  const at = argv.findIndex((arg) => arg === '--peer' || arg.startsWith('--peer='));
+  if (at < 0) return undefined;
+  const arg = argv[at] ?? '';
+  const spec = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (argv[at + 1] ?? '');
+  const [name, version] = spec.split('@');
+  if (name !== 'hot-updater') throw new Error(`--peer knows only hot-updater, not "${spec}"`);
+  return version || 'latest';
+}
+
 /** `record` with `keys` first, in that order (the JSON reads in the order the table does). */
 const pick = <T>(record: Record<string, T>, keys: readonly string[]) =>
   Object.fromEntries(keys.flatMap((key) => (record[key] === undefined ? [] : [[key, record[key]]])));
 const figures = ({ rps, p50_ms, p99_ms }: ScenarioFigures): ScenarioFigures => ({ rps, p50_ms, p99_ms });
-/**
- * Of rounds of runs measured back to back, the round whose `ratio` (between its own runs) is the
- * median: a ratio then always divides runs seconds apart, and drift across rounds cancels out.
- */
-const medianRound = (rounds: readonly LoadResult[][], ratio: (round: LoadResult[]) => number) => {
-  const sorted = [...rounds].sort((a, b) => ratio(a) - ratio(b));
-  const round = sorted[Math.floor(sorted.length / 2)];
-  if (!round) throw new Error('no rounds');
-  return round;
-};
-const rpsOf = (run: LoadResult | undefined) => run?.rps ?? 0;
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const profile = quick ? QUICK : FULL;
+  const peer = peerVersion(process.argv);
   const started = Date.now();
   const date = new Date().toISOString();
   const host = await machine();
   const work = await workDir('updraft-bench-');
   try {
-    log(`${quick ? 'quick' : 'full'} run; load average ${host.load_1m_at_start}`);
+    log(
+      `${quick ? 'quick' : 'full'} run${peer ? ` with the hot-updater peer` : ''}; load average ${host.load_1m_at_start}`,
+    );
     const bundle = await buildWorker(join(work, 'dist'));
     log(`bundle: ${bundle.bytes} bytes, ${bundle.gzipBytes} gzip`);
 
@@ -264,10 +282,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < profile.rounds; round++) {
       const runs: LoadResult[] = [];
       for (const level of profile.releaseLevels) {
-        const path = checkPath(scaleApp(level), '0.9.0');
-        runs.push(
-          await load(`check with ${level} releases`, updraft.url, { kind: 'get', path, clients: CLIENTS }),
-        );
+        runs.push(await load(`check with ${level} releases`, updraft.url, scaleCheck(level)));
       }
       levelRounds.push(runs);
       const electron: LoadResult[] = [];
@@ -287,6 +302,25 @@ async function main(): Promise<void> {
     edges.forEach((level, i) => {
       electronByReleases[String(level)] = { rps: rpsOf(electronLevels[i]) };
     });
+
+    // With --peer: the published hot-updater Worker's check against Updraft's, level by level.
+    let peerResults: PeerResults | undefined;
+    if (peer !== undefined) {
+      for (const level of profile.peerLevels.filter((n) => !profile.releaseLevels.includes(n))) {
+        await createApp(publisher, scaleApp(level));
+        await addReleases(publisher, scaleApp(level), 0, level);
+      }
+      peerResults = await comparePeer({
+        version: peer,
+        work,
+        levels: profile.peerLevels,
+        rounds: profile.rounds,
+        updraft,
+        updraftCheck: scaleCheck,
+        load,
+        log,
+      });
+    }
 
     // Release health over a week of seeded events, and the busiest release against its baseline:
     // every release but the last complete, the last staged, so the one below it is the baseline.
@@ -363,6 +397,7 @@ async function main(): Promise<void> {
       electron_by_releases: electronByReleases,
       telemetry_events_per_s: eventsPerS,
       bundle_gzip_bytes: bundle.gzipBytes,
+      ...(peerResults && { peer: peerResults }),
     };
     // 1m in a full run, 100k in a quick one: the label says how many events were queried.
     results[`health_query_ms_${countLabel(profile.healthEvents)}`] = healthMs;
@@ -370,6 +405,7 @@ async function main(): Promise<void> {
     const file = await writeResults(results, quick);
     if (!quick) await updateBenchmarksMd(results);
     log(`\n${renderMachine(results)}\n\n${renderTable(results)}\n`);
+    if (results.peer) log(`${renderPeerTable(results)}\n`);
     log(`wrote ${file}${quick ? '' : ', bench/results/latest.json and BENCHMARKS.md'}`);
     log(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   } finally {

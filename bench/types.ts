@@ -2,7 +2,7 @@
 
 /**
  * The requests of one load run. `get` sends GET `path` (and `headers`) with every `{client}` replaced
- * by the next of `clients` rotating client IDs; `events` POSTs `perRequest` telemetry events of one client each time.
+ * by the next of `clients` rotating client IDs and every `{n}` by its number (1 to `clients`); `events` POSTs `perRequest` telemetry events of one client each time.
  */
 export type Workload =
   | { kind: 'get'; path: string; clients: number; headers?: Record<string, string> }

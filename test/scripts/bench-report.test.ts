@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type BenchResults, countLabel, renderTable } from '../../bench/report.ts';
+import { type BenchResults, countLabel, renderPeerTable, renderTable } from '../../bench/report.ts';
 
 const machine = {
   cpu: 'test cpu',
@@ -84,5 +84,56 @@ describe('the BENCHMARKS.md table', () => {
     expect(countLabel(1_000_000)).toBe('1m');
     expect(countLabel(100_000)).toBe('100k');
     expect(countLabel(1234)).toBe('1234');
+  });
+
+  it("sets Updraft's check beside the peer's, judging the ratios at 5 and 1,000 bundles", () => {
+    const level = (updraft: number, peer: number) => ({
+      updraft: figures(updraft),
+      peer: figures(peer),
+      ratio: Math.round((updraft / peer) * 100) / 100,
+    });
+    const peer = {
+      name: 'hot-updater' as const,
+      package: '@hot-updater/cloudflare',
+      version: '0.35.8',
+      levels: {
+        '1000': level(700, 40),
+        '1': level(800, 100),
+        '5': level(790, 80),
+        '100': level(760, 60),
+      },
+    };
+    const table = renderPeerTable(results({ peer }));
+    const lines = table.split('\n');
+    expect(lines[0]).toBe(
+      '| bundles in the channel | Updraft check | hot-updater check | Updraft ÷ hot-updater | target |  |',
+    );
+    // Levels in numeric order, each with both checks' figures of the same round.
+    expect(lines.slice(2).map((line) => line.split(' | ')[0])).toEqual(['| 1', '| 5', '| 100', '| 1,000']);
+    expect(rowOf(table, '1 ')).toBe(
+      '| 1 | 800 req/s · p50 1 ms · p99 2 ms | 100 req/s · p50 1 ms · p99 2 ms | 8.00 × |  |  |',
+    );
+    expect(rowOf(table, '5 ')).toMatch(/\| 9\.88 × \| ≥ 10 × \| \*\*miss\*\* \|$/);
+    expect(rowOf(table, '100 ')).toMatch(/\| 12\.67 × \| {2}\| {2}\|$/);
+    expect(rowOf(table, '1,000 ')).toMatch(/\| 17\.50 × \| ≥ 20 × \| \*\*miss\*\* \|$/);
+
+    const met = renderPeerTable(
+      results({ peer: { ...peer, levels: { '5': level(1000, 100), '1000': level(900, 45) } } }),
+    );
+    expect(rowOf(met, '5 ')).toContain('| ≥ 10 × | **pass** |');
+    expect(rowOf(met, '1,000 ')).toContain('| ≥ 20 × | **pass** |');
+  });
+
+  it('says a quick peer run does not judge the level it did not measure, and renders nothing without a peer', () => {
+    const levels = { '1': { updraft: figures(800), peer: figures(100), ratio: 8 } };
+    const table = renderPeerTable(
+      results({
+        peer: { name: 'hot-updater', package: '@hot-updater/cloudflare', version: '0.35.8', levels },
+      }),
+    );
+    expect(rowOf(table, '5 ')).toBe('| 5 | not measured |  |  | ≥ 10 × | not judged (quick run) |');
+    expect(rowOf(table, '1,000 ')).toBe('| 1,000 | not measured |  |  | ≥ 20 × | not judged (quick run) |');
+    expect(renderPeerTable(results())).toBe('');
+    expect(renderTable(results())).not.toContain('hot-updater');
   });
 });
