@@ -1,6 +1,7 @@
 /**
  * The telemetry consumer (DESIGN §5, docs/telemetry.md): a delivery of up to 100 messages, each the
- * events of one intake request, is stored in D1 transactions of up to 1,000 events. Success acks the
+ * events of one intake request, is stored in D1 transactions of up to 1,000 events, in the database
+ * of each event's app (DESIGN §11, storage/telemetry-dbs.ts). Success acks the
  * batch; a failure retries it whole with a growing delay, and after `max_retries` (wrangler.toml) the
  * platform moves it to the dead-letter queue. Storing is idempotent (keyed by event id), so a retried
  * or redelivered batch never counts an event twice.
@@ -10,6 +11,7 @@ import { nameSchema } from '../protocol/documents.ts';
 import { CLIENT_KINDS, type ClientKind, eventSchema, type TelemetryEvent } from '../protocol/telemetry.ts';
 import { MAX_EVENTS } from './routes/events.ts';
 import { storeEvents } from './storage/telemetry.ts';
+import { telemetryDb } from './storage/telemetry-dbs.ts';
 import type { StoredEvent } from './storage/telemetry-sql.ts';
 import { describeIssue } from './validate.ts';
 
@@ -93,6 +95,20 @@ function parseStoredEvent(body: unknown, schemas: SchemasByClock): Parsed {
   return { events: [{ ...event.data, app, received_at: new Date(received_at).toISOString() }] };
 }
 
+/** The events grouped by the D1 database that holds their app's telemetry. */
+async function byDatabase(env: Env, events: StoredEvent[]): Promise<Map<D1Database, StoredEvent[]>> {
+  const dbs = new Map<string, D1Database>();
+  for (const app of new Set(events.map((event) => event.app))) dbs.set(app, await telemetryDb(env, app));
+  const groups = new Map<D1Database, StoredEvent[]>();
+  for (const event of events) {
+    const db = dbs.get(event.app) ?? env.DB;
+    const group = groups.get(db);
+    if (group) group.push(event);
+    else groups.set(db, [event]);
+  }
+  return groups;
+}
+
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const events: StoredEvent[] = [];
   const malformed: Message<unknown>[] = [];
@@ -111,7 +127,10 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
 
   const attempts = Math.max(1, ...batch.messages.map((m) => m.attempts));
   try {
-    await storeEvents(env.DB, events);
+    // Each app's events go to its own database (DESIGN §11), one storeEvents per database. Each is
+    // idempotent, so when one database fails and the whole delivery is retried, the events another
+    // database already stored are found there by id and counted once.
+    for (const [db, stored] of await byDatabase(env, events)) await storeEvents(db, stored);
   } catch (error) {
     console.error(`queue: storing ${events.length} events failed (attempt ${attempts}); retrying`, error);
     batch.retryAll({ delaySeconds: retryDelaySeconds(attempts) });

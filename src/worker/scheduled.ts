@@ -3,7 +3,7 @@
  * actions re-sign the channels they touch. Then re-signs every channel snapshot issued more than a
  * day ago, so a snapshot is re-issued daily and never lapses (DESIGN §2), and finishes any projection
  * a failed request left behind (a D1 revision KV has not seen yet), exports expired raw telemetry to
- * R2 (storage/telemetry-export.ts), expires artifact uploads no release registered
+ * R2 from every telemetry database (storage/telemetry-export.ts), expires artifact uploads no release registered
  * (storage/upload-sweep.ts), and finally posts due webhooks. Each part fails on its own.
  */
 import { ApiError } from './errors.ts';
@@ -12,6 +12,7 @@ import { type ChannelRecord, listChannelsNeedingWork } from './storage/apps.ts';
 import { auditStatement } from './storage/audit.ts';
 import { projectChannels } from './storage/projection-writer.ts';
 import { bumpChannel, commit, isoSeconds, snapshotWindow } from './storage/revisions.ts';
+import { CONTROL_DB, telemetryDatabases } from './storage/telemetry-dbs.ts';
 import { exportExpiredEvents, retentionDays } from './storage/telemetry-export.ts';
 import { expireUnregisteredUploads } from './storage/upload-sweep.ts';
 import { uploadTtlHours } from './storage/uploads.ts';
@@ -84,13 +85,18 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
       console.error(`scheduled: projecting ${app} failed`, error);
     }
   }
-  try {
-    await exportExpiredEvents(env.DB, env.BUCKET, {
-      now,
-      retentionDays: retentionDays(env.TELEMETRY_RETENTION_DAYS),
-    });
-  } catch (error) {
-    console.error('scheduled: exporting expired telemetry failed', error);
+  // Each telemetry database exports its own apps' events (DESIGN §11), with its own budget; R2 keys
+  // are per app, and an app's events are in one database, so two databases never write one partition.
+  for (const { name, db } of telemetryDatabases(env)) {
+    try {
+      await exportExpiredEvents(db, env.BUCKET, {
+        now,
+        retentionDays: retentionDays(env.TELEMETRY_RETENTION_DAYS),
+      });
+    } catch (error) {
+      const of = name === CONTROL_DB ? '' : ` of ${name}`;
+      console.error(`scheduled: exporting expired telemetry${of} failed`, error);
+    }
   }
   try {
     await expireUnregisteredUploads(env.DB, env.BUCKET, {

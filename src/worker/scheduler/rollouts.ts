@@ -47,6 +47,7 @@ import {
 } from '../storage/rollout-plans.ts';
 import { updateRollout } from '../storage/rollouts.ts';
 import { deleteStandbyYank, getStandbyYank, standbyDiscarded } from '../storage/standby-yanks.ts';
+import { type AnalyticsDbs, analyticsDbs } from '../storage/telemetry-dbs.ts';
 import { enqueueWebhook, type WebhookEvent } from '../storage/webhooks.ts';
 import { yankPublished } from '../storage/yank-publish.ts';
 import { prepareRollback, rollbackText } from './rollback.ts';
@@ -71,12 +72,12 @@ const EVENTS: Record<Exclude<JudgementAction, 'wait'>, WebhookEvent['event']> = 
 
 /** DESIGN §5's counts and rates of `version` in the rollout's channel over `window`. */
 async function groupFigures(
-  db: D1Database,
+  dbs: AnalyticsDbs,
   rollout: PlannedRollout,
   window: Figures['window'],
   version: string,
 ): Promise<GroupCounts> {
-  const health = await releaseHealth(db, { app: rollout.app, channel: rollout.channel, window }, version);
+  const health = await releaseHealth(dbs, { app: rollout.app, channel: rollout.channel, window }, version);
   const unknown = wilson(0, 0);
   const sessions = health?.sessions;
   return {
@@ -100,7 +101,7 @@ async function groupFigures(
  * relative gates, its baseline's over the same window with the differences (null: no baseline).
  */
 async function gateFigures(
-  db: D1Database,
+  dbs: AnalyticsDbs,
   rollout: PlannedRollout,
   plan: Plan,
   from: Date,
@@ -109,16 +110,16 @@ async function gateFigures(
   // The stored form of event times (with milliseconds), so text order is time order.
   const window = { from: from.toISOString(), to: now.toISOString() };
   if (!hasRelativeGates(plan.gates)) {
-    const { exposed: _, ...canary } = await groupFigures(db, rollout, window, rollout.version);
+    const { exposed: _, ...canary } = await groupFigures(dbs, rollout, window, rollout.version);
     return { figures: { window, ...canary } };
   }
   const [canary, releases] = await Promise.all([
-    groupFigures(db, rollout, window, rollout.version),
-    channelReleases(db, rollout.app, rollout.channel),
+    groupFigures(dbs, rollout, window, rollout.version),
+    channelReleases(dbs.control, rollout.app, rollout.channel),
   ]);
   const version = baselineOf(releases, rollout.version);
   if (version === undefined) return { figures: { window, ...canary }, comparison: null };
-  const baseline = await groupFigures(db, rollout, window, version);
+  const baseline = await groupFigures(dbs, rollout, window, version);
   const { exposed: _canaryExposed, ...canaryFigures } = canary;
   const { exposed: _baselineExposed, ...baselineFigures } = baseline;
   const comparison = {
@@ -286,7 +287,9 @@ export async function judgeRollout(env: Env, rollout: PlannedRollout, now: Date)
     return 'skipped';
   }
   const stepStartedAt = new Date(rollout.step_started_at);
-  const { figures, comparison } = await gateFigures(env.DB, rollout, plan, stepStartedAt, now);
+  // Release health from the app's telemetry database, releases and rollouts from DB (DESIGN §11).
+  const dbs = await analyticsDbs(env, rollout.app);
+  const { figures, comparison } = await gateFigures(dbs, rollout, plan, stepStartedAt, now);
   const decision = judge({ plan, step: rollout.step, stepStartedAt, now, figures, comparison });
   const judgement: RolloutJudgement = {
     at: isoSeconds(now),

@@ -239,15 +239,23 @@ WHERE rn = 1
 GROUP BY bucket, installed
 ORDER BY bucket, installed`;
 
-/** The versions a health listing covers: a rollout in the channel, or events in the window. */
-export const VERSIONS_IN_SCOPE_SQL = `SELECT version FROM rollouts WHERE app = :app AND channel = :channel
-UNION
-SELECT DISTINCT version FROM events
+/**
+ * The versions a health listing covers: a rollout in the channel (the control database) or events in
+ * the window (the app's telemetry database, DESIGN §11). The Worker runs the two halves on their own
+ * databases and takes the union; on one database (DB holding both) VERSIONS_IN_SCOPE_SQL is the same.
+ */
+export const ROLLOUT_VERSIONS_SQL = 'SELECT version FROM rollouts WHERE app = :app AND channel = :channel';
+export const EVENT_VERSIONS_SQL = `SELECT DISTINCT version FROM events
 WHERE app = :app AND channel = :channel AND occurred_at >= :from AND occurred_at < :to`;
+export const VERSIONS_IN_SCOPE_SQL = `${ROLLOUT_VERSIONS_SQL}\nUNION\n${EVENT_VERSIONS_SQL}`;
 
-/** Whether anything is known about a version: a registered release, or events about it in the channel. */
-export const KNOWN_VERSION_SQL = `SELECT (EXISTS (SELECT 1 FROM releases WHERE app = :app AND version = :version)
-  OR EXISTS (SELECT 1 FROM events WHERE app = :app AND channel = :channel AND version = :version)) AS known`;
+/**
+ * Whether anything is known about a version: a registered release (RELEASE_EXISTS_SQL, control
+ * database) or events about it in the channel (KNOWN_VERSION_SQL, the app's telemetry database).
+ */
+export const RELEASE_EXISTS_SQL =
+  'SELECT EXISTS (SELECT 1 FROM releases WHERE app = :app AND version = :version) AS known';
+export const KNOWN_VERSION_SQL = `SELECT EXISTS (SELECT 1 FROM events WHERE app = :app AND channel = :channel AND version = :version) AS known`;
 
 export type SqlParams = Record<string, string | number>;
 

@@ -1,7 +1,9 @@
 /**
  * Telemetry metrics (DESIGN §5), the one implementation behind the analytics API, the CLI and the
  * dashboard. The SQL lives in analytics-sql.ts and is printed verbatim in docs/analytics.md; this
- * file runs it (one D1 batch per request) and shapes the rows into the documented JSON.
+ * file runs it (one D1 batch per request on the app's telemetry database, and the few reads of release
+ * and rollout rows on the control database beside it: DESIGN §11) and shapes the rows into the
+ * documented JSON.
  */
 import { type Rate, wilson } from '../../protocol/wilson.ts';
 import {
@@ -11,16 +13,19 @@ import {
   ADOPTION_SERIES_SQL,
   countsSql,
   durationsSql,
+  EVENT_VERSIONS_SQL,
   HEALTH_TOP_ERRORS,
   KNOWN_VERSION_SQL,
   positional,
+  RELEASE_EXISTS_SQL,
+  ROLLOUT_VERSIONS_SQL,
   rollbacksSql,
   type Slice,
   type SqlParams,
   sessionsSql,
   topErrorsSql,
-  VERSIONS_IN_SCOPE_SQL,
 } from './analytics-sql.ts';
+import type { AnalyticsDbs } from './telemetry-dbs.ts';
 import { versionKey } from './version-key.ts';
 
 /** A half-open window [from, to) of stored timestamps (`2026-11-21T18:00:00.000Z`). */
@@ -219,60 +224,84 @@ async function healthRows(db: D1Database, scope: Scope, slice: 'one' | 'each', p
   return { health, last };
 }
 
+/** Whether `version` is a registered release of the scope's app (the control database). */
+async function isRelease(control: D1Database, scope: Scope, version: string): Promise<boolean> {
+  const row = await prepareNamed(control, RELEASE_EXISTS_SQL, { app: scope.app, version }).first<{
+    known: number;
+  }>();
+  return row?.known === 1;
+}
+
 /** The health of one release, or null when nothing is known about the version (no release, no events). */
 export async function releaseHealth(
-  db: D1Database,
+  dbs: AnalyticsDbs,
   scope: Scope,
   version: string,
 ): Promise<ReleaseHealth | null> {
-  const { health, last } = await healthRows(db, scope, 'one', params(scope, { version }), KNOWN_VERSION_SQL);
-  return rowsOf<{ known: number }>(last)[0]?.known === 1 ? health(version) : null;
+  const [{ health, last }, released] = await Promise.all([
+    healthRows(dbs.telemetry, scope, 'one', params(scope, { version }), KNOWN_VERSION_SQL),
+    isRelease(dbs.control, scope, version),
+  ]);
+  return released || rowsOf<{ known: number }>(last)[0]?.known === 1 ? health(version) : null;
 }
 
 /** The health of every version with a rollout in the channel or events in the window, newest first. */
-export async function channelHealth(db: D1Database, scope: Scope): Promise<ReleaseHealth[]> {
-  const { health, last } = await healthRows(db, scope, 'each', params(scope), VERSIONS_IN_SCOPE_SQL);
-  const versions = rowsOf<{ version: string }>(last).map((row) => row.version);
-  return versions.sort(newestFirst).map(health);
+export async function channelHealth(dbs: AnalyticsDbs, scope: Scope): Promise<ReleaseHealth[]> {
+  const [{ health, last }, rollouts] = await Promise.all([
+    healthRows(dbs.telemetry, scope, 'each', params(scope), EVENT_VERSIONS_SQL),
+    prepareNamed(dbs.control, ROLLOUT_VERSIONS_SQL, { app: scope.app, channel: scope.channel }).all(),
+  ]);
+  const versions = new Set(
+    [...rowsOf<{ version: string }>(rollouts), ...rowsOf<{ version: string }>(last)].map(
+      (row) => row.version,
+    ),
+  );
+  return [...versions].sort(newestFirst).map(health);
 }
 
 const sliceOf = (version: string | undefined): Slice => (version === undefined ? 'all' : 'one');
 
 /** Runs `sql` for one version (null when unknown, like releaseHealth) or for all versions together. */
 async function perVersionOrAll<T>(
-  db: D1Database,
+  dbs: AnalyticsDbs,
+  scope: Scope,
   sql: string,
   p: SqlParams,
   version: string | undefined,
 ): Promise<T[] | null> {
+  const db = dbs.telemetry;
   if (version === undefined) return rowsOf<T>(await prepareNamed(db, sql, p).all());
-  const [known, rows] = await db.batch([
-    prepareNamed(db, KNOWN_VERSION_SQL, { ...p, version }),
-    prepareNamed(db, sql, { ...p, version }),
+  const [[known, rows], released] = await Promise.all([
+    db.batch([
+      prepareNamed(db, KNOWN_VERSION_SQL, { ...p, version }),
+      prepareNamed(db, sql, { ...p, version }),
+    ]),
+    isRelease(dbs.control, scope, version),
   ]);
-  return rowsOf<{ known: number }>(known)[0]?.known === 1 ? rowsOf<T>(rows) : null;
+  return released || rowsOf<{ known: number }>(known)[0]?.known === 1 ? rowsOf<T>(rows) : null;
 }
 
 /** Error codes of install_failed and download_failed, by count; null for an unknown version. */
 export async function topErrors(
-  db: D1Database,
+  dbs: AnalyticsDbs,
   scope: Scope,
   version: string | undefined,
   limit: number,
 ): Promise<ErrorCount[] | null> {
   const sql = topErrorsSql(sliceOf(version));
-  const rows = await perVersionOrAll<ErrorRow>(db, sql, params(scope, { limit }), version);
+  const rows = await perVersionOrAll<ErrorRow>(dbs, scope, sql, params(scope, { limit }), version);
   return rows === null ? null : rows.map(({ code, count }) => ({ code, count }));
 }
 
 /** install_succeeded durations: sample count and nearest-rank p50/p95; null for an unknown version. */
 export async function durations(
-  db: D1Database,
+  dbs: AnalyticsDbs,
   scope: Scope,
   version: string | undefined,
 ): Promise<{ count: number; duration_ms: Percentiles } | null> {
   const rows = await perVersionOrAll<DurationsRow>(
-    db,
+    dbs,
+    scope,
     durationsSql(sliceOf(version)),
     params(scope),
     version,

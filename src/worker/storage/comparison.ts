@@ -9,8 +9,9 @@ import { baselineOf, type ChannelRelease } from '../../protocol/baseline.ts';
 import type { RolloutState } from '../../protocol/documents.ts';
 import { newcombe } from '../../protocol/wilson.ts';
 import { type ReleaseHealth, releaseHealth, type Scope } from './analytics.ts';
+import type { AnalyticsDbs } from './telemetry-dbs.ts';
 
-/** The channel's rollouts, each marked yanked or not: what baselineOf chooses from. */
+/** The channel's rollouts, each marked yanked or not: what baselineOf chooses from (control database). */
 export async function channelReleases(
   db: D1Database,
   app: string,
@@ -43,16 +44,16 @@ function rateCounts(health: ReleaseHealth) {
  * or not complete) only the canary is given.
  */
 export async function compareWithBaseline(
-  db: D1Database,
+  dbs: AnalyticsDbs,
   scope: Scope,
   version: string,
 ): Promise<ReleaseComparison | null> {
   // The baseline is known from the rollouts alone: both releases' health then go out together, so
   // the answer waits for the slower of the two batches, not for one after the other.
-  const baselineVersion = baselineOf(await channelReleases(db, scope.app, scope.channel), version);
+  const baselineVersion = baselineOf(await channelReleases(dbs.control, scope.app, scope.channel), version);
   const [canary, baseline] = await Promise.all([
-    releaseHealth(db, scope, version),
-    baselineVersion === undefined ? null : releaseHealth(db, scope, baselineVersion),
+    releaseHealth(dbs, scope, version),
+    baselineVersion === undefined ? null : releaseHealth(dbs, scope, baselineVersion),
   ]);
   if (!canary) return null;
   const answer = { app: scope.app, channel: scope.channel, window: scope.window, canary };

@@ -20,6 +20,7 @@ import {
   topErrors,
 } from '../../storage/analytics.ts';
 import { compareWithBaseline } from '../../storage/comparison.ts';
+import { type AnalyticsDbs, analyticsDbs } from '../../storage/telemetry-dbs.ts';
 import type { AppEnv } from '../../types.ts';
 import { validate, wholeNumber } from '../../validate.ts';
 import { appParams, requireApp, requireChannel } from './common.ts';
@@ -84,14 +85,18 @@ interface WindowQuery {
 
 /**
  * The window (400 invalid_query), the app (404 unknown_app) and its channel: the default unless
- * named (404 unknown_channel).
+ * named (404 unknown_channel); and the databases to read, the app's telemetry one among them.
  */
-async function scopeOf(db: D1Database, app: string, query: WindowQuery): Promise<Scope> {
+async function scopeOf(
+  env: Env,
+  app: string,
+  query: WindowQuery,
+): Promise<{ scope: Scope; dbs: AnalyticsDbs }> {
   const window = resolveWindow(query, Date.now());
-  const record = await requireApp(db, app);
+  const record = await requireApp(env.DB, app);
   const channel = query.channel ?? record.default_channel;
   requireChannel(record, channel);
-  return { app, channel, window };
+  return { scope: { app, channel, window }, dbs: await analyticsDbs(env, app) };
 }
 
 const unknownRelease = (app: string, version: string) =>
@@ -109,12 +114,12 @@ analytics.get(
   async (c) => {
     const { app } = c.req.valid('param');
     const query = c.req.valid('query');
-    const scope = await scopeOf(c.env.DB, app, query);
+    const { scope, dbs } = await scopeOf(c.env, app, query);
     if (query.version === undefined) {
-      const releases = await channelHealth(c.env.DB, scope);
+      const releases = await channelHealth(dbs, scope);
       return c.json({ app, channel: scope.channel, window: scope.window, releases });
     }
-    const health = await releaseHealth(c.env.DB, scope, query.version);
+    const health = await releaseHealth(dbs, scope, query.version);
     if (!health) throw unknownRelease(app, query.version);
     return c.json(health);
   },
@@ -128,8 +133,8 @@ analytics.get(
   async (c) => {
     const { app } = c.req.valid('param');
     const query = c.req.valid('query');
-    const scope = await scopeOf(c.env.DB, app, query);
-    const comparison = await compareWithBaseline(c.env.DB, scope, query.version);
+    const { scope, dbs } = await scopeOf(c.env, app, query);
+    const comparison = await compareWithBaseline(dbs, scope, query.version);
     if (!comparison) throw unknownRelease(app, query.version);
     return c.json(comparison);
   },
@@ -143,8 +148,8 @@ analytics.get(
   async (c) => {
     const { app } = c.req.valid('param');
     const query = c.req.valid('query');
-    const scope = await scopeOf(c.env.DB, app, query);
-    const points = await adoptionSeries(c.env.DB, scope, query.interval);
+    const { scope, dbs } = await scopeOf(c.env, app, query);
+    const points = await adoptionSeries(dbs.telemetry, scope, query.interval);
     return c.json({ app, channel: scope.channel, interval: query.interval, window: scope.window, points });
   },
 );
@@ -157,8 +162,8 @@ analytics.get(
   async (c) => {
     const { app } = c.req.valid('param');
     const { version, limit, ...query } = c.req.valid('query');
-    const scope = await scopeOf(c.env.DB, app, query);
-    const errors = await topErrors(c.env.DB, scope, version, limit);
+    const { scope, dbs } = await scopeOf(c.env, app, query);
+    const errors = await topErrors(dbs, scope, version, limit);
     if (!errors) throw unknownRelease(app, version ?? '');
     return c.json({
       app,
@@ -178,8 +183,8 @@ analytics.get(
   async (c) => {
     const { app } = c.req.valid('param');
     const { version, ...query } = c.req.valid('query');
-    const scope = await scopeOf(c.env.DB, app, query);
-    const result = await durations(c.env.DB, scope, version);
+    const { scope, dbs } = await scopeOf(c.env, app, query);
+    const result = await durations(dbs, scope, version);
     if (!result) throw unknownRelease(app, version ?? '');
     return c.json({
       app,
@@ -198,8 +203,9 @@ analytics.get(
   validate('query', clientsQuery),
   async (c) => {
     const { app } = c.req.valid('param');
-    const { channel } = await scopeOf(c.env.DB, app, c.req.valid('query'));
-    const clients = await activeClients(c.env.DB, { app, channel, to: stored(Date.now()) });
+    const { scope, dbs } = await scopeOf(c.env, app, c.req.valid('query'));
+    const { channel } = scope;
+    const clients = await activeClients(dbs.telemetry, { app, channel, to: stored(Date.now()) });
     return c.json({ app, channel, ...clients });
   },
 );
