@@ -71,6 +71,11 @@ export const appEntrySchema = z.object({
     .regex(/^[A-Za-z0-9_-]{16,128}$/, 'must be base64url')
     .nullable(),
   default_plan: planSchema.nullable(),
+  /**
+   * The D1 binding holding the app's telemetry (DESIGN §11). Absent from backups made before apps
+   * had one: DB. An import refuses a binding the target deployment does not have.
+   */
+  telemetry_db: z.string().min(1).max(64).optional(),
   created_at: storedTime,
   updated_at: storedTime,
 });

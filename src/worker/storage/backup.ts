@@ -17,6 +17,7 @@ export interface AppRow {
   webhook_url: string | null;
   webhook_secret: string | null;
   default_plan_json: string | null;
+  telemetry_db: string;
   created_at: string;
   updated_at: string;
 }
@@ -118,6 +119,7 @@ const COLUMNS = {
     'webhook_url',
     'webhook_secret',
     'default_plan_json',
+    'telemetry_db',
     'created_at',
     'updated_at',
   ],
@@ -281,9 +283,14 @@ export interface ImportTarget {
   tokens: Pick<TokenEntry, 'id' | 'token_sha256'>[];
   /** The highest audit id (0 for an empty log): imported ids move up by it, so none collides. */
   auditMaxId: number;
+  /** The D1 bindings an imported app may keep its telemetry in: DB and every bound TELEMETRY_*. */
+  telemetryDbs: readonly string[];
 }
 
-export async function readImportTarget(db: D1Database): Promise<ImportTarget> {
+export async function readImportTarget(
+  db: D1Database,
+  telemetryDbs: readonly string[],
+): Promise<ImportTarget> {
   const [apps, keys, tokens, audit] = await db.batch<unknown>([
     db.prepare('SELECT count(*) AS n FROM apps'),
     db.prepare(`SELECT ${list(COLUMNS.keysets)} FROM keysets ORDER BY version`),
@@ -297,6 +304,7 @@ export async function readImportTarget(db: D1Database): Promise<ImportTarget> {
     keys: (keys?.results ?? []) as KeysEntry[],
     tokens: (tokens?.results ?? []) as ImportTarget['tokens'],
     auditMaxId: count(audit),
+    telemetryDbs,
   };
 }
 

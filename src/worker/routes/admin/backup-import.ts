@@ -30,6 +30,7 @@ import {
 import { snapshotWindow } from '../../storage/revisions.ts';
 import { parsePlan } from '../../storage/rollout-plans.ts';
 import type { StandbyYankRecord } from '../../storage/standby-yanks.ts';
+import { CONTROL_DB } from '../../storage/telemetry-dbs.ts';
 import { versionKey } from '../../storage/version-key.ts';
 import { webhookUrlProblem } from './settings.ts';
 
@@ -345,9 +346,23 @@ function checkRollouts(
   return rows;
 }
 
-async function checkApp(data: AppExport, releaseKeys: readonly PublicJwk[], now: Date): Promise<AppResult> {
+async function checkApp(
+  data: AppExport,
+  releaseKeys: readonly PublicJwk[],
+  telemetryDbs: readonly string[],
+  now: Date,
+): Promise<AppResult> {
   const { app } = data;
   const where = `apps.${app.name}`;
+  // Older backups name none: their apps kept telemetry in DB. An unbound one would make every
+  // telemetry read and write of the app fail, so it is refused here, before anything is written.
+  const telemetryDb = app.telemetry_db ?? CONTROL_DB;
+  if (!telemetryDbs.includes(telemetryDb)) {
+    throw badRequest(
+      'unknown_telemetry_db',
+      `${where}.telemetry_db: ${telemetryDb} is not bound here (${telemetryDbs.join(', ')})`,
+    );
+  }
   const channels = new Set(data.channels.map((ch) => ch.name));
   if (channels.size !== data.channels.length) throw invalid(where, 'a channel is listed twice');
   if (!channels.has(app.default_channel)) throw invalid(where, `no default channel ${app.default_channel}`);
@@ -376,6 +391,7 @@ async function checkApp(data: AppExport, releaseKeys: readonly PublicJwk[], now:
           webhook_url: app.webhook_url,
           webhook_secret: app.webhook_secret,
           default_plan_json: app.default_plan === null ? null : JSON.stringify(app.default_plan),
+          telemetry_db: telemetryDb,
           created_at: app.created_at,
           updated_at: app.updated_at,
         },
@@ -421,7 +437,7 @@ export async function prepareImport(
   for (const data of body.apps) {
     if (names.has(data.app.name)) throw invalid(`apps.${data.app.name}`, 'listed twice');
     names.add(data.app.name);
-    const app = await checkApp(data, keys.releaseKeys, now);
+    const app = await checkApp(data, keys.releaseKeys, target.telemetryDbs, now);
     rows.apps.push(...app.rows.apps);
     rows.channels.push(...app.rows.channels);
     rows.releases.push(...app.rows.releases);

@@ -45,6 +45,7 @@ import {
   projectKeys,
 } from '../../storage/projection-writer.ts';
 import { isGuardFailure, isoSeconds, isUniqueViolation } from '../../storage/revisions.ts';
+import { CONTROL_DB, telemetryBindings } from '../../storage/telemetry-dbs.ts';
 import type { AppEnv } from '../../types.ts';
 import { validate, wholeNumber } from '../../validate.ts';
 import { prepareImport } from './backup-import.ts';
@@ -88,6 +89,7 @@ function appExport(rows: AppRows): AppExport {
       webhook_secret: app.webhook_secret,
       default_plan:
         app.default_plan_json === null ? null : planSchema.parse(JSON.parse(app.default_plan_json)),
+      telemetry_db: app.telemetry_db,
       created_at: app.created_at,
       updated_at: app.updated_at,
     },
@@ -177,7 +179,7 @@ backup.post(
   async (c) => {
     const body = c.req.valid('json');
     assertCanSign(c.env);
-    const target = await readImportTarget(c.env.DB);
+    const target = await readImportTarget(c.env.DB, [CONTROL_DB, ...telemetryBindings(c.env)]);
     if (target.apps > 0) throw notEmpty();
     const now = new Date();
     const prepared = await prepareImport(body, target, publicJwk(onlineKey(c.env)), now);
