@@ -177,19 +177,29 @@ async function syncSecrets(paths: DevPaths): Promise<string> {
   return devVars.adminToken;
 }
 
+/** DB and every telemetry database wrangler.toml binds (`binding = "TELEMETRY_…"`, DESIGN §11). */
+async function d1Bindings(): Promise<string[]> {
+  const toml = await readFile(join(root, 'wrangler.toml'), 'utf8');
+  const telemetry = [...toml.matchAll(/^\s*binding\s*=\s*"(TELEMETRY_[A-Z0-9_]+)"/gm)].map((m) => m[1] ?? '');
+  return ['DB', ...telemetry.filter(Boolean)];
+}
+
 async function applyMigrations(paths: DevPaths): Promise<void> {
-  log('applying D1 migrations locally');
-  const args = ['d1', 'migrations', 'apply', 'DB', '--local'];
-  if (paths.persistTo) args.push('--persist-to', paths.persistTo);
-  try {
-    await promisify(execFile)(join(root, 'node_modules', '.bin', 'wrangler'), args, {
-      cwd: root,
-      env: wranglerEnv({ CI: 'true' }),
-    });
-  } catch (error) {
-    const stderr =
-      typeof error === 'object' && error !== null && 'stderr' in error ? String(error.stderr) : '';
-    throw new UserError(`wrangler d1 migrations apply failed: ${messageOf(error)}\n${stderr}`);
+  // Every telemetry database gets the same migrations as DB (docs/decisions.md).
+  for (const binding of await d1Bindings()) {
+    log(`applying D1 migrations locally to ${binding}`);
+    const args = ['d1', 'migrations', 'apply', binding, '--local'];
+    if (paths.persistTo) args.push('--persist-to', paths.persistTo);
+    try {
+      await promisify(execFile)(join(root, 'node_modules', '.bin', 'wrangler'), args, {
+        cwd: root,
+        env: wranglerEnv({ CI: 'true' }),
+      });
+    } catch (error) {
+      const stderr =
+        typeof error === 'object' && error !== null && 'stderr' in error ? String(error.stderr) : '';
+      throw new UserError(`wrangler d1 migrations apply ${binding} failed: ${messageOf(error)}\n${stderr}`);
+    }
   }
 }
 
