@@ -24,6 +24,8 @@ import type { AuditEntry, ChannelView, StatusView } from '../../src/protocol/adm
 import { type DevServer, startDevServer } from '../e2e/dev-server.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Server round trips (each re-signs the channel's snapshot) on a busy machine: more than poll's default second. */
+const WAIT = { timeout: 15_000 };
 const SCREENSHOTS = join(import.meta.dirname, 'screenshots');
 const BUNDLE = join(import.meta.dirname, '..', '..', 'public', 'dashboard', 'assets', 'app.js');
 
@@ -127,7 +129,7 @@ afterAll(async () => {
 describe('dashboard actions', () => {
   it('lets a publisher halt a rollout through a confirmation, then shows the new state and the audit row', async () => {
     await signIn(publisherToken);
-    await expect.poll(() => page.locator('.who-role').textContent()).toBe('publisher');
+    await expect.poll(() => page.locator('.who-role').textContent(), WAIT).toBe('publisher');
     // The token's scope next to its role.
     expect(await page.locator('.who-scope').textContent()).toBe(DEMO_APP);
     const before = await stable();
@@ -136,7 +138,7 @@ describe('dashboard actions', () => {
     // Escape cancels: nothing is sent.
     await choose('1.1.0', 'Halt…');
     await page.keyboard.press('Escape');
-    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+    await expect.poll(() => page.getByRole('dialog').count(), WAIT).toBe(0);
     expect((await stable()).revision).toBe(before.revision);
 
     await choose('1.1.0', 'Halt…');
@@ -149,10 +151,10 @@ describe('dashboard actions', () => {
     await page.keyboard.type('failed installs on start');
     await page.screenshot({ path: join(SCREENSHOTS, 'action-halt.png') });
     await dialog.getByRole('button', { name: 'Halt 1.1.0' }).click();
-    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+    await expect.poll(() => page.getByRole('dialog').count(), WAIT).toBe(0);
 
     // The row re-rendered from the server's answer.
-    await expect.poll(() => row('1.1.0').locator('.badge').textContent()).toBe('halted');
+    await expect.poll(() => row('1.1.0').locator('.badge').textContent(), WAIT).toBe('halted');
     expect(await page.locator('.action-status').textContent()).toBe('Halted 1.1.0 on stable of demo.');
     expect(await page.locator('#channel-stable .card-header').textContent()).toContain(
       `revision ${before.revision + 1}`,
@@ -172,7 +174,7 @@ describe('dashboard actions', () => {
     expect(entries[0]?.action).toBe('rollout.halt');
     expect(entries[0]?.actor).toBe(`token:${publisherId}:release engineer`);
     const audit = page.locator('#history tbody tr').first();
-    await expect.poll(() => audit.getAttribute('data-action')).toBe('rollout.halt');
+    await expect.poll(() => audit.getAttribute('data-action'), WAIT).toBe('rollout.halt');
     expect(await audit.getAttribute('data-target')).toBe('stable/1.1.0');
     expect(await audit.locator('td[data-label="Who"]').textContent()).toBe(
       `release engineer (token ${publisherId})`,
@@ -191,7 +193,7 @@ describe('dashboard actions', () => {
     await choose('1.1.0', 'Resume…');
     const dialog = page.getByRole('dialog');
     await dialog.getByRole('button', { name: 'Resume 1.1.0' }).click();
-    await expect.poll(() => dialog.getByRole('alert').textContent()).toBe(STALE_TEXT);
+    await expect.poll(() => dialog.getByRole('alert').textContent(), WAIT).toBe(STALE_TEXT);
     expect(STALE_TEXT).toMatch(/^The channel changed since this page loaded: reload to see it\./);
     // Confirming again would fail the same way: the dialog offers the reload instead, focused.
     expect(await dialog.getByRole('button', { name: 'Resume 1.1.0' }).count()).toBe(0);
@@ -207,7 +209,7 @@ describe('dashboard actions', () => {
     });
 
     await reload.click();
-    await expect.poll(() => row('1.1.0').locator('.badge').textContent()).toBe('active');
+    await expect.poll(() => row('1.1.0').locator('.badge').textContent(), WAIT).toBe('active');
     expect(await row('1.1.0').locator('.bar-label').first().textContent()).toBe('50%');
     expect(await page.locator('#channel-stable .card-header').textContent()).toContain(
       `revision ${changed.revision}`,
@@ -222,8 +224,8 @@ describe('dashboard actions', () => {
       'Promote 1.1.0 on stable of demo to 75% (from 50%): more clients get it (75% of the channel).',
     );
     await dialog.getByRole('button', { name: 'Promote' }).click();
-    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
-    await expect.poll(() => row('1.1.0').locator('.bar-label').first().textContent()).toBe('75%');
+    await expect.poll(() => page.getByRole('dialog').count(), WAIT).toBe(0);
+    await expect.poll(() => row('1.1.0').locator('.bar-label').first().textContent(), WAIT).toBe('75%');
     expect((await rollout('1.1.0'))?.percent_bp).toBe(7500);
 
     // A plan the server refuses: its message is shown, the dialog stays, nothing changes.
@@ -232,7 +234,7 @@ describe('dashboard actions', () => {
     await page.getByLabel('Steps (percentages)').fill('5, 1, 100');
     await dialog.getByRole('button', { name: 'Promote' }).click();
     await expect
-      .poll(() => dialog.getByRole('alert').textContent())
+      .poll(() => dialog.getByRole('alert').textContent(), WAIT)
       .toMatch(/steps_bp: must be strictly increasing/);
     expect((await stable()).revision).toBe(revision);
 
@@ -244,8 +246,8 @@ describe('dashboard actions', () => {
       'Attach a staged plan to 1.1.0 on stable of demo: it restarts at 1% and follows 1% → 5% → 25% → 50% → 100%, 2h per step; halts on failure rate > 5% or rollback rate > 2%, judged from 100 installs.',
     );
     await dialog.getByRole('button', { name: 'Promote' }).click();
-    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
-    await expect.poll(() => row('1.1.0').locator('.bar-label').first().textContent()).toBe('1%');
+    await expect.poll(() => page.getByRole('dialog').count(), WAIT).toBe(0);
+    await expect.poll(() => row('1.1.0').locator('.bar-label').first().textContent(), WAIT).toBe('1%');
     const planned = await rollout('1.1.0');
     expect(planned?.plan).toMatchObject({ steps_bp: [100, 500, 2500, 5000, 10_000], bake_seconds: 7200 });
     expect(planned?.step).toBe(0);
@@ -267,7 +269,7 @@ describe('dashboard actions', () => {
     );
     await dialog.getByRole('button', { name: 'Promote' }).click();
     const beta = page.locator('#channel-beta tr[data-version="1.1.0"]');
-    await expect.poll(() => beta.locator('.bar-label').first().textContent()).toBe('10%');
+    await expect.poll(() => beta.locator('.bar-label').first().textContent(), WAIT).toBe('10%');
     expect(await beta.locator('.badge').textContent()).toBe('active');
   });
 
@@ -295,7 +297,7 @@ describe('dashboard actions', () => {
   it('offers an analyst no action, but shows the history', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await signIn(analystToken);
-    await expect.poll(() => page.locator('.who-role').textContent()).toBe('analyst');
+    await expect.poll(() => page.locator('.who-role').textContent(), WAIT).toBe('analyst');
     expect(await page.locator('.who-scope').textContent()).toBe('all apps');
     expect(await page.locator('details.menu').count()).toBe(0);
     expect(await page.locator('.col-actions').count()).toBe(0);
@@ -303,7 +305,7 @@ describe('dashboard actions', () => {
       0,
     );
     await expect
-      .poll(() => page.locator('#history tbody tr').first().getAttribute('data-action'))
+      .poll(() => page.locator('#history tbody tr').first().getAttribute('data-action'), WAIT)
       .toBe('rollout.promote');
     await page.screenshot({ path: join(SCREENSHOTS, 'history.png'), fullPage: true });
   });
