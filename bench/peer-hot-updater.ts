@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from 'miniflare';
@@ -204,6 +205,8 @@ export interface PeerResults {
   name: 'hot-updater';
   package: string;
   version: string;
+  /** The 1-minute load average when this phase started, some minutes into the run. */
+  load_1m_at_start: number;
   /** By bundles (releases) in the channel. */
   levels: Record<string, PeerLevel>;
 }
@@ -229,6 +232,7 @@ const figures = ({ rps, p50_ms, p99_ms }: LoadResult): ScenarioFigures => ({ rps
  * back to back, `rounds` times; each level counts the round whose ratio is its median.
  */
 export async function comparePeer(options: PeerComparison): Promise<PeerResults> {
+  const load = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   const peer = await installPeer(join(options.work, 'peer'), options.version);
   options.log(`${PEER_PACKAGE}@${peer.version} unpacked`);
   const served: PeerServed[] = [];
@@ -266,7 +270,13 @@ export async function comparePeer(options: PeerComparison): Promise<PeerResults>
         ratio: Math.round((updraft.rps / other.rps) * 100) / 100,
       };
     }
-    return { name: 'hot-updater', package: PEER_PACKAGE, version: peer.version, levels };
+    return {
+      name: 'hot-updater',
+      package: PEER_PACKAGE,
+      version: peer.version,
+      load_1m_at_start: load,
+      levels,
+    };
   } finally {
     for (const deployment of served) await deployment.mf.dispose();
   }

@@ -288,23 +288,22 @@ function replaceBlock(text: string, start: string, end: string, lines: string[])
 }
 
 /**
- * Replaces the generated block of BENCHMARKS.md, keeping everything written around it; a run with
- * `--peer` also replaces the peer's block, which runs without it leave as it is.
+ * BENCHMARKS.md's `text` with its generated block replaced, everything written around it kept; a
+ * run with `--peer` also replaces the peer's block, which runs without it leave as it is.
  */
+export function renderBenchmarksMd(text: string, results: BenchResults): string {
+  const updated = replaceBlock(text, START, END, [renderMachine(results), '', renderTable(results)]);
+  if (!results.peer) return updated;
+  const { name, package: pkg, version, load_1m_at_start: load } = results.peer;
+  return replaceBlock(updated, PEER_START, PEER_END, [
+    `${renderMachine(results)} ${name}: \`${pkg}@${version}\` from the npm registry; load average ${load} when its phase started.`,
+    '',
+    renderPeerTable(results),
+  ]);
+}
+
+/** Rewrites BENCHMARKS.md's generated blocks (renderBenchmarksMd). */
 export async function updateBenchmarksMd(results: BenchResults): Promise<void> {
   const path = join(ROOT, 'BENCHMARKS.md');
-  let text = replaceBlock(await readFile(path, 'utf8'), START, END, [
-    renderMachine(results),
-    '',
-    renderTable(results),
-  ]);
-  if (results.peer) {
-    const { name, package: pkg, version } = results.peer;
-    text = replaceBlock(text, PEER_START, PEER_END, [
-      `${renderMachine(results)} ${name}: \`${pkg}@${version}\` from the npm registry.`,
-      '',
-      renderPeerTable(results),
-    ]);
-  }
-  await writeFile(path, text);
+  await writeFile(path, renderBenchmarksMd(await readFile(path, 'utf8'), results));
 }

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type BenchResults, countLabel, renderPeerTable, renderTable } from '../../bench/report.ts';
+import {
+  type BenchResults,
+  countLabel,
+  renderBenchmarksMd,
+  renderPeerTable,
+  renderTable,
+} from '../../bench/report.ts';
 
 const machine = {
   cpu: 'test cpu',
@@ -29,6 +35,18 @@ function results(overrides: Partial<BenchResults> = {}): BenchResults {
     ...overrides,
   };
 }
+
+/** A run with `--peer hot-updater` whose levels measured these figures. */
+const withPeer = (levels: NonNullable<BenchResults['peer']>['levels']) =>
+  results({
+    peer: {
+      name: 'hot-updater',
+      package: '@hot-updater/cloudflare',
+      version: '0.35.8',
+      load_1m_at_start: 0.2,
+      levels,
+    },
+  });
 
 const rowOf = (table: string, label: string) =>
   table.split('\n').find((line) => line.startsWith(`| ${label}`));
@@ -92,18 +110,9 @@ describe('the BENCHMARKS.md table', () => {
       peer: figures(peer),
       ratio: Math.round((updraft / peer) * 100) / 100,
     });
-    const peer = {
-      name: 'hot-updater' as const,
-      package: '@hot-updater/cloudflare',
-      version: '0.35.8',
-      levels: {
-        '1000': level(700, 40),
-        '1': level(800, 100),
-        '5': level(790, 80),
-        '100': level(760, 60),
-      },
-    };
-    const table = renderPeerTable(results({ peer }));
+    const table = renderPeerTable(
+      withPeer({ '1000': level(700, 40), '1': level(800, 100), '5': level(790, 80), '100': level(760, 60) }),
+    );
     const lines = table.split('\n');
     expect(lines[0]).toBe(
       '| bundles in the channel | Updraft check | hot-updater check | Updraft ÷ hot-updater | target |  |',
@@ -117,23 +126,40 @@ describe('the BENCHMARKS.md table', () => {
     expect(rowOf(table, '100 ')).toMatch(/\| 12\.67 × \| {2}\| {2}\|$/);
     expect(rowOf(table, '1,000 ')).toMatch(/\| 17\.50 × \| ≥ 20 × \| \*\*miss\*\* \|$/);
 
-    const met = renderPeerTable(
-      results({ peer: { ...peer, levels: { '5': level(1000, 100), '1000': level(900, 45) } } }),
-    );
+    const met = renderPeerTable(withPeer({ '5': level(1000, 100), '1000': level(900, 45) }));
     expect(rowOf(met, '5 ')).toContain('| ≥ 10 × | **pass** |');
     expect(rowOf(met, '1,000 ')).toContain('| ≥ 20 × | **pass** |');
   });
 
   it('says a quick peer run does not judge the level it did not measure, and renders nothing without a peer', () => {
     const levels = { '1': { updraft: figures(800), peer: figures(100), ratio: 8 } };
-    const table = renderPeerTable(
-      results({
-        peer: { name: 'hot-updater', package: '@hot-updater/cloudflare', version: '0.35.8', levels },
-      }),
-    );
+    const table = renderPeerTable(withPeer(levels));
     expect(rowOf(table, '5 ')).toBe('| 5 | not measured |  |  | ≥ 10 × | not judged (quick run) |');
     expect(rowOf(table, '1,000 ')).toBe('| 1,000 | not measured |  |  | ≥ 20 × | not judged (quick run) |');
     expect(renderPeerTable(results())).toBe('');
     expect(renderTable(results())).not.toContain('hot-updater');
+  });
+
+  it('rewrites the peer block of BENCHMARKS.md only in runs with a peer, keeping the text around it', () => {
+    const doc = [
+      'written above',
+      '<!-- bench:results:start -->',
+      'old run',
+      '<!-- bench:results:end -->',
+      'written between',
+      '<!-- bench:peer:start -->',
+      'old peer run',
+      '<!-- bench:peer:end -->',
+      'written below',
+    ].join('\n');
+    const plain = renderBenchmarksMd(doc, results());
+    expect(plain).not.toContain('old run');
+    expect(plain).toContain('old peer run');
+    const levels = { '5': { updraft: figures(800), peer: figures(100), ratio: 8 } };
+    const peered = renderBenchmarksMd(doc, withPeer(levels));
+    expect(peered).not.toContain('old peer run');
+    expect(peered).toContain('`@hot-updater/cloudflare@0.35.8` from the npm registry; load average 0.2');
+    expect(peered).toContain('| 5 | 800 req/s');
+    for (const kept of ['written above', 'written between', 'written below']) expect(peered).toContain(kept);
   });
 });
