@@ -95,8 +95,9 @@ async function token(): Promise<string> {
 
 async function admin<T>(path: string): Promise<T> {
   const response = await fetch(`${server}${path}`, { headers: { authorization: `Bearer ${await token()}` } });
-  expect(response.status, path).toBe(200);
-  return (await response.json()) as T;
+  const text = await response.text();
+  expect(response.status, `${path}: ${text}`).toBe(200);
+  return JSON.parse(text) as T;
 }
 
 async function cli(args: string[]) {
