@@ -10,8 +10,11 @@ export interface AppView {
   created_at: string;
   channels: { name: string; public: boolean; revision: number }[];
   rules: unknown[];
-  /** The D1 binding holding the app's telemetry: `DB` or a `TELEMETRY_*` one (DESIGN §11). */
-  telemetry_db: string;
+  /**
+   * The D1 binding holding the app's telemetry: `DB` or a `TELEMETRY_*` one (DESIGN §11). Always
+   * sent by this Worker; optional for clients of servers that predate it.
+   */
+  telemetry_db?: string;
 }
 
 export interface RolloutView {
