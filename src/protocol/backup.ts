@@ -72,8 +72,8 @@ export const appEntrySchema = z.object({
     .nullable(),
   default_plan: planSchema.nullable(),
   /**
-   * The D1 binding holding the app's telemetry (DESIGN §11). Absent from backups made before apps
-   * had one: DB. An import refuses a binding the target deployment does not have.
+   * The D1 binding holding the app's telemetry (DESIGN §11); absent means DB (exports leave it out
+   * then, as backups made before apps had one do). An import refuses a binding the target does not have.
    */
   telemetry_db: z.string().min(1).max(64).optional(),
   created_at: storedTime,

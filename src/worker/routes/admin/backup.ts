@@ -89,7 +89,8 @@ function appExport(rows: AppRows): AppExport {
       webhook_secret: app.webhook_secret,
       default_plan:
         app.default_plan_json === null ? null : planSchema.parse(JSON.parse(app.default_plan_json)),
-      telemetry_db: app.telemetry_db,
+      // Only when not DB: absent means DB, so a deployment without telemetry databases exports as before.
+      ...(app.telemetry_db !== CONTROL_DB && { telemetry_db: app.telemetry_db }),
       created_at: app.created_at,
       updated_at: app.updated_at,
     },
