@@ -9,6 +9,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AppView } from '../../src/protocol/admin-api.ts';
+import { type AppExport, BACKUP_FORMAT_VERSION, type ImportBody } from '../../src/protocol/backup.ts';
 import { randomHex } from '../../src/protocol/encoding.ts';
 import worker from '../../src/worker/index.ts';
 import type { EventsMessage } from '../../src/worker/queue.ts';
@@ -83,6 +84,67 @@ function installs(app: string, count: { installs: number; failures?: number }, f
 afterEach(async () => {
   await env.TELEMETRY_2.exec('DROP TRIGGER IF EXISTS fail_events_2');
   vi.restoreAllMocks();
+});
+
+// First, while this file's deployment has no app: an import restores into an empty deployment only.
+describe('a backup import', () => {
+  it('refuses an app on a database not bound here, and keeps one that is', async () => {
+    const keys = await bootstrapKeys();
+    const body = (name: string, telemetry_db: string | undefined): ImportBody => ({
+      format_version: BACKUP_FORMAT_VERSION,
+      exported_at: '2026-11-21T12:00:00Z',
+      source: 'https://old.example.com',
+      scope: 'app',
+      keys: [{ version: 1, created_at: '2026-11-20T09:00:00Z', jws: keys.jws }],
+      tokens: [],
+      audit: { rows: 0, min_id: null, max_id: null },
+      apps: [
+        {
+          app: {
+            name,
+            default_channel: 'stable',
+            revision: 1,
+            rules: [],
+            webhook_url: null,
+            webhook_secret: null,
+            default_plan: null,
+            ...(telemetry_db && { telemetry_db }),
+            created_at: '2026-11-20T09:00:00Z',
+            updated_at: '2026-11-20T09:00:00Z',
+          },
+          channels: [
+            {
+              name: 'stable',
+              public: true,
+              revision: 1,
+              issued_at: '2026-11-20T09:00:00Z',
+              expires: '2026-11-27T09:00:00Z',
+              created_at: '2026-11-20T09:00:00Z',
+            },
+          ],
+          releases: [],
+          rollouts: [],
+          yanks: [],
+        },
+      ],
+    });
+    const refused = await admin<ErrorBody>('/import', {
+      method: 'POST',
+      body: body('restored', 'TELEMETRY_9'),
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toEqual({
+      code: 'unknown_telemetry_db',
+      message: 'apps.restored.telemetry_db: TELEMETRY_9 is not bound here (DB, TELEMETRY_2)',
+    });
+    expect((await admin('/apps/restored')).status).toBe(404);
+
+    const restored = await admin('/import', { method: 'POST', body: body('restored', 'TELEMETRY_2') });
+    expect(restored.status).toBe(201);
+    expect((await admin<AppView>('/apps/restored')).body.telemetry_db).toBe('TELEMETRY_2');
+    const { body: exported } = await admin<AppExport>('/export/apps/restored');
+    expect(exported.app.telemetry_db).toBe('TELEMETRY_2');
+  });
 });
 
 describe('an app’s telemetry database', () => {
@@ -292,14 +354,5 @@ describe('retention', () => {
     expect((await stored('TELEMETRY_2', b)).events).toBe(0);
     // Rollups and client rows stay where they were written.
     expect(await stored('TELEMETRY_2', b)).toMatchObject({ rollups: 1, clients: 1 });
-  });
-});
-
-describe('backup', () => {
-  it('carries an app’s telemetry_db in its export', async () => {
-    const app = (await createOn('TELEMETRY_2')).name;
-    const { status, body } = await admin<{ app: { telemetry_db?: string } }>(`/export/apps/${app}`);
-    expect(status).toBe(200);
-    expect(body.app.telemetry_db).toBe('TELEMETRY_2');
   });
 });
