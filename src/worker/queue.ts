@@ -11,7 +11,7 @@ import { nameSchema } from '../protocol/documents.ts';
 import { CLIENT_KINDS, type ClientKind, eventSchema, type TelemetryEvent } from '../protocol/telemetry.ts';
 import { MAX_EVENTS } from './routes/events.ts';
 import { storeEvents } from './storage/telemetry.ts';
-import { telemetryDb } from './storage/telemetry-dbs.ts';
+import { telemetryDb, UnboundTelemetryDb } from './storage/telemetry-dbs.ts';
 import type { StoredEvent } from './storage/telemetry-sql.ts';
 import { describeIssue } from './validate.ts';
 
@@ -95,54 +95,84 @@ function parseStoredEvent(body: unknown, schemas: SchemasByClock): Parsed {
   return { events: [{ ...event.data, app, received_at: new Date(received_at).toISOString() }] };
 }
 
-/** The events grouped by the D1 database that holds their app's telemetry. */
-async function byDatabase(env: Env, events: StoredEvent[]): Promise<Map<D1Database, StoredEvent[]>> {
-  const dbs = new Map<string, D1Database>();
-  for (const app of new Set(events.map((event) => event.app))) dbs.set(app, await telemetryDb(env, app));
-  const groups = new Map<D1Database, StoredEvent[]>();
-  for (const event of events) {
-    const db = dbs.get(event.app) ?? env.DB;
-    const group = groups.get(db);
-    if (group) group.push(event);
-    else groups.set(db, [event]);
+/** A message's events, all of one app, and where they go. */
+interface Routed {
+  message: Message<unknown>;
+  events: StoredEvent[];
+}
+
+/**
+ * The events of `routed` grouped by the D1 database that holds their app's telemetry, and the
+ * messages whose app names a database that is not bound (they wait, retried on their own).
+ */
+async function byDatabase(env: Env, routed: Routed[]) {
+  const dbs = new Map<string, D1Database | UnboundTelemetryDb>();
+  for (const { events } of routed) {
+    const app = events[0]?.app;
+    if (app === undefined || dbs.has(app)) continue;
+    try {
+      dbs.set(app, await telemetryDb(env, app));
+    } catch (error) {
+      if (!(error instanceof UnboundTelemetryDb)) throw error;
+      dbs.set(app, error);
+    }
   }
-  return groups;
+  const groups = new Map<D1Database, StoredEvent[]>();
+  const unbound: Message<unknown>[] = [];
+  for (const { message, events } of routed) {
+    const db = dbs.get(events[0]?.app ?? '') ?? env.DB;
+    if (db instanceof UnboundTelemetryDb) {
+      console.error(`queue: message ${message.id}: ${db.message}; retrying`);
+      unbound.push(message);
+      continue;
+    }
+    const group = groups.get(db);
+    if (group) group.push(...events);
+    else groups.set(db, [...events]);
+  }
+  return { groups, unbound };
 }
 
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const events: StoredEvent[] = [];
-  const malformed: Message<unknown>[] = [];
+  const routed: Routed[] = [];
+  // Messages retried on their own while the rest is acked: malformed ones, and those of an unbound database.
+  const retryAlone: Message<unknown>[] = [];
   const schemas: SchemasByClock = new Map();
   for (const message of batch.messages) {
     const parsed = parseMessage(message.body, schemas);
     if ('events' in parsed) {
-      events.push(...parsed.events);
+      routed.push({ message, events: parsed.events });
     } else {
       // Not something intake writes: a bug or a hand-sent message. Retrying will not fix it, but it
       // ends up in the dead-letter queue for an operator instead of vanishing.
       console.error(`queue: message ${message.id} is not a stored event: ${parsed.error}`);
-      malformed.push(message);
+      retryAlone.push(message);
     }
   }
 
   const attempts = Math.max(1, ...batch.messages.map((m) => m.attempts));
+  const count = routed.reduce((sum, r) => sum + r.events.length, 0);
   try {
     // Each app's events go to its own database (DESIGN §11), one storeEvents per database. Each is
     // idempotent, so when one database fails and the whole delivery is retried, the events another
-    // database already stored are found there by id and counted once.
-    for (const [db, stored] of await byDatabase(env, events)) await storeEvents(db, stored);
+    // database already stored are found there by id and counted once. A message of an app whose
+    // database is not bound (a binding removed by mistake) waits, like a retryAlone one, and ends up
+    // in the dead-letter queue unless the binding comes back: the others are stored meanwhile.
+    const { groups, unbound } = await byDatabase(env, routed);
+    for (const [db, events] of groups) await storeEvents(db, events);
+    retryAlone.push(...unbound);
   } catch (error) {
-    console.error(`queue: storing ${events.length} events failed (attempt ${attempts}); retrying`, error);
+    console.error(`queue: storing ${count} events failed (attempt ${attempts}); retrying`, error);
     batch.retryAll({ delaySeconds: retryDelaySeconds(attempts) });
     return;
   }
 
-  if (malformed.length === 0) {
+  if (retryAlone.length === 0) {
     batch.ackAll();
     return;
   }
   for (const message of batch.messages) {
-    if (malformed.includes(message)) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    if (retryAlone.includes(message)) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     else message.ack();
   }
 }

@@ -219,6 +219,31 @@ describe('the consumer', () => {
     expect(await stored('DB', a)).toEqual({ events: 4, rollups: 4, clients: 4 });
     expect(await stored('TELEMETRY_2', b)).toEqual({ events: 3, rollups: 3, clients: 3 });
   });
+
+  it('keeps the messages of an app whose database is not bound, and stores the others', async () => {
+    const [a, b] = [(await createOn('DB')).name, (await createOn('TELEMETRY_2')).name];
+    const eventsA = [storedEvent(a)];
+    const eventsB = [storedEvent(b), storedEvent(b, { client_id: 'client-2' })];
+    // The same Worker after TELEMETRY_2's binding was removed from wrangler.toml by mistake.
+    const { TELEMETRY_2: _, ...unbound } = env;
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    const batch = createMessageBatch('updraft-events', [
+      { id: 'msg-a', timestamp: new Date(), attempts: 1, body: message(a, eventsA) },
+      { id: 'msg-b', timestamp: new Date(), attempts: 1, body: message(b, eventsB) },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, unbound);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual(['msg-a']);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(['msg-b']);
+    expect((await stored('DB', a)).events).toBe(1);
+    expect((await stored('DB', b)).events).toBe(0);
+    expect((await stored('TELEMETRY_2', b)).events).toBe(0);
+
+    // The binding is back: the retried message lands in the app's database.
+    expect((await deliver([message(b, eventsB)])).ackAll).toBe(true);
+    expect(await stored('TELEMETRY_2', b)).toEqual({ events: 2, rollups: 2, clients: 2 });
+  });
 });
 
 describe('analytics', () => {
