@@ -37,8 +37,11 @@ export interface DecisionInput {
 export interface ChannelIndex {
   /** Listed releases that are neither halted nor yanked and whose manifest is known, highest first. */
   offerable: readonly Offerable[];
-  /** For each position of `offerable`, the first position at or after it holding a mandatory release (-1: none). */
-  nextMandatory: readonly number[];
+  /**
+   * For each position of `offerable`, the highest version that forces an update to it or to anything
+   * below it: a mandatory release at or after that position, or a `mandatory_floor` there (rule 4).
+   */
+  forcing: readonly (SemVer | undefined)[];
   yanked: ReadonlySet<string>;
   halted: ReadonlySet<string>;
 }
@@ -69,12 +72,27 @@ export function indexChannel(
   }
   // Close to linear when the snapshot lists releases in version order, in either direction.
   offerable.sort((a, b) => b.version.compare(a.version));
-  const nextMandatory = new Array<number>(offerable.length);
-  for (let i = offerable.length - 1, next = -1; i >= 0; i--) {
-    if (offerable[i]?.release.mandatory) next = i;
-    nextMandatory[i] = next;
+  const forcing = new Array<SemVer | undefined>(offerable.length);
+  let highest: SemVer | undefined;
+  for (let i = offerable.length - 1; i >= 0; i--) {
+    const current = offerable[i];
+    const level = current && forcingLevel(current);
+    if (level && (!highest || level.compare(highest) > 0)) highest = level;
+    forcing[i] = highest;
   }
-  return { offerable, nextMandatory, yanked, halted };
+  return { offerable, forcing, yanked, halted };
+}
+
+/**
+ * The highest version an update to this release is forced from: itself when it is mandatory, else its
+ * `mandatory_floor` (a mandatory release below it, perhaps left out of a pruned snapshot). Never above
+ * the release itself, so a floor only ever forces clients below the release.
+ */
+function forcingLevel({ version, entry, release }: Offerable): SemVer | undefined {
+  if (release.mandatory) return version;
+  const floor = entry.mandatory_floor === undefined ? null : parseVersion(entry.mandatory_floor);
+  if (!floor) return undefined;
+  return floor.compare(version) < 0 ? floor : version;
 }
 
 export type Decision =
@@ -94,7 +112,8 @@ export type Decision =
  *    an artifact for this client, and has not been pulled since (not yanked itself, not halted in this
  *    channel); else `none` with `yanked: true`. Otherwise `none`, `yanked: false`.
  * 4. `mandatory`: the target, or any listed, non-yanked, non-halted release strictly between installed
- *    and target, is mandatory. A rollback is always mandatory.
+ *    and target, is mandatory, or one of them carries a `mandatory_floor` above installed (a pruned
+ *    snapshot's stand-in for a mandatory release it left out). A rollback is always mandatory.
  * 5. installed version unknown: `update` to the highest candidate the client is inside the rollout
  *    of, `requires` ignored, `mandatory` as that release says; else `none`. The client compares
  *    versions itself; without its version nothing can be known of skipped releases or yanks.
@@ -105,7 +124,7 @@ export async function decide(input: DecisionInput): Promise<Decision> {
     return decideUnknown(input.index ?? indexChannel(snapshot, releases), client);
   const installed = parseVersion(client.installed);
   if (!installed) throw new TypeError(`installed version ${client.installed} is not a semantic version`);
-  const { offerable, nextMandatory, yanked, halted } = input.index ?? indexChannel(snapshot, releases);
+  const { offerable, forcing, yanked, halted } = input.index ?? indexChannel(snapshot, releases);
 
   // Highest first, and only down to the installed version. The per-client checks (a range test, an
   // artifact search, a hash per salt) stop at the first release that passes them all.
@@ -120,9 +139,9 @@ export async function decide(input: DecisionInput): Promise<Decision> {
     // `complete` means everyone, whatever percentage the snapshot still carries.
     if (state === 'complete' || (await isInside(percent_bp, salt, client.clientId))) {
       // A mandatory release at or below the target but above installed forces the jump, even one
-      // this client could not install itself: a forced fix it skips must not be lost.
-      const forcing = offerable[nextMandatory[i] ?? -1];
-      const forced = forcing !== undefined && forcing.version.compare(installed) > 0;
+      // this client could not install itself, or one a pruned snapshot left out (its floor stands in
+      // for it): a forced fix it skips must not be lost.
+      const forced = forcing[i]?.compare(installed) === 1;
       return { status: 'update', version: entry.version, mandatory: forced, artifact };
     }
   }

@@ -190,8 +190,19 @@ export const channelPayloadSchema = z.object({
   revision: z.number().int().min(1),
   issued_at: timestampSchema,
   expires: timestampSchema,
+  /**
+   * The channel's live releases, not its history (DESIGN §2): src/protocol/prune.ts leaves out every
+   * release whose absence changes no decision. `mandatory_floor` is the highest mandatory version
+   * below this one among the channel's offerable releases, listed or left out: an update to this
+   * release from below the floor is mandatory even when the mandatory release itself is not listed.
+   */
   releases: z.array(
-    z.object({ version: versionSchema, release_sha256: sha256HexSchema, rollout: rolloutSchema }),
+    z.object({
+      version: versionSchema,
+      release_sha256: sha256HexSchema,
+      rollout: rolloutSchema,
+      mandatory_floor: versionSchema.optional(),
+    }),
   ),
   yanked: z.array(
     z.object({ version: versionSchema, yank_sha256: sha256HexSchema, rollback_to: versionSchema.nullable() }),

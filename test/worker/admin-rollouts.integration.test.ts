@@ -100,7 +100,11 @@ describe('rollouts', () => {
     expect((await act('resume')).body.rollouts[0]?.state).toBe('active');
     const halted = await act('halt', { reason: 'crash rate' });
     expect(halted.body.rollouts[0]?.state).toBe('halted');
-    expect((await projected(app, 'stable'))?.payload.releases[0]?.rollout.state).toBe('halted');
+    // A halted release that no yank falls back to offers nothing to anyone: the pruned snapshot
+    // (DESIGN §2) leaves it out, and the halt reached the signed snapshot at a new revision.
+    const haltedSnapshot = (await projected(app, 'stable'))?.payload;
+    expect(haltedSnapshot?.releases).toEqual([]);
+    expect(haltedSnapshot?.revision).toBe(halted.body.revision);
 
     const promoteHalted = await promote(app, 'stable', '1.0.0', 5000);
     expect(promoteHalted.status).toBe(409);

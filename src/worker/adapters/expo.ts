@@ -198,7 +198,8 @@ function updateVersions(
   const key = `${platform}\u0000${runtime}`;
   let index = byTarget.get(key);
   if (!index) {
-    const versions = new Set([...state.releases.keys(), ...state.yanks.keys()]);
+    // The channel's whole history: a client may run a release the pruned snapshot no longer lists.
+    const versions = new Set([...state.channelVersions, ...state.releases.keys(), ...state.yanks.keys()]);
     index = Promise.all(
       [...versions].map(async (v) => [await expoUpdateId(app, v, platform, runtime), v] as const),
     ).then((pairs) => new Map(pairs));

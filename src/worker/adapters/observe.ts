@@ -155,7 +155,8 @@ async function recordCheck(c: Context<AppEnv>, o: CheckObservation & { installed
   ];
   // The isolate's cached state: no KV read on a warm isolate, the check just loaded it.
   const state = await loadChannel(c.env.STATE, o.app, o.channel, stateTtlMs(c.env));
-  const listed = state?.verified === true && state.snapshot.releases.some((r) => r.version === o.installed);
+  // Any version of the channel's history, listed in the pruned snapshot or not.
+  const listed = state?.verified === true && state.channelVersions.has(o.installed);
   if (listed) {
     events.push({
       ...common,

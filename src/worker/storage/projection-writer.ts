@@ -9,9 +9,10 @@
  * Should a writer die half-way, `projected_revision` stays behind and the scheduler finishes the job.
  */
 import type { AppConfig } from '../../protocol/channels.ts';
-import type { ChannelPayload } from '../../protocol/documents.ts';
-import { type PrivateJwk, signDocument, verifyDocument } from '../../protocol/jws.ts';
+import { type ChannelPayload, type ReleasePayload, releasePayloadSchema } from '../../protocol/documents.ts';
+import { decodeDocument, type PrivateJwk, signDocument, verifyDocument } from '../../protocol/jws.ts';
 import { parsePrivateJwk, publicJwk } from '../../protocol/keys.ts';
+import { pruneSnapshot } from '../../protocol/prune.ts';
 import { type AppRecord, channelRevisions, getApp, markProjected } from './apps.ts';
 import { type ChannelState, readChannelStates } from './channel-state.ts';
 import { keysProjectionSchema } from './data-plane.ts';
@@ -48,8 +49,24 @@ export function assertCanSign(env: Env): void {
   onlineKey(env);
 }
 
-/** The `updraft-channel+jwt` payload of one channel state (DESIGN §2). */
+/**
+ * The `updraft-channel+jwt` payload of one channel state (DESIGN §2): its live releases, pruned from
+ * the full list by the protocol's rule (src/protocol/prune.ts), and every yank of the app.
+ */
 export function snapshotPayload(state: ChannelState): ChannelPayload {
+  const full = fullSnapshotPayload(state);
+  const manifests = new Map<string, ReleasePayload>();
+  for (const r of state.rollouts) {
+    const parsed = releasePayloadSchema.safeParse(decodeDocument(r.manifest_jws).payload);
+    // Registered manifests were verified; one that no longer parses is kept listed, unpruned, as before.
+    if (!parsed.success) return full;
+    manifests.set(r.version, parsed.data);
+  }
+  return pruneSnapshot(full, manifests);
+}
+
+/** Every rollout of the channel and every yank of the app, before pruning. */
+export function fullSnapshotPayload(state: ChannelState): ChannelPayload {
   const { channel } = state;
   return {
     app: channel.app,
@@ -75,18 +92,23 @@ export async function buildChannelProjection(
   state: ChannelState,
   key: PrivateJwk,
 ): Promise<ChannelProjection> {
-  const snapshot = await signDocument('channel', snapshotPayload(state), key);
+  const payload = snapshotPayload(state);
+  const snapshot = await signDocument('channel', payload, key);
   const releases: Record<string, string> = {};
   const yanks: Record<string, string> = {};
   const expoDirectives: Record<string, string> = {};
-  for (const r of state.rollouts) releases[r.version] = r.manifest_jws;
+  const listed = new Set(payload.releases.map((r) => r.version));
+  for (const r of state.rollouts) if (listed.has(r.version)) releases[r.version] = r.manifest_jws;
   for (const y of state.yanks) {
     yanks[y.version] = y.yank_jws;
     if (y.rollback_to && y.rollback_jws) releases[y.rollback_to] = y.rollback_jws;
     if (y.expo_directive_signature) expoDirectives[y.version] = y.expo_directive_signature;
   }
-  if (Object.keys(expoDirectives).length === 0) return { snapshot, releases, yanks };
-  return { snapshot, releases, yanks, expo_directives: expoDirectives };
+  // Every version of the channel, listed or pruned: the adapters that learn a client's version from
+  // something else than the version itself (Expo's update ids) and telemetry's installs read it.
+  const history = state.rollouts.map((r) => r.version);
+  if (Object.keys(expoDirectives).length === 0) return { snapshot, releases, yanks, history };
+  return { snapshot, releases, yanks, history, expo_directives: expoDirectives };
 }
 
 /**

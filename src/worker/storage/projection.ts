@@ -21,6 +21,13 @@ export interface ChannelProjection {
   /** Yank statements (compact JWS) by version: every entry of the snapshot's `yanked`. */
   yanks: Record<string, string>;
   /**
+   * Every version with a rollout in this channel, highest first, whether the (pruned) snapshot lists
+   * it or not. Not signed and never sent to clients: the Worker's own index for what a pruned snapshot
+   * leaves out (Expo's update ids, installs counted from adapter checks). Absent in values written
+   * before snapshots were pruned, whose snapshot lists every rollout.
+   */
+  history?: string[];
+  /**
    * The `expo-signature` of each listed yank's rollBackToEmbedded directive, by version, for the
    * yanks that have one (DESIGN §10). Not covered by the snapshot: Expo clients check it themselves.
    */

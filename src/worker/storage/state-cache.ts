@@ -70,6 +70,11 @@ export interface CachedChannel {
   yankJws: ReadonlyMap<string, string>;
   /** The `expo-signature` of a yank's rollBackToEmbedded directive, by version (DESIGN §10). */
   expoDirectives: ReadonlyMap<string, string>;
+  /**
+   * Every version with a rollout in the channel, listed in the (pruned) snapshot or not: the
+   * projection's unsigned `history`, for what only the Worker reads (projection.ts).
+   */
+  channelVersions: ReadonlySet<string>;
   /** Check answers already encoded from this state (routes/check.ts), by their text outside the snapshot. */
   answers: AnswerMemo;
 }
@@ -204,6 +209,7 @@ const channelProjectionSchema = z.object({
   releases: z.record(z.string(), z.string()),
   yanks: z.record(z.string(), z.string()),
   expo_directives: z.record(z.string(), z.string()).optional(),
+  history: z.array(z.string().max(64)).optional(),
 });
 
 const apps = new TtlCache<AppConfig | null>({ ttlMs: STATE_TTL_MS, maxEntries: MAX_ENTRIES });
@@ -341,6 +347,7 @@ function parseChannel(
     yanks: decodeAll('yank', projection.yanks),
     yankJws: new Map(Object.entries(projection.yanks)),
     expoDirectives: new Map(Object.entries(projection.expo_directives ?? {})),
+    channelVersions: new Set(projection.history ?? snapshot.releases.map((r) => r.version)),
     answers: new AnswerMemo(),
   };
 }
