@@ -156,7 +156,7 @@ describe('an app’s telemetry database', () => {
     expect((await admin<AppView>(`/apps/${onSecond.name}`)).body.telemetry_db).toBe('TELEMETRY_2');
 
     const audits = await auditCount();
-    for (const telemetry_db of ['TELEMETRY_9', 'TELEMETRY_RETENTION_DAYS', 'STATE', '']) {
+    for (const telemetry_db of ['TELEMETRY_9', 'TELEMETRY_RETENTION_DAYS', 'telemetry_2', 'STATE', '']) {
       const name = uniqueApp('refused');
       const { status, body } = await admin<ErrorBody>('/apps', {
         method: 'POST',

@@ -1,5 +1,5 @@
 /**
- * Where an app's telemetry lives (DESIGN §11, docs/operations.md § Capacity): the control database
+ * Where an app's telemetry lives (DESIGN §11, docs/operations.md § 9): the control database
  * `DB`, or one of the D1 databases bound as `TELEMETRY_*` in wrangler.toml. The binding's name is
  * recorded in `apps.telemetry_db` when the app is created (migrations/0014) and never changes, so
  * binding another database moves no existing app. This is the one place that names those bindings:
@@ -8,7 +8,8 @@
 
 /** The control database's binding, and the telemetry database of every app made before 0014. */
 export const CONTROL_DB = 'DB';
-const TELEMETRY_PREFIX = 'TELEMETRY_';
+/** What migrations/0014 accepts in `apps.telemetry_db`: other names are not telemetry databases. */
+const TELEMETRY_NAME = /^TELEMETRY_[A-Z0-9_]+$/;
 
 /** A bound D1 database: `TELEMETRY_RETENTION_DAYS` shares the prefix but is a string. */
 function isD1(value: unknown): value is D1Database {
@@ -23,9 +24,7 @@ function isD1(value: unknown): value is D1Database {
 /** The `TELEMETRY_*` D1 bindings of this Worker, by name; empty when telemetry stays in DB. */
 export function telemetryBindings(env: Env): string[] {
   return Object.keys(env)
-    .filter(
-      (name) => name.startsWith(TELEMETRY_PREFIX) && isD1((env as unknown as Record<string, unknown>)[name]),
-    )
+    .filter((name) => TELEMETRY_NAME.test(name) && isD1((env as unknown as Record<string, unknown>)[name]))
     .sort();
 }
 
@@ -38,7 +37,7 @@ export function telemetryDatabases(env: Env): { name: string; db: D1Database }[]
 /** The D1 database bound as `name` (DB or a `TELEMETRY_*` binding), or undefined when it is not bound. */
 export function bindingOf(env: Env, name: string): D1Database | undefined {
   if (name === CONTROL_DB) return env.DB;
-  if (!name.startsWith(TELEMETRY_PREFIX)) return undefined;
+  if (!TELEMETRY_NAME.test(name)) return undefined;
   const value = (env as unknown as Record<string, unknown>)[name];
   return isD1(value) ? value : undefined;
 }
