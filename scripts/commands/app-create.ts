@@ -1,4 +1,4 @@
-/** `updraft app create <app> [--default-channel stable] [--channel name[:private]]...` */
+/** `updraft app create <app> [--default-channel stable] [--channel name[:private]]... [--telemetry-db <binding>]` */
 
 import type { AppView } from '../../src/protocol/admin-api.ts';
 import type { ApiClient } from '../lib/api.ts';
@@ -17,6 +17,8 @@ export interface AppCreateOptions {
   app: string;
   defaultChannel?: string;
   channels?: readonly ChannelSpec[];
+  /** The D1 binding for the app's telemetry (DESIGN §11); the server chooses when absent. */
+  telemetryDb?: string;
 }
 
 export async function appCreate(opts: AppCreateOptions): Promise<AppView> {
@@ -29,6 +31,7 @@ export async function appCreate(opts: AppCreateOptions): Promise<AppView> {
     name: app,
     default_channel: defaultChannel,
     channels,
+    ...(opts.telemetryDb !== undefined && { telemetry_db: opts.telemetryDb }),
   });
 }
 
@@ -45,11 +48,16 @@ export const command: Command = {
   name: 'app create',
   summary: 'create an app and its channels',
   args: ['<app>'],
-  usage: '<app> [--default-channel stable] [--channel <name[:private]>]...',
-  options: { 'default-channel': { type: 'string' }, channel: { type: 'string', multiple: true } },
+  usage: '<app> [--default-channel stable] [--channel <name[:private]>]... [--telemetry-db <binding>]',
+  options: {
+    'default-channel': { type: 'string' },
+    channel: { type: 'string', multiple: true },
+    'telemetry-db': { type: 'string' },
+  },
   help: [
     '--default-channel <name>  the channel of clients that ask for none (default stable)',
     '--channel <name[:private]>  a channel to create (repeatable); private ones are reached only through rules',
+    '--telemetry-db <binding>  where its telemetry lives: DB or a bound TELEMETRY_* (default: the server picks)',
   ],
   async run(inv) {
     const channels = list(inv.values, 'channel').map(parseChannelSpec);
@@ -61,6 +69,7 @@ export const command: Command = {
       app: arg(inv.positionals, 0),
       defaultChannel: str(inv.values, 'default-channel'),
       channels,
+      telemetryDb: str(inv.values, 'telemetry-db'),
     });
     if (inv.config.json) return inv.printJson(view);
     inv.print(`Created app ${view.name}.\n${describeApp(view)}`);

@@ -12,7 +12,8 @@ export async function appShow(opts: { client: ApiClient; app: string }): Promise
 
 export function describeApp(view: AppView): string {
   const lines = [
-    `App ${view.name} (revision ${view.revision}, created ${formatTime(view.created_at)}); default channel ${view.default_channel}`,
+    `App ${view.name} (revision ${view.revision}, created ${formatTime(view.created_at)}); default channel ${view.default_channel}` +
+      (view.telemetry_db === undefined ? '' : `; telemetry in ${view.telemetry_db}`),
     '',
     formatTable(
       ['channel', 'visibility', 'revision', 'default'],
