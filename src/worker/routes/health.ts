@@ -8,6 +8,7 @@ import { parsePrivateJwk } from '../../protocol/keys.ts';
 import { probes } from '../storage/data-plane.ts';
 import type { RefusedChannel } from '../storage/projection-verify.ts';
 import { loadKeys, unverifiedChannels } from '../storage/state-cache.ts';
+import { telemetryDatabases } from '../storage/telemetry-dbs.ts';
 import type { AppEnv } from '../types.ts';
 
 const PROBE_TIMEOUT_MS = 3_000;
@@ -20,7 +21,16 @@ health.get('/healthz', async (c) => {
   const results = await Promise.all([
     probe('kv', () => probes.kv(env.STATE)),
     probe('r2', () => probes.r2(env.BUCKET)),
-    probe('d1', () => probes.d1(env.DB)),
+    // DB and every bound telemetry database (DESIGN §11): intake of their apps stalls without them.
+    probe('d1', async () => {
+      await Promise.all(
+        telemetryDatabases(env).map(({ name, db }) =>
+          probes.d1(db).catch((error: unknown) => {
+            throw new Error(`${name}: ${String(error)}`);
+          }),
+        ),
+      );
+    }),
     probe('online_key', async () => {
       parsePrivateJwk(env.UPDRAFT_ONLINE_KEY);
     }),
