@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { type KeysPayload, nameSchema } from '../protocol/documents.ts';
+import { sha256Hex } from '../protocol/encoding.ts';
 import { UpdraftError } from './errors.ts';
 import { getJson } from './http.ts';
 import type { CheckResult, UpdraftErrorCode } from './index.ts';
@@ -22,10 +23,18 @@ const checkResponseSchema = z.object({
   artifact: z.object({ url: z.string(), sha256: z.string(), size: z.number() }).optional(),
   signed: z.object({
     snapshot: z.string().optional(),
+    /** In place of `snapshot` when the server found the one this install holds current (DESIGN §4). */
+    snapshot_sha256: z.string().optional(),
     release: z.string().optional(),
     yank: z.string().optional(),
   }),
 });
+
+/** The snapshot this install holds (the last one that verified) and its SHA-256 (hex). */
+interface HeldSnapshot {
+  jws: string;
+  sha256: string;
+}
 
 /** The default deadline of `check()`, every request of it included. */
 export const CHECK_TIMEOUT_MS = 30_000;
@@ -43,6 +52,10 @@ export async function runCheck(ctx: CheckContext): Promise<CheckResult> {
   if (ctx.channel !== undefined) query.set('channel', ctx.channel);
   if (ctx.osVersion !== undefined) query.set('os_version', ctx.osVersion);
   if (ctx.runtime !== undefined) query.set('runtime', ctx.runtime);
+  // The server leaves out a snapshot this install already holds (DESIGN §4): most answers then fit
+  // in a few hundred bytes, however long the channel's history.
+  const held = await heldSnapshot(ctx);
+  if (held) query.set('snapshot', held.sha256);
   const url = `${ctx.base}/v1/apps/${ctx.app}/check?${query}`;
   const parsed = checkResponseSchema.safeParse(await getJson(ctx.http, 'check', url, { signal: ctx.signal }));
   if (!parsed.success) {
@@ -53,15 +66,8 @@ export async function runCheck(ctx: CheckContext): Promise<CheckResult> {
     );
   }
   const answer = parsed.data;
-  const { snapshot: snapshotJws, release, yank } = answer.signed;
-  if (snapshotJws === undefined) {
-    // The Worker's answer while it cannot verify its own copy of the channel (docs/hardening.md):
-    // nothing signed, so nothing to act on, whatever the status says.
-    throw new UpdraftError(
-      'unverifiable',
-      `check: the server has nothing verifiable to serve for ${ctx.app}/${answer.channel} (its channel state does not verify); nothing changed`,
-    );
-  }
+  const { release, yank } = answer.signed;
+  const snapshotJws = snapshotOf(ctx, answer, held);
 
   const needed = { online: kidOf(snapshotJws), release: [...kidOf(release), ...kidOf(yank)] };
   const keys = await trustedKeys(ctx, needed);
@@ -84,14 +90,49 @@ const KEY_DEPENDENT = new Set<UpdraftErrorCode>([
   'yank_invalid',
 ]);
 
+/**
+ * The snapshot that vouches for `answer`: the one it carries, or, when the server left it out, the copy
+ * this install holds, which must be the one the server names. Anything else is refused: an answer
+ * without a snapshot to verify it against is never acted on.
+ */
+function snapshotOf(ctx: CheckContext, answer: CheckAnswer, held: HeldSnapshot | undefined): string {
+  const { snapshot, snapshot_sha256: named } = answer.signed;
+  if (snapshot !== undefined) return snapshot;
+  if (named === undefined) {
+    // The Worker's answer while it cannot verify its own copy of the channel (docs/hardening.md):
+    // nothing signed, so nothing to act on, whatever the status says.
+    throw new UpdraftError(
+      'unverifiable',
+      `check: the server has nothing verifiable to serve for ${ctx.app}/${answer.channel} (its channel state does not verify); nothing changed`,
+    );
+  }
+  if (held?.sha256 !== named) {
+    throw new UpdraftError(
+      'unverifiable',
+      `check: the server left out the snapshot of ${ctx.app}/${answer.channel} as one this install holds (sha256 ${named}), and it holds ${held ? `another (${held.sha256})` : 'none'}; nothing changed`,
+    );
+  }
+  return held.jws;
+}
+
+/** The stored snapshot and its hash, or undefined when there is none. */
+async function heldSnapshot(ctx: CheckContext): Promise<HeldSnapshot | undefined> {
+  const jws = await ctx.storage.get(storageKeys(ctx.app).snapshot);
+  return jws === null || jws === '' ? undefined : { jws, sha256: await sha256Hex(jws) };
+}
+
+type CheckAnswer = z.infer<typeof checkResponseSchema>;
+
 async function verifyAnswer(
   ctx: CheckContext,
-  answer: z.infer<typeof checkResponseSchema>,
+  answer: CheckAnswer,
   snapshotJws: string,
   keys: KeysPayload,
 ): Promise<CheckResult> {
+  // Expiry, revision floor, app and channel: a held copy is judged exactly as a fresh one.
   const snapshot = await verifySnapshot(ctx, snapshotJws, answer.channel, keys);
   await ctx.storage.set(storageKeys(ctx.app).channel, answer.channel);
+  if (answer.signed.snapshot !== undefined) await ctx.storage.set(storageKeys(ctx.app).snapshot, snapshotJws);
 
   if (answer.status === 'none') {
     // From the verified snapshot, not the answer's unsigned flag.

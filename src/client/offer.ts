@@ -74,7 +74,12 @@ export async function verifyOffer(
       );
     }
     await checkUpdate(ctx, offer.version, release, listed, snapshot);
-    const mandatory = release.mandatory || offer.mandatory;
+    // The snapshot's floor stands in for mandatory releases a pruned snapshot left out (DESIGN §2):
+    // a forced fix between the installed version and the target forces the update, whatever the
+    // answer's unsigned flag says.
+    const floor = listed.mandatory_floor === undefined ? null : parseVersion(listed.mandatory_floor);
+    const forced = floor !== null && floor.compare(parseOrThrow(ctx.currentVersion)) > 0;
+    const mandatory = release.mandatory || offer.mandatory || forced;
     return { status: 'update', channel: offer.channel, version: offer.version, mandatory, release, artifact };
   }
   // A rollback target need not have a rollout in this channel: the signed yank is what authorises it.

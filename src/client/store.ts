@@ -13,6 +13,8 @@ export const storageKeys = (app: string) => ({
   keys: `updraft:${app}:keys`,
   revision: (channel: string) => `updraft:${app}:revision:${channel}`,
   channel: `updraft:${app}:channel`,
+  /** The last snapshot JWS that verified: its hash goes with each check, and an elided answer is verified against it. */
+  snapshot: `updraft:${app}:snapshot`,
   events: `updraft:${app}:events`,
   sessions: `updraft:${app}:sessions`,
 });

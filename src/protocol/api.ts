@@ -16,6 +16,15 @@ export interface CheckResponse {
 }
 
 /**
+ * `GET /v1/apps/{app}/check?…&snapshot=<sha256>` when the client already holds the current snapshot
+ * (DESIGN §4): the same answer with the snapshot left out and its SHA-256 (hex) in its place. The
+ * client verifies the copy it holds, which must hash to `snapshot_sha256`; without one it must refuse.
+ */
+export interface ElidedCheckResponse extends Omit<CheckResponse, 'signed'> {
+  signed: { snapshot_sha256: string; release?: string; yank?: string };
+}
+
+/**
  * `GET /v1/apps/{app}/check` while the Worker cannot verify the channel's KV projection (a tampered
  * value, a snapshot signed by a key `keys:current` does not list): nothing offered and nothing signed.
  * A client can verify nothing in it, so it must not act on it; the SDK refuses it as `unverifiable`.

@@ -11,7 +11,7 @@ import {
   UpdraftError,
 } from '../../src/client/index.ts';
 import { MemoryStorage } from '../../src/client/memory-storage.ts';
-import type { CheckResponse, UnverifiedCheckResponse } from '../../src/protocol/api.ts';
+import type { CheckResponse, ElidedCheckResponse, UnverifiedCheckResponse } from '../../src/protocol/api.ts';
 import type {
   ChannelPayload,
   KeysPayload,
@@ -42,6 +42,8 @@ export interface Published {
 export interface ListedRelease {
   release: Published;
   rollout?: Partial<Rollout>;
+  /** A pruned snapshot's stand-in for a mandatory release it left out (DESIGN §2). */
+  mandatory_floor?: string;
 }
 
 export interface ListedYank {
@@ -64,7 +66,7 @@ export class FakeServer {
   /** Every events batch received. */
   readonly batches: unknown[][] = [];
   /** What `GET /check` answers. */
-  answer: CheckResponse | UnverifiedCheckResponse | undefined;
+  answer: CheckResponse | ElidedCheckResponse | UnverifiedCheckResponse | undefined;
   /** Where artifact URLs point: the in-memory origin, or a real server's (test/client/hostile-server.ts). */
   origin = ORIGIN;
   /** Runs before the default routes; return a Response to answer with it. */
@@ -164,15 +166,16 @@ export class FakeServer {
       issued_at: iso(-3600_000),
       expires: iso(6 * DAY),
       releases: await Promise.all(
-        releases.map(async ({ release, rollout }) => ({
+        releases.map(async ({ release, rollout, mandatory_floor }) => ({
           version: release.version,
           release_sha256: await sha256Hex(release.jws),
           rollout: {
             percent_bp: 10_000,
             salt: '00112233445566778899aabbccddeeff',
-            state: 'active',
+            state: 'active' as const,
             ...rollout,
           },
+          ...(mandatory_floor === undefined ? {} : { mandatory_floor }),
         })),
       ),
       yanked: await Promise.all(

@@ -37,8 +37,8 @@ export const workerFetch: typeof fetch = (input, init) => exports.default.fetch(
 export interface Exchange {
   request: Request;
   url: URL;
-  /** The genuine answer, fetched lazily (a replaying attacker never needs it). */
-  upstream: () => Promise<Response>;
+  /** The genuine answer, fetched lazily (a replaying attacker never needs it); or the answer to `other`. */
+  upstream: (other?: Request) => Promise<Response>;
 }
 
 /** Rewrites one exchange: return a response to answer with, or undefined to pass the genuine one on. */
@@ -56,7 +56,8 @@ export function mitm(upstream: typeof fetch, transform: Transform): typeof fetch
     const exchange: Exchange = {
       request,
       url,
-      upstream: () => {
+      upstream: (other) => {
+        if (other) return upstream(other);
         genuine ??= upstream(request.clone());
         return genuine;
       },
@@ -77,13 +78,18 @@ export function jsonResponse(body: unknown, status = 200): Response {
   });
 }
 
-/** Rewrites the check answer (JSON) with `edit`; everything else passes. */
+/**
+ * Rewrites the check answer (JSON) with `edit`; everything else passes. The attacker forwards the
+ * check without `snapshot=` (DESIGN §4), so that it always sees, and can rewrite, the whole answer.
+ */
 export function onCheck(
   edit: (answer: CheckResponse, exchange: Exchange) => CheckResponse | Promise<CheckResponse>,
 ): Transform {
   return async (exchange) => {
     if (!CHECK_PATH.test(exchange.url.pathname)) return undefined;
-    const genuine = await exchange.upstream();
+    const whole = new URL(exchange.url);
+    whole.searchParams.delete('snapshot');
+    const genuine = await exchange.upstream(new Request(whole, exchange.request));
     if (genuine.status !== 200) return genuine;
     return jsonResponse(await edit(await genuine.json<CheckResponse>(), exchange));
   };

@@ -167,9 +167,10 @@ describe('attacker with the online key in the network: downgrades', () => {
           size: artifact.size,
         },
         signed: {
-          snapshot: await resignSnapshot(answer.signed.snapshot, (p) => ({
+          // Listing 1.0.0 alone (the genuine snapshot, pruned, lists only the live 1.1.0).
+          snapshot: await resignSnapshot(answer.signed.snapshot, async (p) => ({
             ...p,
-            releases: p.releases.filter((r) => r.version === '1.0.0'),
+            releases: [await listing('1.0.0', older)],
           })),
           release: older,
         },
@@ -180,7 +181,7 @@ describe('attacker with the online key in the network: downgrades', () => {
   });
 
   it('a yank of 1.1.0 signed by the online key, projected into KV so the Worker itself offers the rollback: yank_invalid', async () => {
-    const { app } = await genuineApp(['1.0.0', '1.1.0']);
+    const { app, manifests } = await genuineApp(['1.0.0', '1.1.0']);
     const payload: YankPayload = {
       app,
       version: '1.1.0',
@@ -191,6 +192,9 @@ describe('attacker with the online key in the network: downgrades', () => {
     const forged = await signDocument('yank', payload, stolenOnlineKey());
     const projection = await readProjection(app);
     projection.yanks['1.1.0'] = forged;
+    // The rollback target's genuine manifest rides along, as a real yank's does (the pruned snapshot
+    // no longer lists 1.0.0, which 1.1.0 supersedes for everyone).
+    projection.releases['1.0.0'] = manifestOf(manifests, '1.0.0');
     const entry = await yankListing('1.1.0', '1.0.0', forged);
     projection.snapshot = await resignSnapshot(projection.snapshot, (p) => ({ ...p, yanked: [entry] }));
     await writeProjection(app, 'stable', projection);

@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import * as z from 'zod';
-import type { CheckResponse, UnverifiedCheckResponse } from '../../protocol/api.ts';
+import type { CheckResponse, ElidedCheckResponse, UnverifiedCheckResponse } from '../../protocol/api.ts';
 import type { Decision } from '../../protocol/decision.ts';
 import {
   archSchema,
@@ -13,6 +13,7 @@ import {
   nameSchema,
   platformSchema,
   runtimeSchema,
+  sha256HexSchema,
   versionSchema,
 } from '../../protocol/documents.ts';
 import { sha256Hex } from '../../protocol/encoding.ts';
@@ -38,6 +39,8 @@ const checkQuerySchema = z.object({
     .regex(/^[0-9][0-9A-Za-z.+_-]{0,31}$/, 'must be an OS version such as 14.2, at most 32 characters')
     .optional(),
   runtime: z.string({ error: 'must be given once' }).pipe(runtimeSchema).optional(),
+  // The SHA-256 of the snapshot JWS the client holds: the current one is then left out of the answer.
+  snapshot: z.string({ error: 'must be given once' }).pipe(sha256HexSchema).optional(),
 });
 
 const CACHE_CONTROL = 'private, no-cache';
@@ -71,7 +74,11 @@ check.get('/:app/check', validate('param', z.object({ app: nameSchema })), async
     state,
     installed: query.version,
   });
-  const { body, etag } = await encodeAnswer(answer, state);
+  // Elided only when the client holds exactly this snapshot (DESIGN §4); any other hash, the whole answer.
+  const { body, etag } =
+    query.snapshot === state.snapshotSha256
+      ? await encodeElided(elide(answer, state.snapshotSha256), state)
+      : await encodeAnswer(answer, state);
   if (etagMatches(c.req.header('If-None-Match'), etag)) {
     return c.body(null, 304, { ETag: etag, 'Cache-Control': CACHE_CONTROL });
   }
@@ -113,6 +120,31 @@ export async function encodeAnswer(
   body.set(tail, head.byteLength + state.snapshotJsonBytes.byteLength);
   const encoded = { body, etag: `"${digest.slice(0, 32)}"` };
   state.answers.set(key, encoded);
+  return encoded;
+}
+
+/** The answer with its snapshot replaced by the snapshot's SHA-256, for a client that holds it. */
+function elide(answer: CheckResponse, snapshotSha256: string): ElidedCheckResponse {
+  const { snapshot: _held, ...documents } = answer.signed;
+  return { ...answer, signed: { snapshot_sha256: snapshotSha256, ...documents } };
+}
+
+/**
+ * The body and ETag of an elided answer: a few hundred bytes, hashed whole. Its ETag differs from the
+ * full answer's, whose tag hashes a text with `"snapshot":` in it, which no elided body contains.
+ */
+export async function encodeElided(
+  answer: ElidedCheckResponse,
+  state: Pick<CachedChannel, 'snapshotSha256' | 'answers'>,
+): Promise<EncodedAnswer> {
+  if (answer.signed.snapshot_sha256 !== state.snapshotSha256)
+    throw new Error('the answer names another snapshot');
+  // No NUL in JSON text: these keys never meet the full answers' `prefix\u0000suffix` keys.
+  const text = JSON.stringify(answer);
+  const known = state.answers.get(text);
+  if (known) return known;
+  const encoded = { body: new TextEncoder().encode(text), etag: `"${(await sha256Hex(text)).slice(0, 32)}"` };
+  state.answers.set(text, encoded);
   return encoded;
 }
 
