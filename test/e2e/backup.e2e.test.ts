@@ -238,6 +238,7 @@ describe('export, then import into an empty deployment', () => {
         'apps/demo/app.json',
         'apps/demo/channels.json',
         'apps/demo/rollouts.json',
+        'apps/demo/standby-yanks.json',
         ...['1.0.0', '1.0.1', '1.1.0', '1.2.0', '1.2.0-beta.1'].flatMap((v) => [
           `apps/demo/releases/${v}.json`,
           `apps/demo/releases/${v}.jws`,

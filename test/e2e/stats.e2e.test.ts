@@ -11,7 +11,12 @@ import { keysInit } from '../../scripts/commands/keys-init.ts';
 import { ApiClient } from '../../scripts/lib/api.ts';
 import { DEMO_APP, seed } from '../../scripts/seed.ts';
 import type { ChannelHealth, ReleaseComparison, ReleaseHealth } from '../../src/protocol/admin-api.ts';
-import { formatFraction, formatInterval, formatRate } from '../../src/protocol/format.ts';
+import {
+  formatCrashFreeRate,
+  formatFraction,
+  formatInterval,
+  formatRate,
+} from '../../src/protocol/format.ts';
 import { runBin } from '../scripts/helpers.ts';
 import { type DevServer, startDevServer } from './dev-server.ts';
 import { expectedInstalls, waitForSeededTelemetry } from './seeded-telemetry.ts';
@@ -147,7 +152,11 @@ describe('updraft status', () => {
     const canary = api.releases.find((r) => r.version === '1.1.0');
     if (!canary) throw new Error('no health for 1.1.0');
     const text = await cli(['status', DEMO_APP]);
-    expect(text).toMatch(/VERSION\s+PERCENT\s+STATE\s+INSTALLS\s+FAILURE RATE \(95% CI\)/);
+    expect(text).toMatch(
+      /VERSION\s+PERCENT\s+STATE\s+INSTALLS\s+FAILURE RATE \(95% CI\)\s+ROLLBACK RATE \(95% CI\)\s+CRASH-FREE USERS \(95% CI\)\s+ADOPTION/,
+    );
+    // The seeded canary has sessions: the crash-free column shows a figure, not a dash.
+    expect(canary.sessions?.clients).toBeGreaterThan(0);
     const cells = [
       '1.1.0',
       '25%',
@@ -155,6 +164,7 @@ describe('updraft status', () => {
       String(canary.installs),
       formatRate(canary.failure_rate),
       formatRate(canary.rollback_rate),
+      formatCrashFreeRate(canary.crash_free_users, canary.sessions?.clients),
       formatFraction(canary.adoption),
     ];
     expect(text).toMatch(new RegExp(cells.map(literal).join('\\s+')));
