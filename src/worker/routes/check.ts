@@ -88,8 +88,9 @@ check.get('/:app/check', validate('param', z.object({ app: nameSchema })), async
 });
 
 /**
- * The body, exactly `JSON.stringify(answer)` in UTF-8, and its ETag. The snapshot lists every release
- * of the channel (about 250 KB with 1,000 of them), so its encoded JSON and its SHA-256 are kept with
+ * The body, exactly `JSON.stringify(answer)` in UTF-8, and its ETag. The snapshot lists the channel's
+ * live releases (pruned, but still 250 bytes each, and a projection written before pruning lists its
+ * whole history, about 250 KB with 1,000 releases), so its encoded JSON and its SHA-256 are kept with
  * the cached state, and so is each distinct answer once encoded: the clients of one channel get a
  * handful of different answers (the same update, `none`…), and encoding and hashing one costs more
  * than the rest of a check. `signed` is the answer's last key, and the ETag hashes the body with the
