@@ -12,7 +12,16 @@ import type { CheckResponse, ElidedCheckResponse } from '../../src/protocol/api.
 import { sha256Hex } from '../../src/protocol/encoding.ts';
 import { publicJwk } from '../../src/protocol/keys.ts';
 import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
-import { admin, bootstrapKeys, createApp, ORIGIN, projected, promote, publish } from './fixtures.ts';
+import {
+  admin,
+  bootstrapKeys,
+  createApp,
+  ORIGIN,
+  projected,
+  promote,
+  publish,
+  signYank,
+} from './fixtures.ts';
 import { errorOf, fetchWorker, release, seedApp, seedChannel, uniqueApp } from './seed-projection.ts';
 
 const checkPath = (app: string, params: Record<string, string>) =>
@@ -138,6 +147,48 @@ describe('GET /v1/apps/{app}/check?snapshot=', () => {
     const response = await fetchWorker(`${checkPath(app, { snapshot: sha })}&snapshot=${sha}`);
     expect(response.status).toBe(400);
     expect((await errorOf(response)).message).toMatch(/^snapshot: /);
+  });
+});
+
+describe('the SDK on a pruned snapshot, against the Worker', () => {
+  it('is forced across a mandatory release the snapshot left out, and rolls back to a release it does not list', {
+    timeout: 30_000,
+  }, async () => {
+    const app = await createApp();
+    for (const version of ['1.1.0', '1.2.0', '1.3.0', '1.4.0', '1.5.0']) {
+      await publish(app, version, { mandatory: version === '1.2.0' });
+      expect((await promote(app, 'stable', version)).status).toBe(200);
+    }
+    const keys = await bootstrapKeys();
+    const sdk = (currentVersion: string) =>
+      createUpdater({
+        server: ORIGIN,
+        app,
+        rootKeys: [publicJwk(keys.root)],
+        storage: new MemoryStorage(),
+        platform: 'linux',
+        arch: 'x64',
+        currentVersion,
+        fetch: (input, init) => exports.default.fetch(new Request(input, init)),
+        sleep: async () => undefined,
+      });
+    expect(await sdk('1.1.0').check()).toMatchObject({ status: 'update', version: '1.5.0', mandatory: true });
+    expect(await sdk('1.3.0').check()).toMatchObject({
+      status: 'update',
+      version: '1.5.0',
+      mandatory: false,
+    });
+
+    // 1.5.0 is yanked back to 1.3.0, which the snapshot no longer lists: the signed yank authorises it.
+    const yank = await signYank(app, '1.5.0', '1.3.0');
+    expect((await admin(`/apps/${app}/yanks`, { method: 'POST', body: { yank } })).status).toBe(201);
+    clearStateCache();
+    expect((await projected(app, 'stable'))?.payload.releases.map((r) => r.version)).toEqual(['1.4.0']);
+    expect(await sdk('1.5.0').check()).toMatchObject({
+      status: 'rollback',
+      version: '1.3.0',
+      mandatory: true,
+    });
   });
 });
 
