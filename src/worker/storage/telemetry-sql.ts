@@ -30,7 +30,15 @@ export const EVENTS_PER_BATCH = 1_000;
 // other statement reads them from there, and the last empties it. Only fresh rows move rollups and
 // client rows, so a redelivered or duplicate event changes nothing: it is counted once in `events`,
 // in the rollups and in `clients`. Row layout: see `toRow`.
-const STAGE = `INSERT INTO event_batch (seq, id, app, type, client_id, channel, from_version, to_version,
+//
+// The rows are read with `jsonb_each(jsonb(?1))` (SQLite 3.51): each row then comes as a binary JSON
+// array whose 23 fields `->>` reads in place. From `json_each(?1)` each row is JSON text, which every
+// one of the 23 `->>` parses again: 21 µs of SQLite per event for the reading alone, against 4.5
+// (bench/storage-cost.ts; BENCHMARKS.md § Telemetry). STAGE_TEXT is the same statement over
+// `json_each`, for a D1 whose SQLite is older (telemetry.ts falls back to it).
+const stageFrom = (
+  rows: string,
+) => `INSERT INTO event_batch (seq, id, app, type, client_id, channel, from_version, to_version,
   version, platform, arch, os_version, error_code, error_message, duration_ms, occurred_at, received_at,
   installed, hour, kind, sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal, fresh)
 SELECT r.key, r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5,
@@ -38,7 +46,9 @@ SELECT r.key, r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.valu
   r.value ->> 12, r.value ->> 13, r.value ->> 14, r.value ->> 15, r.value ->> 16, r.value ->> 17,
   r.value ->> 18, r.value ->> 19, r.value ->> 20, r.value ->> 21, r.value ->> 22,
   NOT EXISTS (SELECT 1 FROM events WHERE events.id = r.value ->> 0)
-FROM json_each(?1) AS r`;
+FROM ${rows} AS r`;
+const STAGE = stageFrom('jsonb_each(jsonb(?1))');
+export const STAGE_TEXT = stageFrom('json_each(?1)');
 
 // Session reports (migrations/0010) add their counts; for them `count` is the number of reports, one
 // per client, version and hour, so the hour's distinct clients, and `crashed_clients` those that crashed.
