@@ -4,8 +4,8 @@
  * decides the same as over the whole history, and a client that names the snapshot it holds gets an
  * answer without it, which the SDK verifies against its own copy.
  */
-import { exports } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { env, exports } from 'cloudflare:workers';
+import { describe, expect, it, vi } from 'vitest';
 import { createUpdater } from '../../src/client/index.ts';
 import { MemoryStorage } from '../../src/client/memory-storage.ts';
 import type { CheckResponse, ElidedCheckResponse } from '../../src/protocol/api.ts';
@@ -147,6 +147,33 @@ describe('GET /v1/apps/{app}/check?snapshot=', () => {
     const response = await fetchWorker(`${checkPath(app, { snapshot: sha })}&snapshot=${sha}`);
     expect(response.status).toBe(400);
     expect((await errorOf(response)).message).toMatch(/^snapshot: /);
+  });
+});
+
+describe('what only the Worker reads of the history', () => {
+  it('an updater checking from a release the snapshot no longer lists still counts as an install of it', {
+    timeout: 30_000,
+  }, async () => {
+    const app = await createApp();
+    for (const version of ['1.1.0', '1.2.0']) {
+      await publish(app, version);
+      expect((await promote(app, 'stable', version)).status).toBe(200);
+    }
+    expect((await projected(app, 'stable'))?.payload.releases.map((r) => r.version)).toEqual(['1.2.0']);
+    clearStateCache();
+    const poll = await fetchWorker(`/v1/apps/${app}/electron/stable/latest-linux.yml`, {
+      headers: { 'x-user-staging-id': 'desk-1', 'x-updraft-version': '1.1.0' },
+    });
+    expect(poll.status).toBe(200);
+    await poll.text();
+    const installs = () =>
+      env.DB.prepare(
+        `SELECT count(*) AS n FROM events WHERE app = ?1 AND type = 'install_succeeded' AND to_version = '1.1.0'`,
+      )
+        .bind(app)
+        .first<{ n: number }>()
+        .then((row) => row?.n ?? 0);
+    await vi.waitFor(async () => expect(await installs()).toBe(1), { timeout: 20_000, interval: 250 });
   });
 });
 
