@@ -162,6 +162,22 @@ describe('pruneSnapshot', () => {
     expect(listed(pruneSnapshot(full, manifests))).toEqual(['1.0.0', '1.1.0']);
   });
 
+  it('decide reads a floor as a mandatory release at that version, never above the release itself', async () => {
+    const releases: ReleaseSpec[] = [{ version: '1.4.0', state: 'complete' }];
+    const manifests = new Map(releases.map((r) => [r.version, releasePayload(r)]));
+    const at = async (floor: string, installed: string) => {
+      const snapshot = channelPayload(releases);
+      snapshot.releases = snapshot.releases.map((r) => ({ ...r, mandatory_floor: floor }));
+      const client: DecisionClient = { clientId: INSIDE, platform: 'linux', arch: 'x64', installed };
+      return summarize(await decide({ snapshot, releases: manifests, yanks: new Map(), client }));
+    };
+    expect(await at('1.2.0', '1.1.0')).toEqual(update('1.4.0', true));
+    expect(await at('1.2.0', '1.2.0')).toEqual(update('1.4.0', false));
+    // A floor claiming more than its release forces as the release would if it were mandatory.
+    expect(await at('9.0.0', '1.3.0')).toEqual(update('1.4.0', true));
+    expect(await at('9.0.0', '1.4.0')).toEqual({ status: 'none', yanked: false });
+  });
+
   it('pruning adds nothing when every release is live', () => {
     const releases: ReleaseSpec[] = [
       { version: '1.0.0', state: 'complete' },
