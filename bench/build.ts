@@ -19,9 +19,20 @@ export interface Bundle {
   gzipBytes: number;
 }
 
-/** Builds into `outDir` and measures the bundle (gzip at the default level, as an upload is compressed). */
-export async function buildWorker(outDir: string): Promise<Bundle> {
-  await promisify(execFile)(process.execPath, [WRANGLER, 'deploy', '--dry-run', '--outdir', outDir], {
+/**
+ * Builds into `outDir` and measures the bundle (gzip at the default level, as an upload is compressed).
+ * `readable` builds it unminified (wrangler.toml minifies), so that a CPU profile names functions.
+ */
+export async function buildWorker(outDir: string, options: { readable?: boolean } = {}): Promise<Bundle> {
+  const args = [
+    WRANGLER,
+    'deploy',
+    '--dry-run',
+    '--outdir',
+    outDir,
+    ...(options.readable ? ['--minify=false'] : []),
+  ];
+  await promisify(execFile)(process.execPath, args, {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     throw new Error(`scenario is one of ${[...Object.keys(WORKLOADS), 'expo'].join(', ')}`);
   const work = await workDir('updraft-profile-');
   try {
-    const bundle = await buildWorker(join(work, 'dist'));
+    const bundle = await buildWorker(join(work, 'dist'), { readable: true });
     const secrets = freshSecrets();
     const inspectorPort = await freePort();
     const { mf, url } = await startUpdraft({

@@ -22,13 +22,19 @@ export function errorResponse(
 
 /** `app.onError`. */
 export function handleError(err: Error, c: Context): Response {
+  return errorFor(err, c.req.raw, c.env);
+}
+
+/** The error response to `err`, thrown while answering `request` (handleError without Hono). */
+export function errorFor(err: unknown, request: Request, env: Partial<Env> | undefined): Response {
   if (err instanceof ApiError) return errorResponse(err.status, err.code, err.message);
   if (err instanceof HTTPException && err.status < 500) {
     const { code, message } = describeHttpException(err);
     return errorResponse(err.status, code, message, passThroughHeaders(err.res));
   }
   // The stack goes to the logs, never to the caller.
-  logFailure(c, err);
+  const error = err instanceof Error ? err : new Error(String(err));
+  logFailure(request, env, error);
   const status = err instanceof HTTPException ? err.status : 500;
   return errorResponse(status, 'internal_error', 'internal error');
 }
@@ -38,13 +44,12 @@ export function handleError(err: Error, c: Context): Response {
  * and stack as text, with anything that looks like a credential redacted. Never the request, its
  * headers or the error object itself, whose fields a library may have filled with either.
  */
-function logFailure(c: Context, err: Error): void {
-  const env: Partial<Env> | undefined = c.env;
+function logFailure(request: Request, env: Partial<Env> | undefined, err: Error): void {
   const secrets = [env?.UPDRAFT_ADMIN_TOKEN, env?.UPDRAFT_ONLINE_KEY];
   const text = err.stack?.includes(err.message)
     ? err.stack
     : `${err.name}: ${err.message}\n${err.stack ?? ''}`;
-  console.error(`${c.req.method} ${c.req.path} failed: ${redact(text, secrets)}`);
+  console.error(`${request.method} ${new URL(request.url).pathname} failed: ${redact(text, secrets)}`);
 }
 
 const CREDENTIALS: [RegExp, string][] = [

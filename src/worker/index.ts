@@ -1,9 +1,13 @@
 import { app } from './app.ts';
 import { consumeEvents } from './queue.ts';
+import { dispatchCheck } from './routes/check.ts';
 import { runScheduled } from './scheduled.ts';
 
 export default {
-  fetch: app.fetch,
+  // The check is answered before the router; everything else, and any check the dispatch leaves, by it.
+  fetch(request, env, ctx) {
+    return dispatchCheck(request, env) ?? app.fetch(request, env, ctx);
+  },
   queue(batch, env) {
     return consumeEvents(batch, env);
   },

@@ -1,10 +1,3 @@
-/**
- * The one pipeline every client route shares (DESIGN §3, §9): the app and channel state from the
- * KV projection (cached in the isolate), the channel rules, the decision, and the artifact URLs.
- * The native check and each adapter turn a request into a `ClientQuery` and the `Served` result into
- * their own wire format; none of them decides anything or signs anything, and none touches D1.
- */
-import type { Context } from 'hono';
 import { type AppConfig, chooseChannel } from '../../protocol/channels.ts';
 import { type Decision, decide } from '../../protocol/decision.ts';
 import type { Arch, Artifact, Platform, ReleasePayload } from '../../protocol/documents.ts';
@@ -19,7 +12,6 @@ import {
   loadChannel,
   stateTtlMs,
 } from '../storage/state-cache.ts';
-import type { AppEnv } from '../types.ts';
 
 /** What a client route knows about the client, whatever its wire format. */
 export interface ClientQuery {
@@ -54,7 +46,16 @@ export interface Offer {
  * Decides for `query` from the projection. Throws 404 `unknown_app` or `unknown_channel`; a channel
  * whose projection does not verify is `{verified: false}`, and is never served in part.
  */
-export async function serve(c: Context<AppEnv>, query: ClientQuery): Promise<Served> {
+/**
+ * What deciding needs of a request: the bindings, and the raw request (for `request.cf`). Hono's
+ * Context is one; the check's dispatch before the router (routes/check.ts) makes its own.
+ */
+export interface ServeContext {
+  env: Env;
+  req: { raw: Request };
+}
+
+export async function serve(c: ServeContext, query: ClientQuery): Promise<Served> {
   return decideOn(await locate(c, query), query);
 }
 
@@ -66,7 +67,7 @@ export interface Located {
 }
 
 /** The channel `query` is routed to and its state, without deciding (the first half of `serve`). */
-export async function locate(c: Context<AppEnv>, query: ClientQuery): Promise<Located> {
+export async function locate(c: ServeContext, query: ClientQuery): Promise<Located> {
   const ttlMs = stateTtlMs(c.env);
   const config = await loadApp(c.env.STATE, query.app, ttlMs);
   if (!config) throw notFound('unknown_app', `no app named ${query.app}`);
@@ -122,7 +123,7 @@ export function offerOf(served: Served): Offer | undefined {
  * the two offers. `served` is the decision for the client's own arch.
  */
 export async function serveMac(
-  c: Context<AppEnv>,
+  c: ServeContext,
   query: Omit<ClientQuery, 'platform'>,
 ): Promise<{ served: Served; offer: Offer | undefined }> {
   const served = await serve(c, { ...query, platform: 'darwin' });

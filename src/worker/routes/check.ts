@@ -17,8 +17,10 @@ import {
   versionSchema,
 } from '../../protocol/documents.ts';
 import { sha256Hex } from '../../protocol/encoding.ts';
-import { artifactUrl, serve } from '../adapters/pipeline.ts';
+import { artifactUrl, type ServeContext, serve } from '../adapters/pipeline.ts';
+import { errorFor } from '../error-handling.ts';
 import { etagMatches } from '../http-caching.ts';
+import { PUBLIC_HEADERS, withHeaders } from '../http-headers.ts';
 import type { CachedChannel, EncodedAnswer } from '../storage/state-cache.ts';
 import type { AppEnv } from '../types.ts';
 import { parseQuery, validate } from '../validate.ts';
@@ -47,9 +49,33 @@ const CACHE_CONTROL = 'private, no-cache';
 
 export const check = new Hono<AppEnv>();
 
-check.get('/:app/check', validate('param', z.object({ app: nameSchema })), async (c) => {
-  const { app } = c.req.valid('param');
-  const url = new URL(c.req.url);
+check.get('/:app/check', validate('param', z.object({ app: nameSchema })), (c) =>
+  answerCheck(c, c.req.valid('param').app),
+);
+
+/** The check's path; the app segment as nameSchema admits it, so no decoding is needed. */
+const CHECK_PATH = /^\/v1\/apps\/([a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)\/check$/;
+
+/**
+ * The check, dispatched before the router (src/worker/index.ts): the most frequent request, and a
+ * fixed path, so it skips Hono's matching and middleware chain (a sixth of a warm check's CPU,
+ * BENCHMARKS.md). Undefined for every other request, and for a check path the pattern does not take
+ * whole (an app name to decode or refuse): the router answers those, as before. The answer is the
+ * router's byte for byte, headers included (test/worker/check-dispatch.integration.test.ts).
+ */
+export function dispatchCheck(request: Request, env: Env): Promise<Response> | undefined {
+  if (request.method !== 'GET') return undefined;
+  const url = new URL(request.url);
+  const app = CHECK_PATH.exec(url.pathname)?.[1];
+  if (app === undefined || !nameSchema.safeParse(app).success) return undefined;
+  return answerCheck({ env, req: { raw: request } }, app, url).then(
+    (response) => withHeaders(response, PUBLIC_HEADERS),
+    (error: unknown) => withHeaders(errorFor(error, request, env), PUBLIC_HEADERS),
+  );
+}
+
+/** The answer to a check of `app` (its name already valid); throws ApiError for bad input. */
+async function answerCheck(c: ServeContext, app: string, url = new URL(c.req.raw.url)): Promise<Response> {
   const query = parseQuery(url, checkQuerySchema);
   const served = await serve(c, {
     app,
@@ -63,7 +89,7 @@ check.get('/:app/check', validate('param', z.object({ app: nameSchema })), async
   });
   // A projection that does not verify is never served, not even in part (docs/api.md).
   if (!served.verified) {
-    return c.json(unverifiedAnswer(served.channel), 200, { 'Cache-Control': 'no-store' });
+    return Response.json(unverifiedAnswer(served.channel), { headers: { 'Cache-Control': 'no-store' } });
   }
   const { channel, state, decision } = served;
 
@@ -79,13 +105,13 @@ check.get('/:app/check', validate('param', z.object({ app: nameSchema })), async
     query.snapshot === state.snapshotSha256
       ? await encodeElided(elide(answer, state.snapshotSha256), state)
       : await encodeAnswer(answer, state);
-  if (etagMatches(c.req.header('If-None-Match'), etag)) {
-    return c.body(null, 304, { ETag: etag, 'Cache-Control': CACHE_CONTROL });
+  if (etagMatches(c.req.raw.headers.get('If-None-Match') ?? undefined, etag)) {
+    return new Response(null, { status: 304, headers: { ETag: etag, 'Cache-Control': CACHE_CONTROL } });
   }
   return new Response(body, {
     headers: { 'Content-Type': 'application/json', ETag: etag, 'Cache-Control': CACHE_CONTROL },
   });
-});
+}
 
 /**
  * The body, exactly `JSON.stringify(answer)` in UTF-8, and its ETag. The snapshot lists the channel's
