@@ -5,7 +5,7 @@
  * each figure means). With `--peer`, the published hot-updater Worker is served beside it and the
  * two checks are compared by bundles in the channel (bench/peer-hot-updater.ts).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildWorker } from './build.ts';
@@ -91,8 +91,35 @@ const HEALTH_VERSIONS = ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0'] as const;
 /** Rotating client IDs per load run: enough that no cache or limiter keyed by client sees repeats. */
 const CLIENTS = 100_000;
 
-const checkPath = (app: string, installed: string) =>
-  `/v1/apps/${app}/check?client_id={client}&version=${installed}&platform=linux&arch=x64`;
+/**
+ * The SHA-256 (hex) of each app's current snapshot, as an SDK holds it after its first check: the
+ * checks below send it (`snapshot=`, DESIGN §4), as the SDK does, and are answered without it.
+ */
+const heldSnapshots = new Map<string, string>();
+
+/** Checks once as a new client would, and keeps the hash of the snapshot it was sent. */
+async function holdSnapshot(origin: URL, app: string): Promise<void> {
+  const url = new URL(
+    `/v1/apps/${app}/check?client_id=bench-holder&version=0.0.1&platform=linux&arch=x64`,
+    origin,
+  );
+  const response = await fetch(url);
+  const answer = (await response.json()) as { signed?: { snapshot?: string } };
+  const snapshot = answer.signed?.snapshot;
+  if (!response.ok || snapshot === undefined) throw new Error(`no snapshot for ${app}: ${response.status}`);
+  heldSnapshots.set(app, createHash('sha256').update(snapshot).digest('hex'));
+  // What the load will get: the answer without the snapshot, naming the one held.
+  const elided = await fetch(`${url}&snapshot=${heldSnapshots.get(app)}`);
+  const body = (await elided.json()) as { signed?: Record<string, unknown> };
+  if (body.signed?.snapshot !== undefined || body.signed?.snapshot_sha256 !== heldSnapshots.get(app)) {
+    throw new Error(`${app}: the check did not leave out the snapshot the client holds`);
+  }
+}
+
+const checkPath = (app: string, installed: string) => {
+  const held = heldSnapshots.get(app);
+  return `/v1/apps/${app}/check?client_id={client}&version=${installed}&platform=linux&arch=x64${held ? `&snapshot=${held}` : ''}`;
+};
 
 /** The check of a channel of `level` releases by clients on 0.9.0: every release is a candidate. */
 const scaleCheck = (level: number): Workload => ({
@@ -210,6 +237,7 @@ async function main(): Promise<void> {
 
     // The baseline and the warm check drift with whatever else the machine does: measure them back to
     // back, `rounds` times, and keep the round with the median ratio.
+    await holdSnapshot(updraft.url, BENCH_APP);
     const check: Workload = { kind: 'get', path: checkPath(BENCH_APP, '1.0.0'), clients: CLIENTS };
     const pairs: LoadResult[][] = [];
     for (let round = 0; round < profile.rounds; round++) {
@@ -269,6 +297,7 @@ async function main(): Promise<void> {
       const seeding = Date.now();
       await createApp(publisher, scaleApp(level));
       await addReleases(publisher, scaleApp(level), 0, level);
+      await holdSnapshot(updraft.url, scaleApp(level));
       log(`${level} releases seeded in ${((Date.now() - seeding) / 1000).toFixed(1)} s`);
     }
     // electron-updater's feed at the smallest and the largest level, in the same rounds: an adapter
@@ -309,6 +338,7 @@ async function main(): Promise<void> {
       for (const level of profile.peerLevels.filter((n) => !profile.releaseLevels.includes(n))) {
         await createApp(publisher, scaleApp(level));
         await addReleases(publisher, scaleApp(level), 0, level);
+        await holdSnapshot(updraft.url, scaleApp(level));
       }
       peerResults = await comparePeer({
         version: peer,
