@@ -13,7 +13,9 @@ function onlineKeyJwk(): string {
  * End-to-end tests with the real clients of DESIGN §9 and the packed packages (the `clients` project):
  * electron-updater's own code, Tauri's signer with minisign, `npm run pack`'s tarballs on Node 20,
  * Bun and Deno, the CLI publishing for those updaters and rotating keys, and an Expo app's staged
- * rollout, halt and yank read with Expo's own libraries.
+ * rollout, halt and yank read with Expo's own libraries; and the two longest CLI runs against
+ * `wrangler dev` (export/import between two servers, channels and rules), which kept `npm test` past
+ * ten minutes.
  */
 const CLIENTS_TESTS = [
   'test/e2e/electron-updater.e2e.test.ts',
@@ -22,6 +24,8 @@ const CLIENTS_TESTS = [
   'test/e2e/publish-updaters.e2e.test.ts',
   'test/e2e/keys-rotate.e2e.test.ts',
   'test/e2e/expo.e2e.test.ts',
+  'test/e2e/backup.e2e.test.ts',
+  'test/e2e/channels-rules.e2e.test.ts',
 ];
 /**
  * Fleets of simulated SDK clients against `wrangler dev` over many rounds (`updraft simulate`'s
