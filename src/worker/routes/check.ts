@@ -10,6 +10,7 @@ import type { Decision } from '../../protocol/decision.ts';
 import {
   archSchema,
   clientIdSchema,
+  NAME_PATTERN,
   nameSchema,
   platformSchema,
   runtimeSchema,
@@ -53,8 +54,8 @@ check.get('/:app/check', validate('param', z.object({ app: nameSchema })), (c) =
   answerCheck(c, c.req.valid('param').app),
 );
 
-/** The check's path; the app segment as nameSchema admits it, so no decoding is needed. */
-const CHECK_PATH = /^\/v1\/apps\/([a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)\/check$/;
+/** The check's path with an app segment nameSchema admits as it stands (nothing to decode or refuse). */
+const CHECK_PATH = new RegExp(`^/v1/apps/(${NAME_PATTERN.source.slice(1, -1)})/check$`);
 
 /**
  * The check, dispatched before the router (src/worker/index.ts): the most frequent request, and a
@@ -67,7 +68,7 @@ export function dispatchCheck(request: Request, env: Env): Promise<Response> | u
   if (request.method !== 'GET') return undefined;
   const url = new URL(request.url);
   const app = CHECK_PATH.exec(url.pathname)?.[1];
-  if (app === undefined || !nameSchema.safeParse(app).success) return undefined;
+  if (app === undefined) return undefined;
   return answerCheck({ env, req: { raw: request } }, app, url).then(
     (response) => withHeaders(response, PUBLIC_HEADERS),
     (error: unknown) => withHeaders(errorFor(error, request, env), PUBLIC_HEADERS),
