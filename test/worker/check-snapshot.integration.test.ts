@@ -258,3 +258,25 @@ describe('the SDK with snapshot elision, against the Worker', () => {
     expect(sizes[1]).toBeLessThan(sizes[0] ?? 0);
   });
 });
+
+describe('the isolate that makes a change', () => {
+  it('answers the next check from the new projection, not from its cached copy', async () => {
+    expect(env.STATE_CACHE_TTL_MS).not.toBe('0');
+    const app = await createApp();
+    await publish(app, '1.1.0');
+    expect((await promote(app, 'stable', '1.1.0')).status).toBe(200);
+    expect((await check(app, {})).body).toMatchObject({ status: 'update', version: '1.1.0' });
+
+    // Within the cache's TTL: a promotion made through this isolate (as every request is under
+    // `wrangler dev`) is what its next check answers, and so is a halt.
+    await publish(app, '1.2.0');
+    expect((await promote(app, 'stable', '1.2.0')).status).toBe(200);
+    expect((await check(app, {})).body).toMatchObject({ status: 'update', version: '1.2.0' });
+    const halted = await admin(`/apps/${app}/channels/stable/rollouts/1.2.0/halt`, {
+      method: 'POST',
+      body: { reason: 'crash on start' },
+    });
+    expect(halted.status, JSON.stringify(halted.body)).toBe(200);
+    expect((await check(app, {})).body).toMatchObject({ status: 'update', version: '1.1.0' });
+  });
+});

@@ -27,6 +27,7 @@ import {
   keysDocKey,
   snapshotDocKey,
 } from './projection.ts';
+import { forgetProjection } from './state-cache.ts';
 
 /** Rounds of "project, then re-read D1" before leaving the rest to the scheduler. */
 const MAX_ROUNDS = 3;
@@ -145,6 +146,7 @@ async function writeChannel(env: Env, state: ChannelState, key: PrivateJwk): Pro
   const existing = await env.STATE.get(kvKey, 'text');
   if (existing !== null && (await projectedRevision(existing, { app, name }, key)) > revision) return;
   await env.STATE.put(kvKey, JSON.stringify(projection));
+  forgetProjection(kvKey);
 }
 
 /**
@@ -181,6 +183,7 @@ export async function projectApp(env: Env, app: string): Promise<void> {
     const record = await getApp(env.DB, app);
     if (!record) return;
     await env.STATE.put(appKey(app), JSON.stringify(appConfig(record)));
+    forgetProjection(appKey(app));
     const after = await getApp(env.DB, app);
     if (!after || after.revision === record.revision) return;
   }
@@ -205,6 +208,7 @@ export async function projectKeys(env: Env): Promise<void> {
   if (latest && latest.version > newest.version) return;
   const value: KeysProjection = { version: newest.version, jws: newest.jws };
   await env.STATE.put(KEYS_KEY, JSON.stringify(value));
+  forgetProjection(KEYS_KEY);
 }
 
 /** `keys:current`, or null when it is missing or not a keys projection (then it is rewritten). */

@@ -177,6 +177,11 @@ export class TtlCache<T> {
     return entry.value;
   }
 
+  /** Drops `key`, so the next get loads it again. */
+  delete(key: string): void {
+    this.#entries.delete(key);
+  }
+
   clear(): void {
     this.#entries.clear();
   }
@@ -265,6 +270,18 @@ export function loadKeys(kv: KVNamespace, ttlMs = STATE_TTL_MS): Promise<Current
 export async function unverifiedChannels(kv: KVNamespace, ttlMs = STATE_TTL_MS): Promise<RefusedChannel[]> {
   await Promise.all(refusedChannels().map(({ app, channel }) => loadChannel(kv, app, channel, ttlMs)));
   return refusedChannels();
+}
+
+/**
+ * Forgets the cached value of one KV key of the projection: the projection writer calls it after each
+ * write, so the isolate that made a change reads it back at once (a `promote` followed by a check
+ * through the same isolate, as under `wrangler dev`, sees the promotion). Other isolates see it when
+ * their entry expires, as they see KV's own propagation.
+ */
+export function forgetProjection(key: string): void {
+  keys.delete(key);
+  apps.delete(key);
+  channels.delete(key);
 }
 
 /** Forgets every cached projection (tests change KV between requests). */
