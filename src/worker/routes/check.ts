@@ -7,16 +7,7 @@ import { Hono } from 'hono';
 import * as z from 'zod';
 import type { CheckResponse, ElidedCheckResponse, UnverifiedCheckResponse } from '../../protocol/api.ts';
 import type { Decision } from '../../protocol/decision.ts';
-import {
-  archSchema,
-  clientIdSchema,
-  NAME_PATTERN,
-  nameSchema,
-  platformSchema,
-  runtimeSchema,
-  sha256HexSchema,
-  versionSchema,
-} from '../../protocol/documents.ts';
+import { NAME_PATTERN, nameSchema } from '../../protocol/documents.ts';
 import { sha256Hex } from '../../protocol/encoding.ts';
 import { artifactUrl, type ServeContext, serve } from '../adapters/pipeline.ts';
 import { errorFor } from '../error-handling.ts';
@@ -24,27 +15,8 @@ import { etagMatches } from '../http-caching.ts';
 import { PUBLIC_HEADERS, withHeaders } from '../http-headers.ts';
 import type { CachedChannel, EncodedAnswer } from '../storage/state-cache.ts';
 import type { AppEnv } from '../types.ts';
-import { parseQuery, validate } from '../validate.ts';
-
-/** A query parameter that must be present: a missing one reads "is required", not a type error. */
-const required = <T extends z.ZodType<unknown, string>>(schema: T) =>
-  z.string({ error: 'is required' }).pipe(schema);
-
-const checkQuerySchema = z.object({
-  client_id: required(clientIdSchema),
-  version: required(versionSchema),
-  platform: required(platformSchema),
-  arch: required(archSchema),
-  channel: z.string({ error: 'must be given once' }).pipe(nameSchema).optional(),
-  // Loose on purpose (`14`, `14.2`, `10.0.19045`): the decision coerces it; it only has to start with a number.
-  os_version: z
-    .string({ error: 'must be given once' })
-    .regex(/^[0-9][0-9A-Za-z.+_-]{0,31}$/, 'must be an OS version such as 14.2, at most 32 characters')
-    .optional(),
-  runtime: z.string({ error: 'must be given once' }).pipe(runtimeSchema).optional(),
-  // The SHA-256 of the snapshot JWS the client holds: the current one is then left out of the answer.
-  snapshot: z.string({ error: 'must be given once' }).pipe(sha256HexSchema).optional(),
-});
+import { validate } from '../validate.ts';
+import { parseCheckQuery } from './check-query.ts';
 
 const CACHE_CONTROL = 'private, no-cache';
 
@@ -77,7 +49,7 @@ export function dispatchCheck(request: Request, env: Env): Promise<Response> | u
 
 /** The answer to a check of `app` (its name already valid); throws ApiError for bad input. */
 async function answerCheck(c: ServeContext, app: string, url = new URL(c.req.raw.url)): Promise<Response> {
-  const query = parseQuery(url, checkQuerySchema);
+  const query = parseCheckQuery(url);
   const served = await serve(c, {
     app,
     requested: query.channel,
