@@ -1,6 +1,6 @@
 /**
  * The check's query (docs/api.md): its zod schema, which is its definition, and a hand-written reader
- * of it for the hot path. Parsing the query with zod was a seventh of a warm check's CPU
+ * of it for the hot path. Parsing the query with zod was a sixth of a warm check's CPU
  * (BENCHMARKS.md); the reader takes every valid query it can decode, and leaves anything else (a
  * parameter missing, repeated or invalid, an escape it cannot decode) to the zod path, so a 400 is
  * zod's, word for word. test/worker/check-query.property.test.ts holds the two paths equal.
