@@ -1,7 +1,8 @@
 /**
  * Seeds telemetry straight into D1 for the release-health query: a week of events of one app's
  * channel, in large multi-row INSERTs (one JSON array parameter per statement, expanded by
- * json_each), plus the hourly rollups and client rows storeEvents would have written for them.
+ * json_each), plus the hourly rollups, client rows and release clients storeEvents would have written
+ * for them.
  * One event in ten is a `session` report (one per client, version and hour, as the SDK sends them),
  * so crash-free sessions and users are computed over as many reports as a fleet would send.
  * Events are generated in time order, so "arrival order" and occurred_at agree, as they do for a
@@ -111,12 +112,15 @@ const INSERT_EVENTS = `INSERT INTO events
   FROM json_each(?1) AS e`;
 
 const INSERT_ROLLUPS = `INSERT INTO event_rollups_hourly (app, channel, version, type, platform, error_code, hour,
-   count, sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal, crashed_clients)
+   count, sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal, crashed_clients, timed)
   SELECT ?2, ?3, r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5,
-    r.value ->> 6, r.value ->> 7, r.value ->> 8, r.value ->> 9, r.value ->> 10
+    r.value ->> 6, r.value ->> 7, r.value ->> 8, r.value ->> 9, r.value ->> 10, r.value ->> 11
   FROM json_each(?1) AS r`;
 
-/** One hourly rollup's sums: reports, and for `session` reports their counts and crashed clients. */
+/**
+ * One hourly rollup's sums: reports, for `session` reports their counts and crashed clients, and the
+ * events with a duration.
+ */
 type RollupSums = [
   count: number,
   ok: number,
@@ -124,11 +128,22 @@ type RollupSums = [
   crashed: number,
   abnormal: number,
   crashedClients: number,
+  timed: number,
 ];
 
 const INSERT_CLIENTS = `INSERT INTO clients (app, client_id, channel, version, platform, arch, last_seen)
   SELECT ?2, c.value ->> 0, ?3, c.value ->> 1, c.value ->> 2, 'x64', c.value ->> 3
   FROM json_each(?1) AS c`;
+
+const INSERT_RELEASE_CLIENTS = `INSERT INTO release_clients (app, channel, version, client_id, installed_at, last_at)
+  SELECT ?2, ?3, r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3
+  FROM json_each(?1) AS r`;
+
+/** A release's row of a client (migrations/0015): its earliest install and newest install or rollback. */
+interface ReleaseClient {
+  installedAt: string | null;
+  lastAt: string;
+}
 
 interface ClientState {
   version: string;
@@ -186,6 +201,7 @@ async function fillEvents(db: SeedDb, seed: EventSeed): Promise<number> {
 
   const rollups = new Map<string, RollupSums>();
   const clients = new Map<string, ClientState>();
+  const releaseClients = new Map<string, ReleaseClient>();
   // A client sends one session report per version and hour: a second draw of the same becomes a check.
   const sessionReports = new Set<string>();
   let batch: EventRow[] = [];
@@ -227,7 +243,7 @@ async function fillEvents(db: SeedDb, seed: EventSeed): Promise<number> {
 
     const hour = `${event.occurred_at.slice(0, 13)}:00:00Z`;
     const key = [about, event.type, event.platform, event.error_code ?? '', hour].join(' ');
-    const sums = rollups.get(key) ?? [0, 0, 0, 0, 0, 0];
+    const sums = rollups.get(key) ?? [0, 0, 0, 0, 0, 0, 0];
     const s = event.sessions;
     rollups.set(key, [
       sums[0] + 1,
@@ -236,7 +252,15 @@ async function fillEvents(db: SeedDb, seed: EventSeed): Promise<number> {
       sums[3] + (s?.crashed ?? 0),
       sums[4] + (s?.abnormal ?? 0),
       sums[5] + (s && s.crashed > 0 ? 1 : 0),
+      sums[6] + (event.duration_ms === undefined ? 0 : 1),
     ]);
+    if (event.type === 'install_succeeded' || event.type === 'rollback') {
+      // Events come in time order: the first install is the earliest, every one the newest so far.
+      const key = `${about} ${event.client_id}`;
+      const ran = releaseClients.get(key);
+      const install = event.type === 'install_succeeded' ? event.occurred_at : null;
+      releaseClients.set(key, { installedAt: ran?.installedAt ?? install, lastAt: event.occurred_at });
+    }
     const known = clients.get(event.client_id);
     if (installed !== undefined) {
       clients.set(event.client_id, {
@@ -257,6 +281,12 @@ async function fillEvents(db: SeedDb, seed: EventSeed): Promise<number> {
   await insertAll(db, INSERT_ROLLUPS, seed, rollupRows);
   const clientRows = [...clients].map(([id, c]) => [id, c.version, c.platform, c.lastSeen]);
   await insertAll(db, INSERT_CLIENTS, seed, clientRows);
+  const releaseClientRows = [...releaseClients].map(([key, ran]) => [
+    ...key.split(' '),
+    ran.installedAt,
+    ran.lastAt,
+  ]);
+  await insertAll(db, INSERT_RELEASE_CLIENTS, seed, releaseClientRows);
   return clients.size;
 }
 

@@ -1,8 +1,9 @@
 /**
  * For one version, release health reads its indexes in order instead of sorting: install durations
- * walk `events_install_durations` (LIMIT 1 OFFSET k − 1) and rollbacks count `SELECT DISTINCT`
- * clients of `events_exposure`. They must give exactly the numbers of the per-version forms the
- * health listing runs, for every count of samples and clients including none, one and two.
+ * walk `events_install_durations` (LIMIT 1 OFFSET k − 1), and rollbacks and exposure read one
+ * version's range of `events_rollbacks` and `release_clients`. They must give exactly the numbers of
+ * the per-version forms the health listing runs, for every count of samples and clients including
+ * none, one and two.
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -63,6 +63,7 @@ describe('docs/analytics.md', () => {
       'errors-all': implementation.topErrorsSql('all'),
       'durations-all': implementation.durationsSql('all'),
       'health-sessions': implementation.sessionsSql('one'),
+      'rollbacks-all': implementation.rollbacksSql('each'),
     };
     for (const [name, sql] of Object.entries(expected)) {
       expect(flat(QUERIES.get(name) ?? ''), name).toBe(flat(sql));
@@ -94,6 +95,16 @@ describe('docs/analytics.md', () => {
       });
       const [rollbacks] = await run<{ rollbacks: number; exposed: number }>('health-rollbacks', p);
       expect(rollbacks?.rollbacks ?? 0).toBe(health.rollbacks);
+      expect(rollbacks?.exposed ?? 0).toBe(health.exposed);
+      const everyVersion = await run<{ version: string; rollbacks: number; exposed: number }>(
+        'rollbacks-all',
+        p,
+      );
+      const ofVersion = everyVersion.find((row) => row.version === health.version);
+      expect({ rollbacks: ofVersion?.rollbacks ?? 0, exposed: ofVersion?.exposed ?? 0 }).toEqual({
+        rollbacks: health.rollbacks,
+        exposed: health.exposed,
+      });
 
       const rates = await run<{ rate: string; value: number; low: number; high: number }>('health-rates', p);
       for (const rate of rates) {

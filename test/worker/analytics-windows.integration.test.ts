@@ -1,6 +1,6 @@
 /**
- * Installs and failures take a window's whole hours from the hourly rollups and only its cut ends
- * from raw events (countsSql). Whatever the window, the answer must be what counting its events one
+ * Installs, failures and session counts take a window's whole hours from the hourly rollups and only
+ * its cut ends from raw events (countsSql, sessionsSql). Whatever the window, the answer must be what counting its events one
  * by one gives; and because the rollups outlive the raw events, whole hours keep their counts after
  * the retention export.
  */
@@ -34,13 +34,63 @@ function history(app: string): StoredEvent[] {
       at: 0,
       from: '0.9.0',
       ...(type !== 'check' && { to }),
-      ...(type === 'install_succeeded' && { ms: 1000 }),
+      // Installs carry varied durations, a few none (no sample).
+      ...(type === 'install_succeeded' && i % 7 !== 0 && { ms: 100 + ((i * 37) % 900) }),
       ...(type !== 'install_succeeded' && type !== 'check' && { code: 'E_DISK' }),
       // A tenth in another channel, which no count of stable may include.
       ...(i % 10 === 3 && { channel: 'beta' }),
     };
     return event(app, spec, at(ms));
   });
+}
+
+/**
+ * Session reports over the same span, dated at their hour's start as the SDK dates them: one per
+ * client, version and hour, a third of them with a crash.
+ */
+function sessionReports(app: string): StoredEvent[] {
+  const rand = mulberry32(0x5e5);
+  const reports: StoredEvent[] = [];
+  for (let hour = -6; hour < 6; hour++) {
+    for (let client = 0; client < 12; client++) {
+      if (rand() < 0.4) continue;
+      const version = VERSIONS[client % VERSIONS.length] ?? '1.0.0';
+      const crashed = rand() < 0.33 ? 1 + Math.floor(rand() * 2) : 0;
+      reports.push({
+        id: crypto.randomUUID(),
+        app,
+        type: 'session',
+        client_id: `s${client}`,
+        channel: client % 5 === 4 ? 'beta' : 'stable',
+        from_version: version,
+        platform: 'linux',
+        arch: 'x64',
+        sessions: { ok: 1 + Math.floor(rand() * 4), errored: Math.floor(rand() * 2), crashed, abnormal: 0 },
+        occurred_at: at(hour * HOUR),
+        received_at: at(hour * HOUR),
+      });
+    }
+  }
+  return reports;
+}
+
+/** Sessions by hand: the stable reports of the version whose hour starts in [from, to). */
+function expectedSessions(reports: StoredEvent[], version: string, from: string, to: string) {
+  const inWindow = reports.filter(
+    (e) =>
+      e.channel === 'stable' && e.from_version === version && e.occurred_at >= from && e.occurred_at < to,
+  );
+  const sum = (pick: (s: NonNullable<StoredEvent['sessions']>) => number) =>
+    inWindow.reduce((total, e) => total + (e.sessions ? pick(e.sessions) : 0), 0);
+  return {
+    total: sum((x) => x.ok + x.errored + x.crashed + x.abnormal),
+    crashed: sum((x) => x.crashed),
+    errored: sum((x) => x.errored),
+    abnormal: 0,
+    clients: new Set(inWindow.map((e) => e.client_id)).size,
+    crashed_clients: new Set(inWindow.filter((e) => (e.sessions?.crashed ?? 0) > 0).map((e) => e.client_id))
+      .size,
+  };
 }
 
 /** The counts by hand: every stable event of the type to the version, from ≤ occurred_at < to. */
@@ -54,10 +104,29 @@ function expected(events: StoredEvent[], version: string, from: string, to: stri
   };
 }
 
+/** Nearest-rank percentiles by hand over the samples of `events` (to the version, in the window). */
+function expectedDurations(events: StoredEvent[], version: string, from: string, to: string) {
+  const samples = events
+    .filter(
+      (e) =>
+        e.channel === 'stable' &&
+        e.type === 'install_succeeded' &&
+        e.to_version === version &&
+        e.duration_ms !== undefined &&
+        e.occurred_at >= from &&
+        e.occurred_at < to,
+    )
+    .map((e) => e.duration_ms ?? 0)
+    .sort((a, b) => a - b);
+  const rank = (p: number) => samples[Math.floor((samples.length * p + 99) / 100) - 1] ?? null;
+  return { count: samples.length, duration_ms: { p50: rank(50), p95: rank(95) } };
+}
+
 const query = (params: Record<string, string>) => `?${new URLSearchParams(params)}`;
 
 let app: string;
 let events: StoredEvent[];
+let reports: StoredEvent[];
 beforeAll(async () => {
   app = await createApp(undefined, [
     { name: 'stable', public: true },
@@ -70,6 +139,8 @@ beforeAll(async () => {
   await storeEvents(env.DB, events.slice(0, 100));
   await storeEvents(env.DB, events.slice(100));
   await storeEvents(env.DB, events.slice(50, 150));
+  reports = sessionReports(app);
+  await storeEvents(env.DB, reports);
 });
 
 describe('installs and failures over any window', () => {
@@ -107,13 +178,30 @@ describe('installs and failures over any window', () => {
           { installs: inList?.installs ?? 0, failures: inList?.failures ?? 0 },
           `list ${version} ${from} ${to}`,
         ).toEqual(want);
+        // Durations: the number of samples from the rollups' whole hours and the cut ends.
+        const durations = expectedDurations(events, version, from, to);
+        expect(one.body.duration_ms, `durations ${version} ${from} ${to}`).toEqual(durations.duration_ms);
+        const counted = await admin<{ count: number }>(
+          `/apps/${app}/durations${query({ version, from, to })}`,
+        );
+        expect(counted.body.count, `samples ${version} ${from} ${to}`).toBe(durations.count);
+        // Sessions too: sums from the rollups' whole hours and the cut ends, clients from the reports.
+        const sessions = expectedSessions(reports, version, from, to);
+        expect(one.body.sessions, `sessions ${version} ${from} ${to}`).toEqual(sessions);
+        expect(
+          inList?.sessions ?? expectedSessions([], version, from, to),
+          `list sessions ${version}`,
+        ).toEqual(sessions);
       }
     }
-    // Not a vacuous comparison: the whole span holds installs and failures of both versions.
+    // Not a vacuous comparison: the whole span holds installs, failures and crashes of both versions.
     for (const version of VERSIONS) {
       const all = expected(events, version, at(-6 * HOUR), at(6 * HOUR));
       expect(all.installs).toBeGreaterThan(10);
       expect(all.failures).toBeGreaterThan(10);
+      expect(expectedSessions(reports, version, at(-6 * HOUR), at(6 * HOUR)).crashed_clients).toBeGreaterThan(
+        2,
+      );
     }
   });
 
@@ -151,5 +239,57 @@ describe('installs and failures over any window', () => {
     expect(firstHalfHour.installs + firstHalfHour.failures).toBeGreaterThan(0);
     // What needs distinct clients or samples reads raw events only: gone with them.
     expect(after.body.duration_ms).toEqual({ p50: null, p95: null });
+  });
+
+  it('counts install-duration samples one by one once a window reaches hours the export thinned', async () => {
+    const thinned = await createApp();
+    await publish(thinned, '1.1.0');
+    const rand = mulberry32(0xd0);
+    // Installs every 20 minutes over the three days before H, each with a duration.
+    const installs = Array.from({ length: 3 * 72 }, (_, i) =>
+      event(
+        thinned,
+        {
+          client: `d${i}`,
+          type: 'install_succeeded',
+          at: 0,
+          from: '1.0.0',
+          to: '1.1.0',
+          ms: Math.floor(rand() * 5000),
+        },
+        at(-3 * 24 * HOUR + i * 20 * 60_000),
+      ),
+    );
+    await storeEvents(env.DB, installs);
+    // A 30-day retention seen 28.5 days after H: the cutoff, H − 36 h, falls inside a day, whose
+    // earlier events are exported and deleted while its later ones stay.
+    const cutoff = H - 36 * HOUR;
+    await exportExpiredEvents(env.DB, env.BUCKET, {
+      now: new Date(cutoff + 30 * 24 * HOUR),
+      retentionDays: 30,
+    });
+    const kept = installs.filter((e) => e.occurred_at >= new Date(cutoff).toISOString());
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(installs.length);
+
+    // Whole hours before and after the cutoff (the rollups still count the deleted samples), and a
+    // window of whole hours wholly after the day the export reached.
+    for (const [fromMs, toMs] of [
+      [-3 * 24 * HOUR, 0],
+      [-40 * HOUR, -20 * HOUR + 1],
+      [-10 * HOUR, -HOUR],
+    ] as const) {
+      const [from, to] = [at(fromMs), at(toMs)];
+      const want = expectedDurations(kept, '1.1.0', from, to);
+      expect(want.count).toBeGreaterThan(0);
+      const counted = await admin<{ count: number; duration_ms: unknown }>(
+        `/apps/${thinned}/durations${query({ version: '1.1.0', from, to })}`,
+      );
+      expect(counted.body, `${from} ${to}`).toMatchObject(want);
+      const health = await admin<ReleaseHealth>(
+        `/apps/${thinned}/health${query({ version: '1.1.0', from, to })}`,
+      );
+      expect(health.body.duration_ms, `${from} ${to}`).toEqual(want.duration_ms);
+    }
   });
 });

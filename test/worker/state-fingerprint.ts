@@ -8,7 +8,13 @@
 import { env } from 'cloudflare:workers';
 import { sha256Hex } from '../../src/protocol/encoding.ts';
 
-const TELEMETRY_TABLES = new Set(['events', 'event_rollups_hourly', 'clients', 'telemetry_exports']);
+const TELEMETRY_TABLES = new Set([
+  'events',
+  'event_rollups_hourly',
+  'clients',
+  'release_clients',
+  'telemetry_exports',
+]);
 
 export interface Fingerprint {
   d1: Record<string, { rows: number; sha256: string }>;

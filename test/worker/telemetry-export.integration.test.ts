@@ -10,7 +10,7 @@ import {
   retentionDays,
 } from '../../src/worker/storage/telemetry-export.ts';
 import { uniqueApp } from './fixtures.ts';
-import { clientRows, eventIds, rollups, storedEvent } from './telemetry-fixtures.ts';
+import { clientRows, eventIds, releaseClients, rollups, storedEvent } from './telemetry-fixtures.ts';
 
 const DAY = 86_400_000;
 // The clock of each run: real time, so that R2's upload times (real) compare with it as in production.
@@ -73,6 +73,8 @@ describe('retention export', () => {
       clients: [await clientRows(a), await clientRows(b)],
     };
 
+    expect((await releaseClients(a)).map((row) => row.client_id)).toEqual(['a1', 'a2', 'client-1']);
+
     await runScheduled(env, NOW);
 
     const [d41, d40] = [dayOf(daysAgo(41)), dayOf(daysAgo(40))];
@@ -118,6 +120,15 @@ describe('retention export', () => {
       rollups: [await rollups(a), await rollups(b)],
       clients: [await clientRows(a), await clientRows(b)],
     }).toEqual(kept);
+
+    // Who ran which release goes with the events it was made from: a2 and b1 installed only in the
+    // exported days; a1's install is exported too (its later check says nothing about installing).
+    expect(await releaseClients(a)).toEqual([
+      expect.objectContaining({ client_id: recent[0]?.client_id, installed_at: daysAgo(29) }),
+    ]);
+    expect(await releaseClients(b)).toEqual([
+      expect.objectContaining({ client_id: recent[1]?.client_id, installed_at: daysAgo(1) }),
+    ]);
 
     await runScheduled(env, NOW);
     expect(await objects(a)).toEqual(aKeys);

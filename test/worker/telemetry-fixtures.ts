@@ -77,3 +77,21 @@ export async function clientRows(app: string): Promise<ClientRow[]> {
     .all<ClientRow>();
   return results;
 }
+
+export interface ReleaseClientRow {
+  version: string;
+  client_id: string;
+  installed_at: string | null;
+  last_at: string;
+}
+
+/** The app's `release_clients` rows (migrations/0015), by version and client. */
+export async function releaseClients(app: string): Promise<ReleaseClientRow[]> {
+  const { results } = await env.DB.prepare(
+    `SELECT version, client_id, installed_at, last_at FROM release_clients
+     WHERE app = ?1 ORDER BY version, client_id`,
+  )
+    .bind(app)
+    .all<ReleaseClientRow>();
+  return results;
+}

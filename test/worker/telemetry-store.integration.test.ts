@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { storeEvents } from '../../src/worker/storage/telemetry.ts';
 import { EVENTS_PER_BATCH, hourOf } from '../../src/worker/storage/telemetry-sql.ts';
 import { uniqueApp } from './fixtures.ts';
-import { clientRows, eventCount, rollups, storedEvent } from './telemetry-fixtures.ts';
+import { clientRows, eventCount, releaseClients, rollups, storedEvent } from './telemetry-fixtures.ts';
 
 describe('storeEvents', () => {
   it('writes events, hourly rollups and client rows', async () => {
@@ -92,6 +92,49 @@ describe('storeEvents', () => {
       }),
     ]);
     expect((await clientRows(app)).map((r) => r.version)).toEqual(['1.0.0']);
+  });
+
+  it('keeps one row per client and release it ran: the earliest install, the newest event, whatever the order', async () => {
+    const app = uniqueApp('tel');
+    const install = (client_id: string, occurred_at: string) =>
+      storedEvent(app, { client_id, to_version: '1.2.0', occurred_at });
+    const rollback = (client_id: string, occurred_at: string) =>
+      storedEvent(app, {
+        client_id,
+        type: 'rollback',
+        from_version: '1.2.0',
+        to_version: '1.1.0',
+        occurred_at,
+      });
+    const late = install('a', '2026-11-21T18:00:00.000Z');
+    await storeEvents(env.DB, [
+      install('a', '2026-11-21T18:10:00.000Z'),
+      rollback('b', '2026-11-21T18:30:00.000Z'),
+    ]);
+    // An earlier install arriving late moves installed_at back; a rollback moves last_at on; a
+    // rollback alone makes a row without an install; a duplicate changes nothing.
+    await storeEvents(env.DB, [late, rollback('a', '2026-11-21T19:00:00.000Z'), late]);
+    await storeEvents(env.DB, [late]);
+    // Events that say nothing about running a release make no row.
+    await storeEvents(env.DB, [
+      storedEvent(app, { client_id: 'c', type: 'install_failed', to_version: '1.2.0', error_code: 'E' }),
+      storedEvent(app, { client_id: 'c', type: 'check', to_version: undefined }),
+    ]);
+    expect(await releaseClients(app)).toEqual([
+      {
+        version: '1.2.0',
+        client_id: 'a',
+        installed_at: '2026-11-21T18:00:00.000Z',
+        last_at: '2026-11-21T19:00:00.000Z',
+      },
+      { version: '1.2.0', client_id: 'b', installed_at: null, last_at: '2026-11-21T18:30:00.000Z' },
+    ]);
+    // b installs after all: its row gains the install and keeps its newest event.
+    await storeEvents(env.DB, [install('b', '2026-11-21T18:20:00.000Z')]);
+    expect((await releaseClients(app))[1]).toMatchObject({
+      installed_at: '2026-11-21T18:20:00.000Z',
+      last_at: '2026-11-21T18:30:00.000Z',
+    });
   });
 
   it('marks a client seen without changing its version when an event does not say it', async () => {

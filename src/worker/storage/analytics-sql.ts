@@ -11,6 +11,21 @@ export type Slice = 'one' | 'each' | 'all';
 const onlyVersion = (slice: Slice) => (slice === 'one' ? '\n  AND version = :version' : '');
 
 /**
+ * A window in whole UTC hours and cut ends (see countsSql): `rounded` and `hours`, the first two
+ * common table expressions of every query that reads whole hours from `event_rollups_hourly` and
+ * the cut ends from `events`.
+ */
+const WINDOW_HOURS = `rounded AS (
+  SELECT strftime('%Y-%m-%dT%H:00:00.000Z', :from, '+3599.999 seconds') AS from_up,
+    strftime('%Y-%m-%dT%H:00:00.000Z', :to) AS to_down
+),
+hours AS (
+  SELECT substr(from_up, 1, 13) || ':00:00Z' AS first_hour, substr(to_down, 1, 13) || ':00:00Z' AS end_hour,
+    min(from_up, :to) AS head_end, max(to_down, min(from_up, :to)) AS tail_start
+  FROM rounded
+)`;
+
+/**
  * installs and failures: install_succeeded / install_failed events to the version, in the window.
  *
  * The whole UTC hours inside the window are read from `event_rollups_hourly` (a few rows per hour
@@ -28,15 +43,7 @@ export function countsSql(slice: Exclude<Slice, 'all'>): string {
     AND type IN ('install_succeeded', 'install_failed')`;
   // One release's cut ends are ranges of its own index; every release's, ranges of time.
   const eventIndex = slice === 'one' ? 'events_by_release' : 'events_by_time';
-  return `WITH rounded AS (
-  SELECT strftime('%Y-%m-%dT%H:00:00.000Z', :from, '+3599.999 seconds') AS from_up,
-    strftime('%Y-%m-%dT%H:00:00.000Z', :to) AS to_down
-),
-hours AS (
-  SELECT substr(from_up, 1, 13) || ':00:00Z' AS first_hour, substr(to_down, 1, 13) || ':00:00Z' AS end_hour,
-    min(from_up, :to) AS head_end, max(to_down, min(from_up, :to)) AS tail_start
-  FROM rounded
-),
+  return `WITH ${WINDOW_HOURS},
 counted AS (
   SELECT version, type, count AS n
   FROM event_rollups_hourly INDEXED BY event_rollups_window
@@ -64,41 +71,42 @@ GROUP BY version`;
  * rollbacks: distinct clients with a rollback from the version in the window; exposed: distinct
  * clients known to have run it by :to — an install_succeeded to it at any time before :to, or a
  * rollback from it in the window (which proves the client ran it). rollbacks ≤ exposed always.
- * `events_exposure` (migrations/0004) holds exactly these two types in client order.
  *
- * For one version the index delivers the clients in order, so `SELECT DISTINCT` only compares each
- * with the one before, where `count(DISTINCT …)` fills a temporary B-tree with every client; the
- * answer is one row, 0 and 0 when nobody ran the version (which the health reads as no row).
+ * Both read what the consumer keeps per client (migrations/0015), not every install: rollbacks from
+ * `events_rollbacks`, which holds only rollbacks, in client order; exposure from `release_clients`,
+ * one row per client and release with its earliest install (`installed_at`, NULL when only a
+ * rollback is known). A row whose install is before :to counts without looking further; only the
+ * others look for a rollback in the window. With no client, 0 and 0 (the health reads that as no
+ * row).
  */
 export function rollbacksSql(slice: Exclude<Slice, 'all'>): string {
-  if (slice === 'one') return ONE_VERSION_ROLLBACKS_SQL;
-  return `SELECT version,
-  count(DISTINCT CASE WHEN type = 'rollback' THEN client_id END) AS rollbacks,
-  count(DISTINCT client_id) AS exposed
-FROM events INDEXED BY events_exposure
-WHERE app = :app AND channel = :channel${onlyVersion(slice)}
-  AND type IN ('install_succeeded', 'rollback')
-  AND ((type = 'install_succeeded' AND occurred_at < :to)
-    OR (type = 'rollback' AND occurred_at >= :from AND occurred_at < :to))
+  const rolledBack = `FROM events INDEXED BY events_rollbacks
+  WHERE app = :app AND channel = :channel${onlyVersion(slice).replace('\n', '\n  ')}
+    AND type = 'rollback' AND occurred_at >= :from AND occurred_at < :to`;
+  const exposed = `FROM release_clients AS r
+  WHERE r.app = :app AND r.channel = :channel${slice === 'one' ? ' AND r.version = :version' : ''}
+    AND (r.installed_at < :to OR EXISTS (
+      SELECT 1 FROM events INDEXED BY events_rollbacks
+      WHERE app = r.app AND channel = r.channel AND version = r.version AND client_id = r.client_id
+        AND type = 'rollback' AND occurred_at >= :from AND occurred_at < :to
+    ))`;
+  if (slice === 'one') {
+    return `SELECT :version AS version,
+  (SELECT count(DISTINCT client_id) ${rolledBack}) AS rollbacks,
+  (SELECT count(*) ${exposed}) AS exposed`;
+  }
+  return `SELECT version, sum(rollbacks) AS rollbacks, sum(exposed) AS exposed
+FROM (
+  SELECT version, count(DISTINCT client_id) AS rollbacks, 0 AS exposed
+  ${rolledBack}
+  GROUP BY version
+  UNION ALL
+  SELECT r.version, 0 AS rollbacks, count(*) AS exposed
+  ${exposed}
+  GROUP BY r.version
+)
 GROUP BY version`;
 }
-
-const ONE_VERSION_ROLLBACKS_SQL = `SELECT :version AS version,
-  (SELECT count(*) FROM (
-    SELECT DISTINCT client_id FROM events INDEXED BY events_exposure
-    WHERE app = :app AND channel = :channel
-      AND version = :version
-      AND type IN ('install_succeeded', 'rollback')
-      AND type = 'rollback' AND occurred_at >= :from AND occurred_at < :to
-  )) AS rollbacks,
-  (SELECT count(*) FROM (
-    SELECT DISTINCT client_id FROM events INDEXED BY events_exposure
-    WHERE app = :app AND channel = :channel
-      AND version = :version
-      AND type IN ('install_succeeded', 'rollback')
-      AND ((type = 'install_succeeded' AND occurred_at < :to)
-        OR (type = 'rollback' AND occurred_at >= :from AND occurred_at < :to))
-  )) AS exposed`;
 
 /**
  * Nearest-rank percentiles of install_succeeded duration_ms: the k-th smallest of n samples with
@@ -106,8 +114,12 @@ const ONE_VERSION_ROLLBACKS_SQL = `SELECT :version AS version,
  *
  * For one version the samples are read in duration order from `events_install_durations`
  * (migrations/0004), so a percentile is a walk along the index instead of a sort and a window over
- * every sample: k − 1 entries from the smallest for p50, n − k from the largest for p95. No row
- * when there is no sample, as for the other slices.
+ * every sample: k − 1 entries from the smallest for p50, n − k from the largest for p95. n itself
+ * comes as installs do in countsSql: the whole hours from the rollups' `timed` (migrations/0015:
+ * the events of the hour that carry a duration) and the cut ends from `events`, which is exact
+ * while no raw event of those hours has been exported and deleted: the hours after the last day
+ * `telemetry_exports` names (`kept`). A window reaching further back counts its samples instead.
+ * No row when there is no sample, as for the other slices.
  * Across versions (`each`, `all`) a window function ranks the samples.
  */
 export function durationsSql(slice: Slice): string {
@@ -129,7 +141,12 @@ FROM (
 )${group}`;
 }
 
-const ONE_VERSION_DURATIONS_SQL = `WITH samples AS NOT MATERIALIZED (
+const ONE_VERSION_DURATIONS_SQL = `WITH ${WINDOW_HOURS},
+kept AS (
+  SELECT coalesce(strftime('%Y-%m-%dT%H:00:00Z', max(day), '+1 day'), '') AS since
+  FROM telemetry_exports WHERE app = :app
+),
+samples AS NOT MATERIALIZED (
   SELECT duration_ms
   FROM events INDEXED BY events_install_durations
   WHERE app = :app AND channel = :channel
@@ -137,7 +154,32 @@ const ONE_VERSION_DURATIONS_SQL = `WITH samples AS NOT MATERIALIZED (
     AND type = 'install_succeeded' AND duration_ms IS NOT NULL
     AND occurred_at >= :from AND occurred_at < :to
 ),
-counted AS (SELECT count(*) AS n FROM samples)
+cut_ends AS NOT MATERIALIZED (
+  SELECT 1
+  FROM events INDEXED BY events_by_release
+  WHERE app = :app AND channel = :channel
+    AND version = :version
+    AND type = 'install_succeeded' AND duration_ms IS NOT NULL
+    AND occurred_at >= :from AND occurred_at < (SELECT head_end FROM hours)
+  UNION ALL
+  SELECT 1
+  FROM events INDEXED BY events_by_release
+  WHERE app = :app AND channel = :channel
+    AND version = :version
+    AND type = 'install_succeeded' AND duration_ms IS NOT NULL
+    AND occurred_at >= (SELECT tail_start FROM hours) AND occurred_at < :to
+),
+counted AS (
+  SELECT CASE WHEN (SELECT first_hour FROM hours) >= (SELECT since FROM kept)
+    THEN (SELECT coalesce(sum(timed), 0)
+        FROM event_rollups_hourly INDEXED BY event_rollups_window
+        WHERE app = :app AND channel = :channel
+          AND type = 'install_succeeded' AND version = :version
+          AND hour >= (SELECT first_hour FROM hours) AND hour < (SELECT end_hour FROM hours))
+      + (SELECT count(*) FROM cut_ends)
+    ELSE (SELECT count(*) FROM samples)
+  END AS n
+)
 SELECT :version AS version, n AS samples,
   (SELECT duration_ms FROM samples ORDER BY duration_ms
     LIMIT 1 OFFSET (SELECT (n * 50 + 99) / 100 - 1 FROM counted)) AS p50,
@@ -148,24 +190,79 @@ WHERE n > 0`;
 
 /**
  * Sessions of the version (DESIGN §5, migrations/0010): the `session` reports whose hour starts in
- * the window, summed, and the distinct clients that reported any session and a crashed one. From
- * `events_sessions`, which holds only session reports, in client order with every count. The crash
- * rates are crashed / sessions and crashed_clients / clients; crash-free is one minus each.
+ * the window, summed, and the distinct clients that reported any session and a crashed one. The
+ * crash rates are crashed / sessions and crashed_clients / clients; crash-free is one minus each.
+ *
+ * The sums come as installs do in countsSql: the window's whole hours from the hourly rollups (a few
+ * rows per hour, whatever the number of reports), only the cut ends from `events`. Each rate is made
+ * of one source: sessions and crashed from the rollups, so crash-free sessions reach back as far as
+ * they do; the clients from the reports themselves, `events_sessions` (every report in client order)
+ * and `events_crashed_sessions` (migrations/0015: the reports with a crash, a few), so crash-free
+ * users covers what raw events are kept.
  */
 export function sessionsSql(slice: Exclude<Slice, 'all'>): string {
-  const key = slice === 'one' ? ':version AS version' : 'version';
-  const group = slice === 'one' ? '' : '\nGROUP BY version';
-  return `SELECT ${key},
-  coalesce(sum(sessions_ok + sessions_errored + sessions_crashed + sessions_abnormal), 0) AS sessions,
-  coalesce(sum(sessions_crashed), 0) AS crashed,
-  coalesce(sum(sessions_errored), 0) AS errored,
-  coalesce(sum(sessions_abnormal), 0) AS abnormal,
-  count(DISTINCT client_id) AS clients,
-  count(DISTINCT CASE WHEN sessions_crashed > 0 THEN client_id END) AS crashed_clients
-FROM events INDEXED BY events_sessions
-WHERE app = :app AND channel = :channel${onlyVersion(slice)}
-  AND type = 'session'
-  AND occurred_at >= :from AND occurred_at < :to${group}`;
+  const where = `app = :app AND channel = :channel${onlyVersion(slice).replace('\n', '\n  ')}
+    AND type = 'session'`;
+  const sums = `coalesce(sum(ok + errored + crashed + abnormal), 0) AS sessions,
+  coalesce(sum(crashed), 0) AS crashed,
+  coalesce(sum(errored), 0) AS errored,
+  coalesce(sum(abnormal), 0) AS abnormal`;
+  const reports = `reports AS (
+  SELECT version, sessions_ok AS ok, sessions_errored AS errored, sessions_crashed AS crashed,
+    sessions_abnormal AS abnormal
+  FROM event_rollups_hourly INDEXED BY event_rollups_window
+  WHERE ${where}
+    AND hour >= (SELECT first_hour FROM hours) AND hour < (SELECT end_hour FROM hours)
+  UNION ALL
+  SELECT version, sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal
+  FROM events INDEXED BY events_by_release
+  WHERE ${where}
+    AND occurred_at >= :from AND occurred_at < (SELECT head_end FROM hours)
+  UNION ALL
+  SELECT version, sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal
+  FROM events INDEXED BY events_by_release
+  WHERE ${where}
+    AND occurred_at >= (SELECT tail_start FROM hours) AND occurred_at < :to
+)`;
+  /** Distinct clients with reports in the window (with a crash, from the crashed reports' index). */
+  const key = slice === 'one' ? '' : 'version, ';
+  const clients = (crashed: boolean) => `SELECT ${key}count(DISTINCT client_id) AS n
+  FROM events INDEXED BY ${crashed ? 'events_crashed_sessions' : 'events_sessions'}
+  WHERE ${where}${crashed ? ' AND sessions_crashed > 0' : ''}
+    AND occurred_at >= :from AND occurred_at < :to${slice === 'one' ? '' : '\n  GROUP BY version'}`;
+  if (slice === 'one') {
+    return `WITH ${WINDOW_HOURS},
+${reports},
+clients AS (
+  ${clients(false)}
+),
+crashed_clients AS (
+  ${clients(true)}
+)
+SELECT :version AS version,
+  ${sums},
+  (SELECT n FROM clients) AS clients,
+  (SELECT n FROM crashed_clients) AS crashed_clients
+FROM reports`;
+  }
+  return `WITH ${WINDOW_HOURS},
+${reports},
+totals AS (
+  SELECT version, ${sums.replaceAll('\n', '\n  ')}
+  FROM reports
+  GROUP BY version
+),
+clients AS (
+  ${clients(false)}
+),
+crashed_clients AS (
+  ${clients(true)}
+)
+SELECT t.version, t.sessions, t.crashed, t.errored, t.abnormal,
+  coalesce(c.n, 0) AS clients, coalesce(x.n, 0) AS crashed_clients
+FROM totals AS t
+LEFT JOIN clients AS c ON c.version = t.version
+LEFT JOIN crashed_clients AS x ON x.version = t.version`;
 }
 
 /**

@@ -159,28 +159,49 @@ export function crashFree(crashed: number, total: number): Rate {
   return { value: 1 - crash.value, low: 1 - crash.high, high: 1 - crash.low };
 }
 
-/** Runs the health queries for `slice` in one batch; the last statement is `extra`. */
-async function healthRows(db: D1Database, scope: Scope, slice: 'one' | 'each', p: SqlParams, extra: string) {
-  const [counts, rollbacks, durations, errors, active, sessions, last] = await db.batch([
+/** The statements of release health for `slice`, bound to `p`: HEALTH_STATEMENTS of them. */
+function healthStatements(db: D1Database, slice: 'one' | 'each', p: SqlParams): D1PreparedStatement[] {
+  return [
     prepareNamed(db, countsSql(slice), p),
     prepareNamed(db, rollbacksSql(slice), p),
     prepareNamed(db, durationsSql(slice), p),
     prepareNamed(db, topErrorsSql(slice), { ...p, limit: HEALTH_TOP_ERRORS }),
-    prepareNamed(db, ACTIVE_VERSIONS_SQL, p),
     prepareNamed(db, sessionsSql(slice), p),
-    prepareNamed(db, extra, p),
+  ];
+}
+const HEALTH_STATEMENTS = 5;
+
+/**
+ * Runs the health queries in one batch: for `slice` 'one' once per element of `bound` (each naming
+ * its :version), for 'each' once; after each group its `extra` statement, and the active clients,
+ * which every release's adoption shares, once. `extras` are the extra statements' results in the
+ * order of `bound`.
+ */
+async function healthRows(
+  db: D1Database,
+  scope: Scope,
+  slice: 'one' | 'each',
+  bound: SqlParams[],
+  extra: string,
+) {
+  const [active, ...groups] = await db.batch([
+    prepareNamed(db, ACTIVE_VERSIONS_SQL, params(scope)),
+    ...bound.flatMap((p) => [...healthStatements(db, slice, p), prepareNamed(db, extra, p)]),
   ]);
+  const width = HEALTH_STATEMENTS + 1;
+  /** The rows of the `index`-th health statement over every group: each row names its version. */
+  const column = <T>(index: number) => bound.flatMap((_, group) => rowsOf<T>(groups[group * width + index]));
   const activeRows = rowsOf<VersionCount>(active);
   const activeTotal = activeRows.reduce((sum, row) => sum + row.clients, 0);
   const byVersion =
     <T extends { version?: string }>(rows: T[]) =>
     (version: string) =>
       rows.filter((row) => row.version === version);
-  const countsOf = byVersion(rowsOf<CountsRow>(counts));
-  const rollbacksOf = byVersion(rowsOf<RollbacksRow>(rollbacks));
-  const durationsOf = byVersion(rowsOf<DurationsRow>(durations));
-  const errorsOf = byVersion(rowsOf<ErrorRow>(errors));
-  const sessionsOf = byVersion(rowsOf<SessionsRow>(sessions));
+  const countsOf = byVersion(column<CountsRow>(0));
+  const rollbacksOf = byVersion(column<RollbacksRow>(1));
+  const durationsOf = byVersion(column<DurationsRow>(2));
+  const errorsOf = byVersion(column<ErrorRow>(3));
+  const sessionsOf = byVersion(column<SessionsRow>(4));
 
   const health = (version: string): ReleaseHealth => {
     const c = countsOf(version)[0] ?? { installs: 0, failures: 0 };
@@ -221,7 +242,8 @@ async function healthRows(db: D1Database, scope: Scope, slice: 'one' | 'each', p
       crash_free_users: crashFree(s.crashed_clients, s.clients),
     };
   };
-  return { health, last };
+  const extras = bound.map((_, group) => groups[group * width + HEALTH_STATEMENTS]);
+  return { health, extras };
 }
 
 /** Whether `version` is a registered release of the scope's app (the control database). */
@@ -238,21 +260,42 @@ export async function releaseHealth(
   scope: Scope,
   version: string,
 ): Promise<ReleaseHealth | null> {
-  const [{ health, last }, released] = await Promise.all([
-    healthRows(dbs.telemetry, scope, 'one', params(scope, { version }), KNOWN_VERSION_SQL),
-    isRelease(dbs.control, scope, version),
+  return (await releaseHealths(dbs, scope, [version]))[0] ?? null;
+}
+
+/**
+ * The health of each of `versions` (null for one nothing is known about), in one batch on the
+ * telemetry database: the statements every release shares (the active clients) run once. The
+ * baseline comparison asks for two.
+ */
+export async function releaseHealths(
+  dbs: AnalyticsDbs,
+  scope: Scope,
+  versions: string[],
+): Promise<(ReleaseHealth | null)[]> {
+  const [{ health, extras }, released] = await Promise.all([
+    healthRows(
+      dbs.telemetry,
+      scope,
+      'one',
+      versions.map((version) => params(scope, { version })),
+      KNOWN_VERSION_SQL,
+    ),
+    Promise.all(versions.map((version) => isRelease(dbs.control, scope, version))),
   ]);
-  return released || rowsOf<{ known: number }>(last)[0]?.known === 1 ? health(version) : null;
+  return versions.map((version, i) =>
+    released[i] || rowsOf<{ known: number }>(extras[i])[0]?.known === 1 ? health(version) : null,
+  );
 }
 
 /** The health of every version with a rollout in the channel or events in the window, newest first. */
 export async function channelHealth(dbs: AnalyticsDbs, scope: Scope): Promise<ReleaseHealth[]> {
-  const [{ health, last }, rollouts] = await Promise.all([
-    healthRows(dbs.telemetry, scope, 'each', params(scope), EVENT_VERSIONS_SQL),
+  const [{ health, extras }, rollouts] = await Promise.all([
+    healthRows(dbs.telemetry, scope, 'each', [params(scope)], EVENT_VERSIONS_SQL),
     prepareNamed(dbs.control, ROLLOUT_VERSIONS_SQL, { app: scope.app, channel: scope.channel }).all(),
   ]);
   const versions = new Set(
-    [...rowsOf<{ version: string }>(rollouts), ...rowsOf<{ version: string }>(last)].map(
+    [...rowsOf<{ version: string }>(rollouts), ...rowsOf<{ version: string }>(extras[0])].map(
       (row) => row.version,
     ),
   );

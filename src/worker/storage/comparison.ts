@@ -8,7 +8,7 @@ import type { ReleaseComparison } from '../../protocol/admin-api.ts';
 import { baselineOf, type ChannelRelease } from '../../protocol/baseline.ts';
 import type { RolloutState } from '../../protocol/documents.ts';
 import { newcombe } from '../../protocol/wilson.ts';
-import { type ReleaseHealth, releaseHealth, type Scope } from './analytics.ts';
+import { type ReleaseHealth, releaseHealths, type Scope } from './analytics.ts';
 import type { AnalyticsDbs } from './telemetry-dbs.ts';
 
 /** The channel's rollouts, each marked yanked or not: what baselineOf chooses from (control database). */
@@ -48,13 +48,14 @@ export async function compareWithBaseline(
   scope: Scope,
   version: string,
 ): Promise<ReleaseComparison | null> {
-  // The baseline is known from the rollouts alone: both releases' health then go out together, so
-  // the answer waits for the slower of the two batches, not for one after the other.
+  // The baseline is known from the rollouts alone: both releases' health then go in one batch, which
+  // reads what they share (the active clients) once.
   const baselineVersion = baselineOf(await channelReleases(dbs.control, scope.app, scope.channel), version);
-  const [canary, baseline] = await Promise.all([
-    releaseHealth(dbs, scope, version),
-    baselineVersion === undefined ? null : releaseHealth(dbs, scope, baselineVersion),
-  ]);
+  const [canary, baseline = null] = await releaseHealths(
+    dbs,
+    scope,
+    baselineVersion === undefined ? [version] : [version, baselineVersion],
+  );
   if (!canary) return null;
   const answer = { app: scope.app, channel: scope.channel, window: scope.window, canary };
   if (!baseline) return { ...answer, baseline: null, baseline_version: null, differences: null };

@@ -3,7 +3,8 @@
  * written to R2 as gzip NDJSON, one object per part of an (app, UTC day) partition,
  *   telemetry/<app>/dt=YYYY-MM-DD/part-NNNNN.ndjson.gz
  * and deleted from D1 only in the same transaction that records the part in `telemetry_exports`,
- * after the object is stored. Rollups and client rows stay.
+ * after the object is stored. Rollups and client rows stay; a release's row of a client
+ * (`release_clients`, migrations/0015) goes once no event it was made from is left.
  *
  * A run that dies anywhere leaves either nothing, or an object with no `telemetry_exports` row (an
  * orphan: its events are still in D1). A partition with an unrecorded object younger than
@@ -133,7 +134,24 @@ export async function exportExpiredEvents(
     parts.push(part);
     budget -= results.length;
   }
+  await forgetExpiredReleaseClients(db, cutoff);
   return parts;
+}
+
+/**
+ * Deletes the `release_clients` rows whose newest event (last_at) is older than every event still
+ * stored and than the cutoff: the installs and rollbacks they were made from are exported and gone,
+ * so exposure counts, like the events, only what is retained. A range of `release_clients_by_last`;
+ * nothing to read while exports are behind.
+ */
+async function forgetExpiredReleaseClients(db: D1Database, cutoff: string): Promise<void> {
+  await db
+    .prepare(
+      `DELETE FROM release_clients
+       WHERE last_at < min(?1, coalesce((SELECT min(occurred_at) FROM events), ?1))`,
+    )
+    .bind(cutoff)
+    .run();
 }
 
 /** Writes one part to R2, then records it and deletes its events; null when the key was taken. */

@@ -1,7 +1,7 @@
 /**
- * The SQL that stores telemetry (migrations/0002_telemetry.sql, 0005_event_batches.sql) and the row
- * layout it reads, apart from D1 itself so that bench/storage-cost.ts can time the very same
- * statements on node:sqlite. storeEvents (telemetry.ts) runs them.
+ * The SQL that stores telemetry (migrations/0002_telemetry.sql, 0005_event_batches.sql,
+ * 0015_release_clients.sql) and the row layout it reads, apart from D1 itself so that
+ * bench/storage-cost.ts can time the very same statements on node:sqlite. storeEvents (telemetry.ts) runs them.
  */
 import {
   type ClientKind,
@@ -27,9 +27,9 @@ export const EVENTS_PER_BATCH = 1_000;
 
 // A batch runs these in order inside one transaction. The rows are bound once, to the first, which
 // copies them into `event_batch` (migrations/0005) marking those whose id is not stored yet; every
-// other statement reads them from there, and the last empties it. Only fresh rows move rollups and
-// client rows, so a redelivered or duplicate event changes nothing: it is counted once in `events`,
-// in the rollups and in `clients`. Row layout: see `toRow`.
+// other statement reads them from there, and the last empties it. Only fresh rows move rollups,
+// client rows and release clients, so a redelivered or duplicate event changes nothing: it is counted
+// once in `events`, in the rollups and in `clients`. Row layout: see `toRow`.
 //
 // The rows are read with `jsonb_each(jsonb(?1))` (SQLite 3.51): each row then comes as a binary JSON
 // array whose 23 fields `->>` reads in place. From `json_each(?1)` each row is JSON text, which every
@@ -52,16 +52,18 @@ export const STAGE_TEXT = stageFrom('json_each(?1)');
 
 // Session reports (migrations/0010) add their counts; for them `count` is the number of reports, one
 // per client, version and hour, so the hour's distinct clients, and `crashed_clients` those that crashed.
+// `timed` (migrations/0015) counts those that carry a duration: the samples of the install-duration
+// percentiles, whose number the health then reads per hour.
 const UPSERT_ROLLUPS = `INSERT INTO event_rollups_hourly (app, channel, version, type, platform, error_code, hour, count,
-  sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal, crashed_clients)
+  sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal, crashed_clients, timed)
 SELECT app, channel, version, type, platform, coalesce(error_code, ''), hour, count(*),
   coalesce(sum(sessions_ok), 0), coalesce(sum(sessions_errored), 0), coalesce(sum(sessions_crashed), 0),
-  coalesce(sum(sessions_abnormal), 0), count(CASE WHEN sessions_crashed > 0 THEN 1 END)
+  coalesce(sum(sessions_abnormal), 0), count(CASE WHEN sessions_crashed > 0 THEN 1 END), count(duration_ms)
 FROM event_batch
 WHERE fresh
 GROUP BY app, channel, version, type, platform, coalesce(error_code, ''), hour
 ON CONFLICT (app, channel, version, type, platform, error_code, hour) DO UPDATE SET
-  count = count + excluded.count, sessions_ok = sessions_ok + excluded.sessions_ok,
+  count = count + excluded.count, timed = timed + excluded.timed, sessions_ok = sessions_ok + excluded.sessions_ok,
   sessions_errored = sessions_errored + excluded.sessions_errored,
   sessions_crashed = sessions_crashed + excluded.sessions_crashed,
   sessions_abnormal = sessions_abnormal + excluded.sessions_abnormal,
@@ -98,6 +100,19 @@ FROM (${newestPerClient('fresh')}) AS newest
 WHERE clients.app = newest.app AND clients.client_id = newest.client_id
   AND clients.last_seen <= newest.occurred_at`;
 
+// Who ran which release (migrations/0015): a fresh install_succeeded to it or rollback from it gives
+// the client's row, or moves it, installed_at to the earliest install known, last_at to the newest of
+// either. Both only ever move outwards, so the order in which events arrive does not matter.
+const UPSERT_RELEASE_CLIENTS = `INSERT INTO release_clients (app, channel, version, client_id, installed_at, last_at)
+SELECT app, channel, version, client_id,
+  min(CASE WHEN type = 'install_succeeded' THEN occurred_at END), max(occurred_at)
+FROM event_batch
+WHERE fresh AND type IN ('install_succeeded', 'rollback')
+GROUP BY app, channel, version, client_id
+ON CONFLICT (app, channel, version, client_id) DO UPDATE SET
+  installed_at = min(coalesce(installed_at, excluded.installed_at), coalesce(excluded.installed_at, installed_at)),
+  last_at = max(last_at, excluded.last_at)`;
+
 const INSERT_EVENTS = `INSERT OR IGNORE INTO events
   (id, app, type, client_id, channel, from_version, to_version, version, platform, arch, os_version,
    error_code, error_message, duration_ms, occurred_at, received_at, kind, sessions_ok, sessions_errored,
@@ -119,6 +134,7 @@ export const STORE_STATEMENTS = {
     rollups: UPSERT_ROLLUPS,
     clients: UPSERT_CLIENTS,
     touch: TOUCH_CLIENTS,
+    releaseClients: UPSERT_RELEASE_CLIENTS,
     events: INSERT_EVENTS,
     unstage: UNSTAGE,
   },
