@@ -1,7 +1,15 @@
 /** The update decision (DESIGN §3): pure, no I/O; the Worker serves it and the SDK can re-check it. */
 import type { SemVer } from 'semver';
-import { isInside } from './bucket.ts';
-import type { Arch, Artifact, ChannelPayload, Platform, ReleasePayload, YankPayload } from './documents.ts';
+import { insideWithoutBucket, isInside, isInsideSync, type SyncBucket } from './bucket.ts';
+import type {
+  Arch,
+  Artifact,
+  ChannelPayload,
+  Platform,
+  ReleasePayload,
+  Rollout,
+  YankPayload,
+} from './documents.ts';
 import { coerceVersion, parseVersion, satisfies } from './versions.ts';
 
 export interface DecisionClient {
@@ -119,9 +127,36 @@ export type Decision =
  *    versions itself; without its version nothing can be known of skipped releases or yanks.
  */
 export async function decide(input: DecisionInput): Promise<Decision> {
+  const { clientId } = input.client;
+  const steps = decisionSteps(input);
+  let step = steps.next();
+  while (!step.done) step = steps.next(await isInside(step.value.percent_bp, step.value.salt, clientId));
+  return step.value;
+}
+
+/**
+ * `decide` with a synchronous `bucket` (the Worker's, on `node:crypto`): the same answer for every
+ * input, without a promise or a WebCrypto digest per check.
+ */
+export function decideSync(input: DecisionInput, syncBucket: SyncBucket): Decision {
+  const { clientId } = input.client;
+  const steps = decisionSteps(input);
+  let step = steps.next();
+  while (!step.done) {
+    step = steps.next(isInsideSync(step.value.percent_bp, step.value.salt, clientId, syncBucket));
+  }
+  return step.value;
+}
+
+/**
+ * The rules of `decide`, written once for both ways of hashing: the steps yield each rollout whose
+ * answer depends on the client's bucket and are resumed with whether the client is inside it, so that
+ * `decide` can await WebCrypto and `decideSync` need not. Rollouts of 0 and 10000 bp are not yielded.
+ */
+function* decisionSteps(input: DecisionInput): Generator<Rollout, Decision, boolean> {
   const { snapshot, releases, yanks, client } = input;
   if (client.installed === undefined)
-    return decideUnknown(input.index ?? indexChannel(snapshot, releases), client);
+    return yield* decideUnknown(input.index ?? indexChannel(snapshot, releases), client);
   const installed = parseVersion(client.installed);
   if (!installed) throw new TypeError(`installed version ${client.installed} is not a semantic version`);
   const { offerable, forcing, yanked, halted } = input.index ?? indexChannel(snapshot, releases);
@@ -135,9 +170,9 @@ export async function decide(input: DecisionInput): Promise<Decision> {
     if (!satisfies(installed, release.requires)) continue;
     const artifact = pickArtifact(release, client.platform, client.arch, client.osVersion, client.runtime);
     if (!artifact) continue;
-    const { state, percent_bp, salt } = entry.rollout;
+    const { rollout } = entry;
     // `complete` means everyone, whatever percentage the snapshot still carries.
-    if (state === 'complete' || (await isInside(percent_bp, salt, client.clientId))) {
+    if (rollout.state === 'complete' || (insideWithoutBucket(rollout.percent_bp) ?? (yield rollout))) {
       // A mandatory release at or below the target but above installed forces the jump, even one
       // this client could not install itself, or one a pruned snapshot left out (its floor stands in
       // for it): a forced fix it skips must not be lost.
@@ -162,12 +197,12 @@ export async function decide(input: DecisionInput): Promise<Decision> {
 }
 
 /** Rule 5: the highest offerable release with an artifact for this client and the client inside its rollout. */
-async function decideUnknown(index: ChannelIndex, client: DecisionClient): Promise<Decision> {
+function* decideUnknown(index: ChannelIndex, client: DecisionClient): Generator<Rollout, Decision, boolean> {
   for (const { entry, release } of index.offerable) {
     const artifact = pickArtifact(release, client.platform, client.arch, client.osVersion, client.runtime);
     if (!artifact) continue;
-    const { state, percent_bp, salt } = entry.rollout;
-    if (state === 'complete' || (await isInside(percent_bp, salt, client.clientId))) {
+    const { rollout } = entry;
+    if (rollout.state === 'complete' || (insideWithoutBucket(rollout.percent_bp) ?? (yield rollout))) {
       return { status: 'update', version: entry.version, mandatory: release.mandatory, artifact };
     }
   }

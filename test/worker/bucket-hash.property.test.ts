@@ -1,0 +1,95 @@
+/**
+ * The Worker's synchronous bucket (node:crypto, src/worker/bucket-hash.ts) against the protocol's
+ * WebCrypto one, which stays the definition (DESIGN §3): equal on the design's test vectors and on
+ * random salts and client ids, valid or not; and the Worker's synchronous decision equal to `decide`.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { bucket, bucketOfDigest, isInside, isInsideSync } from '../../src/protocol/bucket.ts';
+import { decide, decideSync } from '../../src/protocol/decision.ts';
+import { bucketSync } from '../../src/worker/bucket-hash.ts';
+import { decisionInput, hex, worldArb } from '../protocol/arbitraries.ts';
+
+/** Client ids as the schema allows them: 1–128 of `[A-Za-z0-9._:-]`. */
+const clientIdArb = fc.stringMatching(/^[A-Za-z0-9._:-]{1,128}$/);
+/** Any UTF-16, lone surrogates and controls included, and the empty string. */
+const anyText = fc.string({ unit: 'binary', maxLength: 80 });
+/** Whole code points beyond ASCII (accents, CJK, emoji: 2 to 4 UTF-8 bytes each). */
+const unicodeText = fc.string({ unit: 'grapheme', maxLength: 40 });
+
+describe('bucketSync', () => {
+  it('gives the DESIGN §3 test vectors', () => {
+    expect(bucketSync('s', 'c')).toBe(8468);
+    expect(bucketSync('00112233445566778899aabbccddeeff', 'client-1')).toBe(1118);
+    expect(bucketSync('00112233445566778899aabbccddeeff', 'client-2')).toBe(4977);
+  });
+
+  it('equals bucket on the empty strings and on non-ASCII edge cases', async () => {
+    const cases: [string, string][] = [
+      ['', ''],
+      ['', 'c'],
+      ['s', ''],
+      [':', ':'],
+      ['sälz', 'clïent'],
+      ['塩', '客户端-1'],
+      ['🧂', '👩‍💻'],
+      ['\u0000', '\uffff'],
+      // Lone surrogates: both encoders write U+FFFD for them.
+      ['\ud800', '\udfff'],
+      ['a\ud83d', '\ude00b'],
+    ];
+    for (const [salt, clientId] of cases) {
+      expect(bucketSync(salt, clientId), JSON.stringify([salt, clientId])).toBe(await bucket(salt, clientId));
+    }
+  });
+
+  it('equals bucket for valid salts and client ids', async () => {
+    await fc.assert(
+      fc.asyncProperty(hex(32), clientIdArb, async (salt, clientId) => {
+        expect(bucketSync(salt, clientId)).toBe(await bucket(salt, clientId));
+      }),
+      { seed: 1601, numRuns: 3000 },
+    );
+  });
+
+  it('equals bucket for any text, non-ASCII and empty included', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(anyText, unicodeText), fc.oneof(anyText, unicodeText), async (salt, id) => {
+        expect(bucketSync(salt, id)).toBe(await bucket(salt, id));
+      }),
+      { seed: 1602, numRuns: 3000 },
+    );
+  });
+
+  it('reads the first 4 bytes of the digest, big-endian, whatever view it is given', () => {
+    const bytes = new Uint8Array([9, 0xff, 0xff, 0xff, 0xff, 1, 2]);
+    expect(bucketOfDigest(bytes.subarray(1))).toBe(0xffff_ffff % 10_000);
+    expect(bucketOfDigest(new Uint8Array([0, 0, 0x27, 0x10]))).toBe(0);
+    expect(() => bucketOfDigest(new Uint8Array(3))).toThrow(RangeError);
+  });
+
+  it('places clients in rollouts as isInside does', async () => {
+    await fc.assert(
+      fc.asyncProperty(hex(32), clientIdArb, fc.integer({ min: -1, max: 10_001 }), async (salt, id, bp) => {
+        expect(isInsideSync(bp, salt, id, bucketSync)).toBe(await isInside(bp, salt, id));
+      }),
+      { seed: 1603, numRuns: 2000 },
+    );
+  });
+});
+
+describe('decideSync with bucketSync', () => {
+  it('decides as decide does, on random channels and clients', async () => {
+    await fc.assert(
+      fc.asyncProperty(worldArb, async (world) => {
+        for (const order of ['as generated', 'reversed'] as const) {
+          const input = decisionInput(world, order);
+          expect(decideSync(input, bucketSync)).toEqual(await decide(input));
+          const unknown = { ...input, client: { ...input.client, installed: undefined } };
+          expect(decideSync(unknown, bucketSync)).toEqual(await decide(unknown));
+        }
+      }),
+      { seed: 1604, numRuns: 1000 },
+    );
+  });
+});
