@@ -5,14 +5,12 @@
  */
 
 import type { TokenView } from '../../src/protocol/admin-api.ts';
+import { ROLES, type Role } from '../../src/protocol/roles.ts';
 import type { ApiClient } from '../lib/api.ts';
 import { type Command, list, requireStr, str } from '../lib/command.ts';
 import { UserError } from '../lib/errors.ts';
 import { parseExpires, parseName } from '../lib/parse.ts';
 import { formatTime } from '../lib/table.ts';
-
-export const TOKEN_ROLES = ['admin', 'publisher', 'analyst'] as const;
-export type TokenRole = (typeof TOKEN_ROLES)[number];
 
 export type CreatedToken = Pick<TokenView, 'id' | 'name' | 'role' | 'apps' | 'created_at' | 'expires_at'> & {
   token: string;
@@ -21,7 +19,7 @@ export type CreatedToken = Pick<TokenView, 'id' | 'name' | 'role' | 'apps' | 'cr
 export async function tokenCreate(opts: {
   client: ApiClient;
   name: string;
-  role: TokenRole;
+  role: Role;
   /** RFC 3339 time, or null for a token that never expires. */
   expiresAt: string | null;
   /** The apps the token is limited to; absent or empty, every app and the deployment. */
@@ -29,7 +27,7 @@ export async function tokenCreate(opts: {
 }): Promise<CreatedToken> {
   const name = opts.name.trim();
   if (name === '' || name.length > 100) throw new UserError('--name must be 1-100 characters');
-  const body: { name: string; role: TokenRole; apps?: string[]; expires_at?: string } = {
+  const body: { name: string; role: Role; apps?: string[]; expires_at?: string } = {
     name,
     role: opts.role,
   };
@@ -44,8 +42,8 @@ export function scopeOf(token: Pick<TokenView, 'apps'>): string {
   return token.apps ? token.apps.join(', ') : 'every app';
 }
 
-export function parseRole(text: string): TokenRole {
-  const role = TOKEN_ROLES.find((r) => r === text);
+export function parseRole(text: string): Role {
+  const role = ROLES.find((r) => r === text);
   if (!role) throw new UserError(`--role must be admin, publisher or analyst, got "${text}"`);
   return role;
 }

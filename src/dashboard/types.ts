@@ -12,21 +12,20 @@ export type {
   ReleaseView,
   RolloutView,
   StatusView,
+  TimeWindow,
 } from '../protocol/admin-api.ts';
+
+import type { TimeWindow } from '../protocol/admin-api.ts';
+import type { Role } from '../protocol/roles.ts';
 
 export interface Whoami {
   actor: string;
-  role: 'admin' | 'publisher' | 'analyst';
+  role: Role;
   /**
    * The apps the token is limited to (DESIGN §4): it gets 403 `app_forbidden` on any other app and
    * 403 `scope_forbidden` on deployment-wide routes. null: every app. Absent from older servers.
    */
   apps?: string[] | null;
-}
-
-export interface TimeWindow {
-  from: string;
-  to: string;
 }
 
 export interface AdoptionView {

@@ -1,6 +1,7 @@
 /** Shapes of the admin API's answers (docs/api.md), as the CLI and the dashboard read them. Types only. */
 import type { Artifact, RolloutState } from './documents.ts';
 import type { Plan, RolloutJudgement } from './plan.ts';
+import type { Role } from './roles.ts';
 import type { Rate, RateDifference } from './wilson.ts';
 
 export interface AppView {
@@ -92,7 +93,7 @@ export interface AuditEntry {
 export interface TokenView {
   id: string;
   name: string;
-  role: string;
+  role: Role;
   /** The apps the token is limited to (DESIGN §4), or null for every app; absent from older servers. */
   apps?: string[] | null;
   created_at: string;
@@ -121,39 +122,65 @@ export interface RemovedUpload {
 /** A rate with its 95 % Wilson interval, as fractions; `{0, 0, 1}` when nothing is known yet. */
 export type { Rate };
 
-/** DESIGN §5: one release's health in a channel over a window (GET …/health?version=). */
+/** A half-open window [from, to) of stored timestamps (`2026-11-21T18:00:00.000Z`). */
+export interface TimeWindow {
+  from: string;
+  to: string;
+}
+
+/** An error code and how many events carried it. */
+export interface ErrorCount {
+  code: string;
+  count: number;
+}
+
+/** Nearest-rank percentiles in milliseconds; null when there is no sample. */
+export interface Percentiles {
+  p50: number | null;
+  p95: number | null;
+}
+
+/** A release's sessions in the window (DESIGN §5): counts of the `session` reports. */
+export interface SessionTotals {
+  /** Sessions of every outcome: ok, errored, crashed and abnormal. */
+  total: number;
+  crashed: number;
+  errored: number;
+  abnormal: number;
+  /** Distinct clients with any session, and with a crashed one: crash-free users' denominator and numerator. */
+  clients: number;
+  crashed_clients: number;
+}
+
+/**
+ * DESIGN §5: one release's health in a channel over a window (GET …/health?version=), as a reader
+ * meets it: a server older than sessions (migrations/0010) sends no `exposed`, `sessions` or
+ * crash-free rates, hence optional here. This Worker sends every field: SentReleaseHealth.
+ */
 export interface ReleaseHealth {
   app: string;
   channel: string;
   version: string;
-  window: { from: string; to: string };
+  window: TimeWindow;
   installs: number;
   failures: number;
   failure_rate: Rate;
   rollbacks: number;
-  /** Distinct clients known to have run the release: the rollback rate's denominator (optional to readers: older servers omit it). */
+  /** Distinct clients known to have run the release in the window: the rollback rate's denominator. */
   exposed?: number;
   rollback_rate: Rate;
   adoption: number;
-  duration_ms: { p50: number | null; p95: number | null };
-  top_errors: { code: string; count: number }[];
-  /**
-   * The `session` reports of the window: sessions by outcome, and distinct clients with any and with
-   * a crashed session. These three are optional to readers: a server before migrations/0010 omits them.
-   */
-  sessions?: {
-    total: number;
-    crashed: number;
-    errored: number;
-    abnormal: number;
-    clients: number;
-    crashed_clients: number;
-  };
+  duration_ms: Percentiles;
+  top_errors: ErrorCount[];
+  sessions?: SessionTotals;
   /** 1 − crashed / all sessions; the interval is the crash rate's Wilson interval turned around. */
   crash_free_sessions?: Rate;
   /** 1 − clients with a crashed session / clients with any session, likewise. */
   crash_free_users?: Rate;
 }
+
+/** ReleaseHealth as this Worker sends it (src/worker/storage/analytics.ts): every field present. */
+export type SentReleaseHealth = Required<ReleaseHealth>;
 
 /** GET …/health without a version: every release of the channel, newest first. */
 export interface ChannelHealth {

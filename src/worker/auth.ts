@@ -7,8 +7,9 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { sha256, sha256Hex } from '../protocol/encoding.ts';
+import { type Role, roleAllows } from '../protocol/roles.ts';
 import { clientIp, countFailure, refuseIfBlocked } from './auth-limit.ts';
-import { type Role, type RouteScope, roleAllows, scopeAllows } from './auth-roles.ts';
+import { type RouteScope, scopeAllows } from './auth-roles.ts';
 import { ApiError } from './errors.ts';
 import { findTokenByHash } from './storage/tokens.ts';
 import type { Actor, AppEnv } from './types.ts';

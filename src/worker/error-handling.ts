@@ -1,11 +1,13 @@
 /**
- * DESIGN §4's single error shape for every failure: `ApiError` as thrown, Hono's own exceptions
- * mapped to stable codes, and anything else logged and answered with a generic 500.
+ * DESIGN §4's single error shape for every failure: `ApiError` as thrown, a lost revision race
+ * (RevisionConflict) as 409, Hono's own exceptions mapped to stable codes, and anything else logged
+ * and answered with a generic 500.
  */
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ApiError, errorBody } from './errors.ts';
+import { RevisionConflict } from './storage/revisions.ts';
 
 /** A JSON error response. Errors are never cached: the next request may well succeed. */
 export function errorResponse(
@@ -28,6 +30,9 @@ export function handleError(err: Error, c: Context): Response {
 /** The error response to `err`, thrown while answering `request` (handleError without Hono). */
 export function errorFor(err: unknown, request: Request, env: Partial<Env> | undefined): Response {
   if (err instanceof ApiError) return errorResponse(err.status, err.code, err.message);
+  if (err instanceof RevisionConflict) {
+    return errorResponse(409, err.stale ? 'stale_revision' : 'conflict', err.message);
+  }
   if (err instanceof HTTPException && err.status < 500) {
     const { code, message } = describeHttpException(err);
     return errorResponse(err.status, code, message, passThroughHeaders(err.res));

@@ -6,12 +6,11 @@
  * R2 from every telemetry database (storage/telemetry-export.ts), expires artifact uploads no release registered
  * (storage/upload-sweep.ts), and finally posts due webhooks. Each part fails on its own.
  */
-import { ApiError } from './errors.ts';
 import { judgeRollouts } from './scheduler/rollouts.ts';
 import { type ChannelRecord, listChannelsNeedingWork } from './storage/apps.ts';
 import { auditStatement } from './storage/audit.ts';
 import { projectChannels } from './storage/projection-writer.ts';
-import { bumpChannel, commit, isoSeconds, snapshotWindow } from './storage/revisions.ts';
+import { bumpChannel, commit, isoSeconds, RevisionConflict, snapshotWindow } from './storage/revisions.ts';
 import { CONTROL_DB, telemetryDatabases } from './storage/telemetry-dbs.ts';
 import { exportExpiredEvents, retentionDays } from './storage/telemetry-export.ts';
 import { expireUnregisteredUploads } from './storage/upload-sweep.ts';
@@ -56,7 +55,7 @@ async function resign(env: Env, channel: ChannelRecord, now: Date): Promise<bool
     return true;
   } catch (error) {
     // Someone else changed the channel meanwhile, which re-signed it: nothing left to do.
-    if (error instanceof ApiError && error.status === 409) return false;
+    if (error instanceof RevisionConflict) return false;
     throw error;
   }
 }

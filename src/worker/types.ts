@@ -1,4 +1,4 @@
-import type { Role } from './auth-roles.ts';
+import type { Role } from '../protocol/roles.ts';
 
 /** Who is calling an admin route, set by the auth middleware. */
 export interface Actor {

@@ -2,10 +2,11 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { verifyDocument } from '../../src/protocol/jws.ts';
+import { errorFor } from '../../src/worker/error-handling.ts';
 import worker from '../../src/worker/index.ts';
 import { runScheduled } from '../../src/worker/scheduled.ts';
 import { auditStatement } from '../../src/worker/storage/audit.ts';
-import { bumpChannel, commit } from '../../src/worker/storage/revisions.ts';
+import { bumpChannel, commit, RevisionConflict } from '../../src/worker/storage/revisions.ts';
 import {
   admin,
   auditCount,
@@ -82,15 +83,20 @@ describe('revision guard', () => {
     const audits = await auditCount(app);
     await expect(
       commit(env.DB, [...bumpChannel(env.DB, app, 'stable', 7, now), audit], false),
-    ).rejects.toMatchObject({
-      status: 409,
-      code: 'conflict',
-    });
+    ).rejects.toMatchObject({ name: 'RevisionConflict', stale: false });
     await expect(
       commit(env.DB, [...bumpChannel(env.DB, app, 'stable', 7, now), audit], true),
-    ).rejects.toMatchObject({
-      code: 'stale_revision',
-    });
+    ).rejects.toMatchObject({ name: 'RevisionConflict', stale: true });
+    // The HTTP layer answers either as 409, in the one error shape.
+    const request = new Request('https://updraft.test/v1/admin/x');
+    for (const [stale, code] of [
+      [false, 'conflict'],
+      [true, 'stale_revision'],
+    ] as const) {
+      const response = errorFor(new RevisionConflict(stale), request, env);
+      expect(response.status).toBe(409);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe(code);
+    }
     // Two channels in one batch: the first guard passes, the second fails, and the first bump is undone too.
     const other = await createApp();
     await expect(
@@ -103,7 +109,7 @@ describe('revision guard', () => {
         ],
         false,
       ),
-    ).rejects.toMatchObject({ code: 'conflict' });
+    ).rejects.toMatchObject({ name: 'RevisionConflict', stale: false });
     const row = await env.DB.prepare('SELECT revision FROM channels WHERE app = ?1')
       .bind(app)
       .first<{ revision: number }>();

@@ -5,7 +5,8 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ActiveClients, AdoptionPoint, ReleaseHealth } from '../../src/worker/storage/analytics.ts';
+import type { SentReleaseHealth as ReleaseHealth } from '../../src/protocol/admin-api.ts';
+import type { ActiveClients, AdoptionPoint } from '../../src/worker/storage/analytics.ts';
 import * as implementation from '../../src/worker/storage/analytics-sql.ts';
 import { h, seedAnalyticsApp, seedLiveApp, WINDOW } from './analytics-fixture.ts';
 import { admin } from './fixtures.ts';

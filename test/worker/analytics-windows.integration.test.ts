@@ -7,7 +7,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../scripts/lib/random.ts';
-import type { ReleaseHealth } from '../../src/worker/storage/analytics.ts';
+import type { SentReleaseHealth as ReleaseHealth } from '../../src/protocol/admin-api.ts';
 import { storeEvents } from '../../src/worker/storage/telemetry.ts';
 import { exportExpiredEvents } from '../../src/worker/storage/telemetry-export.ts';
 import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';

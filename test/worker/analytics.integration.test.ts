@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ActiveClients, AdoptionPoint, ReleaseHealth } from '../../src/worker/storage/analytics.ts';
+import type { SentReleaseHealth as ReleaseHealth } from '../../src/protocol/admin-api.ts';
+import type { ActiveClients, AdoptionPoint } from '../../src/worker/storage/analytics.ts';
 import { h, seedAnalyticsApp, seedLiveApp, WINDOW } from './analytics-fixture.ts';
 import { admin, type ErrorBody } from './fixtures.ts';
 

@@ -8,13 +8,12 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { AppView } from '../../src/protocol/admin-api.ts';
+import type { AppView, SentReleaseHealth as ReleaseHealth } from '../../src/protocol/admin-api.ts';
 import { type AppExport, BACKUP_FORMAT_VERSION, type ImportBody } from '../../src/protocol/backup.ts';
 import { randomHex } from '../../src/protocol/encoding.ts';
 import worker from '../../src/worker/index.ts';
 import type { EventsMessage } from '../../src/worker/queue.ts';
 import { runScheduled } from '../../src/worker/scheduled.ts';
-import type { ReleaseHealth } from '../../src/worker/storage/analytics.ts';
 import { storeEvents } from '../../src/worker/storage/telemetry.ts';
 import { chooseTelemetryDb } from '../../src/worker/storage/telemetry-dbs.ts';
 import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';

@@ -6,8 +6,8 @@
 import { env } from 'cloudflare:workers';
 import { Hono } from 'hono';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { type Role, roleAllows } from '../../src/protocol/roles.ts';
 import { requireRole } from '../../src/worker/auth.ts';
-import { type Role, roleAllows } from '../../src/worker/auth-roles.ts';
 import { handleError } from '../../src/worker/error-handling.ts';
 import { admin as adminRouter } from '../../src/worker/routes/admin/index.ts';
 import type { AppEnv } from '../../src/worker/types.ts';

@@ -38,7 +38,7 @@ import { releaseHealth } from '../storage/analytics.ts';
 import { auditStatement } from '../storage/audit.ts';
 import { channelReleases } from '../storage/comparison.ts';
 import { projectChannels } from '../storage/projection-writer.ts';
-import { bumpChannel, isGuardFailure, isoSeconds } from '../storage/revisions.ts';
+import { bumpChannel, commit, isoSeconds, RevisionConflict } from '../storage/revisions.ts';
 import {
   listPlannedRollouts,
   type PlannedRollout,
@@ -269,9 +269,9 @@ async function act(
     ),
   ];
   try {
-    await env.DB.batch(statements);
+    await commit(env.DB, statements, false);
   } catch (error) {
-    if (isGuardFailure(error)) return false;
+    if (error instanceof RevisionConflict) return false;
     throw error;
   }
   if (published) await yankPublished(env, app, version, published.jws);

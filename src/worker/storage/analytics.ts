@@ -5,6 +5,7 @@
  * and rollout rows on the control database beside it: DESIGN §11) and shapes the rows into the
  * documented JSON.
  */
+import type { ErrorCount, Percentiles, SentReleaseHealth, TimeWindow } from '../../protocol/admin-api.ts';
 import { type Rate, wilson } from '../../protocol/wilson.ts';
 import {
   ACTIVE_KINDS_SQL,
@@ -28,63 +29,11 @@ import {
 import type { AnalyticsDbs } from './telemetry-dbs.ts';
 import { versionKey } from './version-key.ts';
 
-/** A half-open window [from, to) of stored timestamps (`2026-11-21T18:00:00.000Z`). */
-export interface TimeWindow {
-  from: string;
-  to: string;
-}
-
 /** What a metric is about: one app's channel over a window. */
 export interface Scope {
   app: string;
   channel: string;
   window: TimeWindow;
-}
-
-export interface ErrorCount {
-  code: string;
-  count: number;
-}
-
-/** Nearest-rank percentiles in milliseconds; null when there is no sample. */
-export interface Percentiles {
-  p50: number | null;
-  p95: number | null;
-}
-
-/** A release's sessions in the window (DESIGN §5): counts of the `session` reports. */
-export interface SessionTotals {
-  /** Sessions of every outcome: ok, errored, crashed and abnormal. */
-  total: number;
-  crashed: number;
-  errored: number;
-  abnormal: number;
-  /** Distinct clients with any session, and with a crashed one: crash-free users' denominator and numerator. */
-  clients: number;
-  crashed_clients: number;
-}
-
-/** DESIGN §5's release health, exactly. */
-export interface ReleaseHealth {
-  app: string;
-  channel: string;
-  version: string;
-  window: TimeWindow;
-  installs: number;
-  failures: number;
-  failure_rate: Rate;
-  rollbacks: number;
-  /** Distinct clients known to have run the release in the window: the rollback rate's denominator. */
-  exposed: number;
-  rollback_rate: Rate;
-  adoption: number;
-  duration_ms: Percentiles;
-  top_errors: ErrorCount[];
-  sessions: SessionTotals;
-  /** 1 − crashed / all sessions, with the crash rate's Wilson interval turned around. */
-  crash_free_sessions: Rate;
-  /** 1 − clients with a crashed session / clients with any session, likewise. */
-  crash_free_users: Rate;
 }
 
 interface CountsRow {
@@ -203,7 +152,7 @@ async function healthRows(
   const errorsOf = byVersion(column<ErrorRow>(3));
   const sessionsOf = byVersion(column<SessionsRow>(4));
 
-  const health = (version: string): ReleaseHealth => {
+  const health = (version: string): SentReleaseHealth => {
     const c = countsOf(version)[0] ?? { installs: 0, failures: 0 };
     const r = rollbacksOf(version)[0] ?? { rollbacks: 0, exposed: 0 };
     const d = durationsOf(version)[0] ?? { p50: null, p95: null };
@@ -259,7 +208,7 @@ export async function releaseHealth(
   dbs: AnalyticsDbs,
   scope: Scope,
   version: string,
-): Promise<ReleaseHealth | null> {
+): Promise<SentReleaseHealth | null> {
   return (await releaseHealths(dbs, scope, [version]))[0] ?? null;
 }
 
@@ -272,7 +221,7 @@ export async function releaseHealths(
   dbs: AnalyticsDbs,
   scope: Scope,
   versions: string[],
-): Promise<(ReleaseHealth | null)[]> {
+): Promise<(SentReleaseHealth | null)[]> {
   const [{ health, extras }, released] = await Promise.all([
     healthRows(
       dbs.telemetry,
@@ -289,7 +238,7 @@ export async function releaseHealths(
 }
 
 /** The health of every version with a rollout in the channel or events in the window, newest first. */
-export async function channelHealth(dbs: AnalyticsDbs, scope: Scope): Promise<ReleaseHealth[]> {
+export async function channelHealth(dbs: AnalyticsDbs, scope: Scope): Promise<SentReleaseHealth[]> {
   const [{ health, extras }, rollouts] = await Promise.all([
     healthRows(dbs.telemetry, scope, 'each', [params(scope)], EVENT_VERSIONS_SQL),
     prepareNamed(dbs.control, ROLLOUT_VERSIONS_SQL, { app: scope.app, channel: scope.channel }).all(),

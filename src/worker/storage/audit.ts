@@ -1,4 +1,5 @@
 /** The audit log: one row per change, written in the same D1 batch as the change itself. */
+import type { AuditEntry } from '../../protocol/admin-api.ts';
 
 export interface AuditInput {
   actor: string;
@@ -6,17 +7,6 @@ export interface AuditInput {
   action: string;
   app: string | null;
   /** What was changed inside the app: `stable/1.2.0`, a token id, a keys version… */
-  target: string | null;
-  before: unknown;
-  after: unknown;
-}
-
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  app: string | null;
   target: string | null;
   before: unknown;
   after: unknown;

@@ -4,11 +4,11 @@
  * on the very counts the two Wilson intervals are made of. The health is analytics.ts's, run once per
  * release; nothing here redefines a metric.
  */
-import type { ReleaseComparison } from '../../protocol/admin-api.ts';
+import type { ReleaseComparison, SentReleaseHealth } from '../../protocol/admin-api.ts';
 import { baselineOf, type ChannelRelease } from '../../protocol/baseline.ts';
 import type { RolloutState } from '../../protocol/documents.ts';
 import { newcombe } from '../../protocol/wilson.ts';
-import { type ReleaseHealth, releaseHealths, type Scope } from './analytics.ts';
+import { releaseHealths, type Scope } from './analytics.ts';
 import type { AnalyticsDbs } from './telemetry-dbs.ts';
 
 /** The channel's rollouts, each marked yanked or not: what baselineOf chooses from (control database). */
@@ -27,7 +27,7 @@ export async function channelReleases(
 }
 
 /** Successes and trials of each rate of one release, as its Wilson intervals count them. */
-function rateCounts(health: ReleaseHealth) {
+function rateCounts(health: SentReleaseHealth) {
   return {
     failure_rate: { successes: health.failures, trials: health.installs + health.failures },
     rollback_rate: { successes: health.rollbacks, trials: health.exposed },

@@ -5,7 +5,6 @@
  * D1 runs a batch as one transaction, so the failed guard rolls back every statement in it.
  */
 import { MAX_SNAPSHOT_LIFETIME_MS } from '../../protocol/documents.ts';
-import { ApiError } from '../errors.ts';
 
 const GUARD_SQL = 'INSERT INTO revision_guard (ok) SELECT 0 WHERE changes() = 0';
 const GUARD_FAILURE = 'revision_guard_failed';
@@ -70,8 +69,25 @@ export function isUniqueViolation(error: unknown): boolean {
 }
 
 /**
- * Runs `statements` as one atomic batch. A failed guard answers 409: `stale_revision` when the caller
- * named the revision it expected, else `conflict` (a change raced this one; nothing was written).
+ * A change that lost a race for a revision: nothing of it was written. `stale` when the caller named
+ * the revision it expected (`expected_revision`) and it no longer holds; otherwise another change
+ * committed first. The HTTP layer answers 409 (error-handling.ts); the scheduler lets it go.
+ */
+export class RevisionConflict extends Error {
+  constructor(
+    readonly stale: boolean,
+    message = stale
+      ? 'the revision changed since expected_revision; re-read and retry'
+      : 'another change raced this one and won; nothing was changed, retry',
+  ) {
+    super(message);
+    this.name = 'RevisionConflict';
+  }
+}
+
+/**
+ * Runs `statements` as one atomic batch; a failed guard throws RevisionConflict (`stale` when the
+ * caller named the revision it expected).
  */
 export async function commit(
   db: D1Database,
@@ -82,18 +98,15 @@ export async function commit(
     return await db.batch(statements);
   } catch (error) {
     if (!isGuardFailure(error)) throw error;
-    throw expectedGiven
-      ? new ApiError(409, 'stale_revision', 'the revision changed since expected_revision; re-read and retry')
-      : new ApiError(409, 'conflict', 'another change raced this one and won; nothing was changed, retry');
+    throw new RevisionConflict(expectedGiven);
   }
 }
 
-/** 409 `stale_revision` unless `expected` is absent or equals `current`. */
+/** A stale RevisionConflict unless `expected` is absent or equals `current`. */
 export function checkExpected(expected: number | undefined, current: number, what: string): void {
   if (expected !== undefined && expected !== current) {
-    throw new ApiError(
-      409,
-      'stale_revision',
+    throw new RevisionConflict(
+      true,
       `expected_revision ${expected} does not match the ${what}'s revision ${current}`,
     );
   }

@@ -1,6 +1,6 @@
 /** API tokens in D1: only the SHA-256 of a token is stored; the token itself is shown once. */
 import * as z from 'zod';
-import type { Role } from '../auth-roles.ts';
+import type { Role } from '../../protocol/roles.ts';
 
 export interface TokenRecord {
   id: string;

@@ -5,6 +5,7 @@
  */
 import { Hono } from 'hono';
 import * as z from 'zod';
+import type { TimeWindow } from '../../../protocol/admin-api.ts';
 import { nameSchema, versionSchema } from '../../../protocol/documents.ts';
 import { requireRole } from '../../auth.ts';
 import { badRequest, notFound } from '../../errors.ts';
@@ -16,7 +17,6 @@ import {
   type Interval,
   releaseHealth,
   type Scope,
-  type TimeWindow,
   topErrors,
 } from '../../storage/analytics.ts';
 import { compareWithBaseline } from '../../storage/comparison.ts';

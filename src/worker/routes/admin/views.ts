@@ -1,4 +1,8 @@
-/** The JSON shapes of docs/api.md (AppView, ChannelView, ReleaseView), built from storage records. */
+/**
+ * The JSON shapes of docs/api.md, built from storage records: each returns the type the CLI and the
+ * dashboard read (src/protocol/admin-api.ts), so the compiler holds the two sides to one contract.
+ */
+import type { AppView, ChannelView, ReleaseView, RolloutView } from '../../../protocol/admin-api.ts';
 import { bakeEndsAt } from '../../../protocol/plan.ts';
 import type { AppRecord } from '../../storage/apps.ts';
 import { type ChannelState, type ListedRollout, readChannelState } from '../../storage/channel-state.ts';
@@ -6,7 +10,7 @@ import type { ReleaseRecord } from '../../storage/releases.ts';
 import { isoSeconds } from '../../storage/revisions.ts';
 import { parseJudgement, parsePlan } from '../../storage/rollout-plans.ts';
 
-export function appView(app: AppRecord) {
+export function appView(app: AppRecord): AppView {
   return {
     name: app.name,
     default_channel: app.default_channel,
@@ -22,7 +26,7 @@ export function appView(app: AppRecord) {
  * A rollout with its plan (docs/rollouts.md § Rollout fields): `bake_ends_at` only while the plan
  * runs (active); a paused or halted step's clock restarts on resume.
  */
-export function rolloutView(r: ListedRollout) {
+export function rolloutView(r: ListedRollout): RolloutView {
   const plan = parsePlan(r.plan_json);
   const bakeEnds =
     plan && r.state === 'active' && r.step_started_at
@@ -51,7 +55,7 @@ export function rolloutView(r: ListedRollout) {
   };
 }
 
-export function channelView(state: ChannelState) {
+export function channelView(state: ChannelState): ChannelView {
   const { channel } = state;
   return {
     name: channel.name,
@@ -63,7 +67,6 @@ export function channelView(state: ChannelState) {
     yanked: state.yanks.map((y) => ({ version: y.version, rollback_to: y.rollback_to, reason: y.reason })),
   };
 }
-export type ChannelView = ReturnType<typeof channelView>;
 
 /** The ChannelView of a channel as D1 holds it now. */
 export async function loadChannelView(db: D1Database, app: string, channel: string): Promise<ChannelView> {
@@ -72,7 +75,7 @@ export async function loadChannelView(db: D1Database, app: string, channel: stri
   return channelView(state);
 }
 
-export function releaseView(release: ReleaseRecord) {
+export function releaseView(release: ReleaseRecord): ReleaseView {
   return {
     version: release.version,
     published_at: release.published_at,
