@@ -7,8 +7,8 @@ const utf8 = new TextEncoder();
 export const BUCKETS = 10_000;
 
 /**
- * `bucket` computed synchronously, from a SHA-256 the caller has without awaiting (the Worker's
- * `node:crypto`). It must equal `bucket` for every input: `bucketOfDigest` does the part after the hash.
+ * `bucket` computed synchronously, with a SHA-256 the caller has without awaiting (the Worker's
+ * `bucketSync`). It must equal `bucket` for every input.
  */
 export type SyncBucket = (salt: string, clientId: string) => number;
 

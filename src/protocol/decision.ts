@@ -135,7 +135,7 @@ export async function decide(input: DecisionInput): Promise<Decision> {
 }
 
 /**
- * `decide` with a synchronous `bucket` (the Worker's, on `node:crypto`): the same answer for every
+ * `decide` with a synchronous `bucket` (the Worker's `bucketSync`): the same answer for every
  * input, without a promise or a WebCrypto digest per check.
  */
 export function decideSync(input: DecisionInput, syncBucket: SyncBucket): Decision {

@@ -1,16 +1,12 @@
 /**
- * The rollout bucket (DESIGN §3) on `node:crypto`, which the Worker has under `nodejs_compat`: a
- * synchronous SHA-256, so a check decides without awaiting a WebCrypto digest for each rollout it
- * looks at (BENCHMARKS.md, warm check). The protocol's `bucket` stays the definition, on WebCrypto
- * for the SDK; test/worker/bucket-hash.property.test.ts holds the two equal.
+ * The rollout bucket (DESIGN §3) computed synchronously, so that a check decides without awaiting a
+ * WebCrypto digest for each rollout it looks at. The hash is plain JS (sha256-first-word.ts): in
+ * workerd, `node:crypto`'s createHash (there under `nodejs_compat`) cost more than the WebCrypto
+ * digest it would replace (BENCHMARKS.md, warm check). The protocol's `bucket` stays the definition,
+ * on WebCrypto for the SDK; test/worker/bucket-hash.property.test.ts holds the two equal.
  */
-import { createHash } from 'node:crypto';
-import { bucketOfDigest, type SyncBucket } from '../protocol/bucket.ts';
+import { BUCKETS, type SyncBucket } from '../protocol/bucket.ts';
+import { sha256FirstWord } from './sha256-first-word.ts';
 
-/**
- * `bucket(salt, clientId)`, computed synchronously. The string goes to the hash as it is: its UTF-8
- * encoding there is TextEncoder's (a lone surrogate becomes U+FFFD in both), without the copy of
- * bytes that `update(Uint8Array)` makes in workerd.
- */
-export const bucketSync: SyncBucket = (salt, clientId) =>
-  bucketOfDigest(createHash('sha256').update(`${salt}:${clientId}`, 'utf8').digest());
+/** `bucket(salt, clientId)`, computed synchronously. */
+export const bucketSync: SyncBucket = (salt, clientId) => sha256FirstWord(`${salt}:${clientId}`) % BUCKETS;

@@ -1,5 +1,5 @@
 /**
- * The Worker's synchronous bucket (node:crypto, src/worker/bucket-hash.ts) against the protocol's
+ * The Worker's synchronous bucket (plain-JS SHA-256, src/worker/bucket-hash.ts) against the protocol's
  * WebCrypto one, which stays the definition (DESIGN §3): equal on the design's test vectors and on
  * random salts and client ids, valid or not; and the Worker's synchronous decision equal to `decide`.
  */
@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { bucket, bucketOfDigest, isInside, isInsideSync } from '../../src/protocol/bucket.ts';
 import { decide, decideSync } from '../../src/protocol/decision.ts';
 import { bucketSync } from '../../src/worker/bucket-hash.ts';
+import { sha256FirstWord } from '../../src/worker/sha256-first-word.ts';
 import { decisionInput, hex, worldArb } from '../protocol/arbitraries.ts';
 
 /** Client ids as the schema allows them: 1–128 of `[A-Za-z0-9._:-]`. */
@@ -59,6 +60,20 @@ describe('bucketSync', () => {
       }),
       { seed: 1602, numRuns: 3000 },
     );
+  });
+
+  it('hashes every length around the 64-byte blocks, in 1-, 2-, 3- and 4-byte characters', async () => {
+    for (const unit of ['a', 'é', '€', '😀']) {
+      for (let length = 0; length <= 200; length++) {
+        const text = unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+        const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+        expect(sha256FirstWord(text), `${unit} × ${length}`).toBe(
+          new DataView(digest.buffer).getUint32(0, false),
+        );
+      }
+    }
+    // Longer than any input before it: the reused buffer grows.
+    expect(bucketSync('x'.repeat(5000), 'y')).toBe(await bucket('x'.repeat(5000), 'y'));
   });
 
   it('reads the first 4 bytes of the digest, big-endian, whatever view it is given', () => {
