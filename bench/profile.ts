@@ -1,16 +1,21 @@
 /**
- * `node bench/profile.ts <check|scale|telemetry|expo> [isolate] [seconds]`: a CPU profile of workerd while
- * one benchmark load runs, taken through its V8 inspector (Chrome DevTools protocol). `isolate` is a
- * workerd isolate name (default `core:user:`, the Worker; `d1:db`, `queues:queue`… are Miniflare's).
- * Writes bench/results/<scenario>.cpuprofile (open it in Chrome DevTools) and prints the functions
- * with the most self time. BENCHMARKS.md says what these profiles showed.
+ * `node bench/profile.ts <check|scale|telemetry|expo> [isolates] [seconds]`: a CPU profile of workerd while
+ * one benchmark load runs, taken through its V8 inspector (Chrome DevTools protocol). `isolates` is one
+ * workerd isolate name or several joined by commas (default `core:user:`, the Worker; `d1:db`,
+ * `queues:queue`… are Miniflare's; `all` takes every one, `none` profiles nothing). Writes
+ * bench/results/<scenario>[.<isolate>].cpuprofile (open it in Chrome DevTools) and prints each
+ * isolate's busy time and the functions with the most self time. For `telemetry` the profiles run
+ * until D1 holds every accepted event, so the consumer's and SQLite's work is in them, and the times
+ * are also given per event, with the Worker's split by the functions on the stack (intake, consumer),
+ * beside the CPU time workerd's process spent (/proc): the one figure that no sampling inflates.
+ * BENCHMARKS.md says what these profiles showed.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '../scripts/lib/net.ts';
 import { buildWorker } from './build.ts';
 import { EXPO_APP, EXPO_RUNTIME, expectExpoAnswers, expoWorkload } from './expo.ts';
-import { runLoad } from './measure.ts';
+import { drainedAt, runLoad } from './measure.ts';
 import {
   addReleases,
   bootstrapKeys,
@@ -24,7 +29,11 @@ import { freshSecrets, ROOT, startUpdraft, workDir } from './servers.ts';
 import type { Workload } from './types.ts';
 
 interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    children?: number[];
+  }[];
   samples: number[];
   timeDeltas: number[];
 }
@@ -42,6 +51,49 @@ const WORKLOADS: Record<string, Workload> = {
   },
   telemetry: { kind: 'events', app: 'bench', channel: 'stable', version: '1.1.0', perRequest: 100 },
 };
+
+/** A function of the bundle by its source name (esbuild may add a digit to keep names apart). */
+const named =
+  (...names: string[]) =>
+  (name: string) =>
+    names.some((n) => name === n || (name.startsWith(n) && /^\d+$/.test(name.slice(n.length))));
+
+/**
+ * What the Worker does for telemetry, by the functions of src/worker/routes/events.ts and
+ * src/worker/queue.ts on the stack (the nearest wins: `judge` inside the intake handler is `validate`).
+ */
+const WORKER_PARTS: [string, (name: string) => boolean][] = [
+  ['intake: read body, JSON.parse, envelope', named('readBody', 'parseEnvelope')],
+  ['intake: validate events (zod), ids', named('judge')],
+  ['intake: app lookup (KV, cached)', named('loadApp')],
+  ['intake: rate limiter', named('limitedClients')],
+  ['consumer: decode, validate again', named('parseMessage')],
+  ['consumer: rows (toRow)', named('toRow')],
+  ['consumer: storeEvents (JSON, D1 calls)', named('storeEvents')],
+  ['consumer: the rest', named('consumeEvents', 'byDatabase')],
+  ['(idle)', named('(idle)')],
+  ['(garbage collector)', named('(garbage collector)')],
+  ['(program)', named('(program)')],
+];
+
+/**
+ * CPU time, milliseconds, of the workerd processes this one started (Linux /proc; utime + stime of
+ * every thread): what the Worker, the broker, D1 and its SQLite cost together, whoever is sampled.
+ */
+async function workerdCpuMs(): Promise<number> {
+  let ticks = 0;
+  for (const pid of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    // pid (comm) state ppid … utime(14) stime(15): fields counted after the closing parenthesis.
+    const [, comm = '', rest = ''] = /^\d+ \((.*)\) (.*)$/s.exec(stat) ?? [];
+    const fields = rest.split(' ');
+    if (comm === 'workerd' && Number(fields[1]) === process.pid) {
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
 
 /** A minimal Chrome DevTools protocol session over the inspector's WebSocket. */
 async function inspect(url: string) {
@@ -65,6 +117,43 @@ async function inspect(url: string) {
   return { send, close: () => socket.close() };
 }
 
+/** Time that is not the isolate waiting: everything but `(idle)`, milliseconds. */
+function busyMs(profile: CpuProfile): number {
+  const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+  return (
+    profile.samples.reduce(
+      (sum, sample, i) => sum + (idle.has(sample) ? 0 : (profile.timeDeltas[i] ?? 0)),
+      0,
+    ) / 1000
+  );
+}
+
+/**
+ * Time by the nearest of `parts` on each sample's stack (the sample's own function, else its caller's
+ * and so on): the Worker's time split by what it was doing. Milliseconds; `other` matched none.
+ */
+function splitMs(profile: CpuProfile, parts: [string, (name: string) => boolean][]): Map<string, number> {
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const part = new Map<number, string>();
+  const partOf = (id: number): string => {
+    let found = part.get(id);
+    if (found !== undefined) return found;
+    const name = byId.get(id)?.callFrame.functionName ?? '';
+    const up = parent.get(id);
+    found = parts.find(([, match]) => match(name))?.[0] ?? (up === undefined ? 'other' : partOf(up));
+    part.set(id, found);
+    return found;
+  };
+  const spent = new Map<string, number>();
+  profile.samples.forEach((sample, i) => {
+    const key = partOf(sample);
+    spent.set(key, (spent.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  return spent;
+}
+
 function topSelf(profile: CpuProfile, count: number): string[] {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map<string, number>();
@@ -82,7 +171,7 @@ function topSelf(profile: CpuProfile, count: number): string[] {
 }
 
 async function main(): Promise<void> {
-  const [scenario = 'check', isolate = 'core:user:', seconds = '5'] = process.argv.slice(2);
+  const [scenario = 'check', isolates = 'core:user:', seconds = '5'] = process.argv.slice(2);
   let workload = WORKLOADS[scenario];
   if (!workload && scenario !== 'expo')
     throw new Error(`scenario is one of ${[...Object.keys(WORKLOADS), 'expo'].join(', ')}`);
@@ -129,12 +218,26 @@ async function main(): Promise<void> {
       title: string;
       webSocketDebuggerUrl: string;
     }[];
-    const target = targets.find((t) => t.title.endsWith(isolate));
-    if (!target) throw new Error(`no isolate ${isolate}: ${targets.map((t) => t.title).join(', ')}`);
-    const session = await inspect(target.webSocketDebuggerUrl);
-    await session.send('Profiler.enable');
-    await session.send('Profiler.setSamplingInterval', { interval: 200 });
-    await session.send('Profiler.start');
+    const wanted =
+      isolates === 'none'
+        ? []
+        : isolates === 'all'
+          ? targets
+          : isolates.split(',').map((name) => {
+              const target = targets.find((t) => t.title.endsWith(name));
+              if (!target) throw new Error(`no isolate ${name}: ${targets.map((t) => t.title).join(', ')}`);
+              return target;
+            });
+    const sessions = await Promise.all(
+      wanted.map(async (target) => ({ target, session: await inspect(target.webSocketDebuggerUrl) })),
+    );
+    for (const { session } of sessions) {
+      await session.send('Profiler.enable');
+      await session.send('Profiler.setSamplingInterval', { interval: 200 });
+    }
+    const cpuBefore = await workerdCpuMs();
+    const started = performance.now();
+    await Promise.all(sessions.map(({ session }) => session.send('Profiler.start')));
     const result = await runLoad({
       origin: url.origin,
       workload,
@@ -142,16 +245,43 @@ async function main(): Promise<void> {
       durationS: Number(seconds),
       warmupS: 0,
     });
-    const { profile } = (await session.send('Profiler.stop')) as { profile: CpuProfile };
-    session.close();
+    // Telemetry: on until D1 holds every accepted event, so that the consumer's work is all in.
+    const events = workload.kind === 'events' ? (result.accepted ?? 0) : 0;
+    if (events > 0) await drainedAt(mf, workload.kind === 'events' ? workload.app : '', events, 180_000);
+    const wallMs = performance.now() - started;
+    const cpuMs = (await workerdCpuMs()) - cpuBefore;
+    const profiles = await Promise.all(
+      sessions.map(async ({ target, session }) => {
+        const { profile } = (await session.send('Profiler.stop')) as { profile: CpuProfile };
+        session.close();
+        return { target, profile };
+      }),
+    );
     await mf.dispose();
 
     const dir = join(ROOT, 'bench', 'results');
     await mkdir(dir, { recursive: true });
-    const file = join(dir, `${scenario}.cpuprofile`);
-    await writeFile(file, JSON.stringify(profile));
-    console.log(`${scenario}: ${result.rps} req/s while profiling ${target.title}; wrote ${file}`);
-    console.log(topSelf(profile, 25).join('\n'));
+    const perEvent = (ms: number) =>
+      events > 0 ? ` = ${((ms * 1000) / events).toFixed(1)} µs per event` : '';
+    console.log(
+      `${scenario}: ${result.rps} req/s${events > 0 ? `, ${events} events accepted` : ''}; ` +
+        `${wallMs.toFixed(0)} ms from the first request${events > 0 ? ' until D1 held them all' : ''}` +
+        perEvent(wallMs),
+    );
+    console.log(`workerd: ${cpuMs} ms of CPU in that time${perEvent(cpuMs)}`);
+    for (const { target, profile } of profiles) {
+      const suffix = profiles.length > 1 ? `.${target.title.replace(/[^A-Za-z0-9_-]+/g, '_')}` : '';
+      const file = join(dir, `${scenario}${suffix}.cpuprofile`);
+      await writeFile(file, JSON.stringify(profile));
+      const busy = busyMs(profile);
+      console.log(`\n${target.title}: busy ${busy.toFixed(0)} ms${perEvent(busy)}; wrote ${file}`);
+      if (events > 0 && target.title.endsWith('core:user:')) {
+        for (const [part, ms] of [...splitMs(profile, WORKER_PARTS)].sort((a, b) => b[1] - a[1])) {
+          console.log(`  ${part.padEnd(44)} ${ms.toFixed(0).padStart(6)} ms${perEvent(ms)}`);
+        }
+      }
+      console.log(topSelf(profile, 25).join('\n'));
+    }
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -1,9 +1,10 @@
 /**
- * `node bench/storage-cost.ts [events]`: what storing telemetry costs SQLite itself, per event and per
+ * `node bench/storage-cost.ts [events] [sessions]`: what storing telemetry costs SQLite itself, per event and per
  * statement of the consumer's batch (src/worker/storage/telemetry.ts), on node:sqlite in memory with
  * every migration applied. In `npm run bench` the same statements run in D1's SQLite on workerd's one
  * thread, beside the intake and the consumer; this is that share, measured without workerd
- * (BENCHMARKS.md, "Telemetry").
+ * (BENCHMARKS.md, "Telemetry"). With `sessions`, one event in five is a session report, as in the
+ * benchmark's telemetry load (bench/load.ts); without, the events are check, download and install only.
  */
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
@@ -20,7 +21,7 @@ import { ROOT } from './servers.ts';
 /** Events per client, as a flush of the SDK: check, download, download, install, repeated. */
 const PER_CLIENT = 100;
 
-function events(count: number, from: number): StoredEvent[] {
+function events(count: number, from: number, sessions: boolean): StoredEvent[] {
   const now = Date.now();
   const received_at = new Date(now).toISOString();
   return Array.from({ length: count }, (_, k): StoredEvent => {
@@ -36,6 +37,21 @@ function events(count: number, from: number): StoredEvent[] {
       occurred_at: new Date(now - (count - k) * 10).toISOString(),
       received_at,
     } as const;
+    if (sessions && i % 5 === 4) {
+      const hour = Math.floor(now / 3_600_000 - 1 - Math.floor((i % PER_CLIENT) / 5)) * 3_600_000;
+      return {
+        ...base,
+        type: 'session',
+        from_version: '1.1.0',
+        occurred_at: new Date(hour).toISOString(),
+        sessions: {
+          ok: 3 + (i % 4),
+          errored: i % 3 === 0 ? 1 : 0,
+          crashed: i % 25 === 4 ? 1 : 0,
+          abnormal: 0,
+        },
+      };
+    }
     const step = i % 4;
     if (step === 0) return { ...base, type: 'check', from_version: '0.9.0' };
     if (step === 1) return { ...base, type: 'download_started', to_version: '1.1.0' };
@@ -52,6 +68,7 @@ function events(count: number, from: number): StoredEvent[] {
 
 async function main(): Promise<void> {
   const total = Number(process.argv[2] ?? 300_000);
+  const sessions = process.argv[3] === 'sessions';
   const db = new DatabaseSync(':memory:');
   const dir = join(ROOT, 'migrations');
   for (const file of (await readdir(dir)).filter((name) => name.endsWith('.sql')).sort()) {
@@ -82,7 +99,7 @@ async function main(): Promise<void> {
   };
   for (let stored = 0; stored < total; stored += EVENTS_PER_BATCH) {
     let since = performance.now();
-    const rows = JSON.stringify(events(EVENTS_PER_BATCH, stored).map(toRow));
+    const rows = JSON.stringify(events(EVENTS_PER_BATCH, stored, sessions).map(toRow));
     add('encode (toRow, JSON)', since);
     db.exec('BEGIN');
     since = performance.now();

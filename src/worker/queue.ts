@@ -42,18 +42,17 @@ const messageSchema = z.object({
 });
 
 /**
- * Event schemas by `received_at`. Building one costs more than parsing an event with it, and the
- * messages of one delivery come from a few intake requests, each with one `received_at`.
+ * The consumer's event schema, built once per isolate: building one costs more than judging an event
+ * with it, and a delivery's messages each carry their own `received_at`, so a schema per clock was
+ * one per message (bench/profile.ts telemetry). Its clock is the `received_at` of the message being
+ * judged, set right before the synchronous parse, so no other message's clock can leak in.
  */
-type SchemasByClock = Map<string, ReturnType<typeof eventSchema>>;
+let judgedAt = new Date(0);
+const consumerEventSchema = eventSchema(() => judgedAt);
 
-function schemaAt(schemas: SchemasByClock, receivedAt: string) {
-  let schema = schemas.get(receivedAt);
-  if (!schema) {
-    schema = eventSchema(() => new Date(receivedAt));
-    schemas.set(receivedAt, schema);
-  }
-  return schema;
+function schemaAt(receivedAt: string) {
+  judgedAt = new Date(receivedAt);
+  return consumerEventSchema;
 }
 
 type Parsed = { events: StoredEvent[] } | { error: string };
@@ -63,15 +62,15 @@ type Parsed = { events: StoredEvent[] } | { error: string };
  * are judged at `received_at`, as intake judged them, so a late retry does not reject what was
  * accepted. One invalid event makes the whole message invalid: intake never writes one.
  */
-export function parseMessage(body: unknown, schemas: SchemasByClock = new Map()): Parsed {
+export function parseMessage(body: unknown): Parsed {
   if (typeof body !== 'object' || body === null || !('events' in body)) {
-    return parseStoredEvent(body, schemas);
+    return parseStoredEvent(body);
   }
   const message = messageSchema.safeParse(body);
   if (!message.success) return { error: describeIssue(message.error) };
   const { app, received_at, kind, events } = message.data;
-  const schema = schemaAt(schemas, received_at);
-  const receivedAt = new Date(received_at).toISOString();
+  const schema = schemaAt(received_at);
+  const receivedAt = judgedAt.toISOString();
   const stored: StoredEvent[] = [];
   for (const [index, item] of events.entries()) {
     const event = schema.safeParse(item);
@@ -86,11 +85,11 @@ export function parseMessage(body: unknown, schemas: SchemasByClock = new Map())
 }
 
 /** A message of one event, as intake wrote them before it sent one message per request. */
-function parseStoredEvent(body: unknown, schemas: SchemasByClock): Parsed {
+function parseStoredEvent(body: unknown): Parsed {
   const envelope = envelopeSchema.safeParse(body);
   if (!envelope.success) return { error: describeIssue(envelope.error) };
   const { app, received_at } = envelope.data;
-  const event = schemaAt(schemas, received_at).safeParse(body);
+  const event = schemaAt(received_at).safeParse(body);
   if (!event.success) return { error: describeIssue(event.error) };
   return { events: [{ ...event.data, app, received_at: new Date(received_at).toISOString() }] };
 }
@@ -137,9 +136,8 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
   const routed: Routed[] = [];
   // Messages retried on their own while the rest is acked: malformed ones, and those of an unbound database.
   const retryAlone: Message<unknown>[] = [];
-  const schemas: SchemasByClock = new Map();
   for (const message of batch.messages) {
-    const parsed = parseMessage(message.body, schemas);
+    const parsed = parseMessage(message.body);
     if ('events' in parsed) {
       routed.push({ message, events: parsed.events });
     } else {
