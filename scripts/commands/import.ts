@@ -11,7 +11,7 @@ import {
   type ImportCounts,
   type ImportResult,
 } from '../../src/protocol/backup.ts';
-import { type ApiClient, ApiError } from '../lib/api.ts';
+import { type ApiClient, ServerError } from '../lib/api.ts';
 import {
   type ArtifactRef,
   artifactsOf,
@@ -54,7 +54,7 @@ async function sendAudit(opts: ImportOptions, reporter: Reporter): Promise<numbe
     try {
       answer = await opts.client.post<ImportAuditResult>('/v1/admin/import/audit', { rows });
     } catch (error) {
-      if (error instanceof ApiError && error.code === 'import_complete') break;
+      if (error instanceof ServerError && error.is('import_complete')) break;
       throw error;
     }
     inserted += answer.inserted;
@@ -85,7 +85,7 @@ export async function importDeployment(opts: ImportOptions): Promise<ImportSumma
     try {
       result = await opts.client.post<ImportResult>('/v1/admin/import', body);
     } catch (error) {
-      if (error instanceof ApiError && error.code === 'not_empty') {
+      if (error instanceof ServerError && error.is('not_empty')) {
         throw new UserError(
           `${error.message}; to finish the audit log of an interrupted import, run it again with --audit-only`,
         );

@@ -3,7 +3,7 @@
  * yet, oldest first. Used after `keys init --offline` once the online key secret is installed.
  */
 import { decodeDocument } from '../../src/protocol/jws.ts';
-import { type ApiClient, ApiError } from '../lib/api.ts';
+import { type ApiClient, ServerError } from '../lib/api.ts';
 import type { Command } from '../lib/command.ts';
 import { UserError } from '../lib/errors.ts';
 import { keysDocumentVersions, readKeysDocument, secretCommand } from '../lib/keys-folder.ts';
@@ -68,7 +68,7 @@ export async function registerKeys(client: ApiClient, jws: string, keysDir: stri
   try {
     await client.post('/v1/admin/keys', { keys: jws });
   } catch (error) {
-    if (error instanceof ApiError && error.code === 'online_key_not_listed') {
+    if (error instanceof ServerError && error.is('online_key_not_listed')) {
       throw new UserError(
         `${error.message}; install the online key first (${secretCommand(keysDir)}), then run \`updraft keys register\``,
       );

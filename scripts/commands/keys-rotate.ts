@@ -20,7 +20,7 @@ import { keysPayloadSchema, type PublicJwk } from '../../src/protocol/documents.
 import { decodeDocument, type PrivateJwk } from '../../src/protocol/jws.ts';
 import { generateKeyPair } from '../../src/protocol/keys.ts';
 import { signKeysRotation } from '../../src/protocol/keys-rotation.ts';
-import { type ApiClient, ApiError } from '../lib/api.ts';
+import { type ApiClient, ServerError } from '../lib/api.ts';
 import { type Command, flag, requireStr } from '../lib/command.ts';
 import { isLoopback } from '../lib/config.ts';
 import { UserError } from '../lib/errors.ts';
@@ -175,7 +175,7 @@ async function writeRotation(
 
 /** A 4xx answer: the Worker checks everything before its one D1 batch, so nothing was stored. */
 function refused(error: unknown): boolean {
-  return error instanceof ApiError && error.status >= 400 && error.status < 500;
+  return error instanceof ServerError && error.status >= 400 && error.status < 500;
 }
 
 /** Why registration stopped at `signed[failed]`, and how to finish it. */
@@ -194,8 +194,8 @@ async function register(client: ApiClient, jws: string): Promise<void> {
   try {
     await client.post('/v1/admin/keys', { keys: jws });
   } catch (error) {
-    if (error instanceof ApiError && error.code === 'online_key_not_listed') {
-      throw new ApiError(
+    if (error instanceof ServerError && error.is('online_key_not_listed')) {
+      throw new ServerError(
         error.status,
         error.code,
         `${error.message}; to stop listing the online key the Worker uses, rotate with --offline, install the new secret, then run \`updraft keys register\``,

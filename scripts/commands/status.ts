@@ -5,7 +5,7 @@
  */
 
 import type { ChannelHealth, ReleaseHealth, StatusView } from '../../src/protocol/admin-api.ts';
-import { type ApiClient, ApiError, seg } from '../lib/api.ts';
+import { type ApiClient, ServerError, seg } from '../lib/api.ts';
 import { describeChannel, type HealthColumns } from '../lib/channel-view.ts';
 import { arg, type Command } from '../lib/command.ts';
 import { parseName } from '../lib/parse.ts';
@@ -32,7 +32,7 @@ export async function statusHealth(opts: {
         });
         return [channel, new Map(view.releases.map((h): [string, ReleaseHealth] => [h.version, h]))];
       } catch (error) {
-        if (error instanceof ApiError && error.status === 404) return [channel, 'unavailable'];
+        if (error instanceof ServerError && error.status === 404) return [channel, 'unavailable'];
         throw error;
       }
     }),

@@ -6,7 +6,7 @@
 
 import type { ReleaseHealth, StatusView } from '../../src/protocol/admin-api.ts';
 import { PlanInputError, parseDuration } from '../../src/protocol/plan.ts';
-import { type ApiClient, ApiError, NetworkError, seg } from '../lib/api.ts';
+import { type ApiClient, NetworkError, ServerError, seg } from '../lib/api.ts';
 import { arg, type Command, str } from '../lib/command.ts';
 import { UserError } from '../lib/errors.ts';
 import { parseName, parseVersion, rfc3339 } from '../lib/parse.ts';
@@ -78,7 +78,7 @@ export async function watch(opts: WatchOptions): Promise<WatchOutcome> {
 
 /** A server that is down or failing for a moment; anything else (401, 404, a bad name) ends the watch. */
 function isTransient(error: unknown): boolean {
-  return error instanceof NetworkError || (error instanceof ApiError && error.status >= 500);
+  return error instanceof NetworkError || (error instanceof ServerError && error.status >= 500);
 }
 
 /** The channel whose rollouts include `version`: the only one, else the default channel among them. */
@@ -117,7 +117,7 @@ async function pollOnce(
       signal,
     });
   } catch (error) {
-    if (!(error instanceof ApiError && error.status === 404)) throw error;
+    if (!(error instanceof ServerError && error.status === 404)) throw error;
   }
   const yanked = view.yanked.some((y) => y.version === version);
   const outcome = yanked

@@ -2,6 +2,7 @@
  * The admin API client (docs/api.md). Every failure becomes one UserError line: the server's
  * `{"error": {"code", "message"}}`, an unreachable server, or a body that is not the API's.
  */
+import type { ApiErrorCode } from '../../src/protocol/api.ts';
 import type { Config } from './config.ts';
 import { UserError } from './errors.ts';
 
@@ -22,15 +23,21 @@ export interface RequestOptions {
 }
 
 /** A 4xx/5xx answer from the server; a UserError so the CLI prints it as one line. */
-export class ApiError extends UserError {
-  override name = 'ApiError';
+export class ServerError extends UserError {
+  override name = 'ServerError';
   readonly status: number;
+  /** The code the server sent: one of ApiErrorCode from this Worker, anything from another. */
   readonly code: string;
 
   constructor(status: number, code: string, message: string) {
     super(message);
     this.status = status;
     this.code = code;
+  }
+
+  /** Whether the server answered with `code` (checked against the Worker's codes when compiled). */
+  is(code: ApiErrorCode): boolean {
+    return this.code === code;
   }
 }
 
@@ -117,7 +124,7 @@ export class ApiClient {
     }
     const error = isErrorBody(parsed) ? parsed.error : undefined;
     if (!error) {
-      return new ApiError(
+      return new ServerError(
         response.status,
         'http_error',
         `${method} ${path}: the server answered ${response.status} ${response.statusText}`.trim(),
@@ -127,7 +134,7 @@ export class ApiClient {
     if (response.status === 401 && this.tokenSource === 'dev-vars') {
       message += ' (the token came from .dev.vars; pass --token or set UPDRAFT_TOKEN for another server)';
     }
-    return new ApiError(response.status, error.code, `${message} (${response.status} ${error.code})`);
+    return new ServerError(response.status, error.code, `${message} (${response.status} ${error.code})`);
   }
 }
 

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { RemovedUpload, UploadResult } from '../../src/protocol/admin-api.ts';
-import { type ApiClient, ApiError, seg } from './api.ts';
+import { type ApiClient, ServerError, seg } from './api.ts';
 import type { Reporter } from './progress.ts';
 import { formatBytes } from './table.ts';
 
@@ -151,7 +151,7 @@ export function removeUpload(client: ApiClient, target: UploadTarget): Promise<R
 
 /** Whether `error` is the server refusing an upload because other bytes already hold its path. */
 export function isArtifactExists(error: unknown): boolean {
-  return error instanceof ApiError && error.status === 409 && error.code === 'artifact_exists';
+  return error instanceof ServerError && error.status === 409 && error.is('artifact_exists');
 }
 
 /** `length` bytes of a file from `start`, as a web stream for fetch, reporting each chunk. */

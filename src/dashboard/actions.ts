@@ -6,7 +6,7 @@
  */
 import { formatBp } from '../protocol/format.ts';
 import { describePlan } from '../protocol/plan-text.ts';
-import { ApiError } from './api.ts';
+import { AnswerError } from './api.ts';
 import type { Plan, RolloutView, Whoami } from './types.ts';
 
 export type StateAction = 'pause' | 'resume' | 'halt' | 'complete';
@@ -130,16 +130,16 @@ export const STALE_TEXT =
 /** True for the API's "someone changed this channel first": 409 `stale_revision`, or `conflict` for a raced write. */
 export function isStale(error: unknown): boolean {
   return (
-    error instanceof ApiError &&
+    error instanceof AnswerError &&
     error.status === 409 &&
-    (error.code === 'stale_revision' || error.code === 'conflict')
+    (error.is('stale_revision') || error.is('conflict'))
   );
 }
 
 /** One line for a failed action, fit for the dialog. */
 export function failureText(error: unknown): string {
   if (isStale(error)) return STALE_TEXT;
-  if (error instanceof ApiError) {
+  if (error instanceof AnswerError) {
     if (error.status === 401)
       return 'Your token was not accepted (unknown, revoked or expired). Sign in again.';
     if (error.status === 403) return `This token may not do that: ${error.message}`;

@@ -2,6 +2,7 @@
  * The admin API from the browser: same origin, the token as a Bearer header. The token lives
  * in sessionStorage only (gone when the tab closes); a 401 anywhere signs the user out.
  */
+import type { ApiErrorCode } from '../protocol/api.ts';
 
 const TOKEN_KEY = 'updraft.dashboard.token';
 
@@ -18,15 +19,21 @@ export function forgetToken(): void {
 }
 
 /** An answer other than 2xx, with the API's error code and message when it sent them. */
-export class ApiError extends Error {
-  override name = 'ApiError';
+export class AnswerError extends Error {
+  override name = 'AnswerError';
   readonly status: number;
+  /** The code the server sent (ApiErrorCode from this Worker), or `network_error` / `http_error` of ours. */
   readonly code: string;
 
   constructor(status: number, code: string, message: string) {
     super(message);
     this.status = status;
     this.code = code;
+  }
+
+  /** Whether the server answered with `code` (checked against the Worker's codes when compiled). */
+  is(code: ApiErrorCode): boolean {
+    return this.code === code;
   }
 }
 
@@ -62,7 +69,7 @@ async function request<T>(url: URL, token: string | null, body?: string): Promis
       cache: 'no-store',
     });
   } catch {
-    throw new ApiError(0, 'network_error', 'The server could not be reached. Is it running?');
+    throw new AnswerError(0, 'network_error', 'The server could not be reached. Is it running?');
   }
   const text = await response.text();
   let answer: unknown;
@@ -73,7 +80,7 @@ async function request<T>(url: URL, token: string | null, body?: string): Promis
   }
   if (!response.ok) {
     const error = errorOf(answer);
-    throw new ApiError(
+    throw new AnswerError(
       response.status,
       error?.code ?? 'http_error',
       error?.message ?? `The server answered ${response.status} ${response.statusText}`.trim(),
@@ -87,7 +94,7 @@ export async function find<T>(path: string, query: Query = {}): Promise<T | unde
   try {
     return await get<T>(path, query);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return undefined;
+    if (error instanceof AnswerError && error.status === 404) return undefined;
     throw error;
   }
 }
@@ -100,7 +107,7 @@ export async function optional<T>(path: string, query: Query = {}): Promise<T | 
   try {
     return await get<T>(path, query);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404 && error.code === 'not_found') return undefined;
+    if (error instanceof AnswerError && error.status === 404 && error.is('not_found')) return undefined;
     throw error;
   }
 }

@@ -3,7 +3,7 @@
  * admin API of the same origin with the user's token (analysts read; publishers and admins also act). No framework: each route renders a fresh
  * view (views/*.ts) into the shell; a newer navigation discards an older one still loading.
  */
-import { ApiError, forgetToken, get, storedToken } from './api.ts';
+import { AnswerError, forgetToken, get, storedToken } from './api.ts';
 import { icon, loading, notice } from './components.ts';
 import { h } from './dom.ts';
 import { parseRoute, type Route } from './router.ts';
@@ -169,7 +169,7 @@ async function render(focus: boolean): Promise<void> {
 
 function failed(error: unknown, mine: number, main: HTMLElement, route: Route): void {
   if (mine !== generation) return;
-  if (error instanceof ApiError && error.status === 401) {
+  if (error instanceof AnswerError && error.status === 401) {
     signOut({
       text: 'Your token was not accepted (unknown, revoked or expired). Sign in again.',
       tone: 'error',
@@ -178,7 +178,7 @@ function failed(error: unknown, mine: number, main: HTMLElement, route: Route): 
   }
   if (!main.isConnected) root.replaceChildren(header(route), main);
   const message = error instanceof Error ? error.message : String(error);
-  const notFound = error instanceof ApiError && error.status === 404;
+  const notFound = error instanceof AnswerError && error.status === 404;
   main.replaceChildren(
     h(
       'div',

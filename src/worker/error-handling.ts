@@ -6,13 +6,14 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ApiErrorCode } from '../protocol/api.ts';
 import { ApiError, errorBody } from './errors.ts';
 import { RevisionConflict } from './storage/revisions.ts';
 
 /** A JSON error response. Errors are never cached: the next request may well succeed. */
 export function errorResponse(
   status: ContentfulStatusCode,
-  code: string,
+  code: ApiErrorCode,
   message: string,
   headers: Record<string, string> = {},
 ): Response {
@@ -73,7 +74,7 @@ export function redact(text: string, secrets: readonly unknown[] = []): string {
   return out;
 }
 
-const HTTP_CODES: Partial<Record<number, [code: string, message: string]>> = {
+const HTTP_CODES: Partial<Record<number, [code: ApiErrorCode, message: string]>> = {
   400: ['bad_request', 'bad request'],
   401: ['unauthorized', 'authentication required'],
   403: ['forbidden', 'not allowed'],
@@ -87,12 +88,15 @@ const HTTP_CODES: Partial<Record<number, [code: string, message: string]>> = {
 };
 
 /** Hono's own exceptions (validators, body limits, auth helpers) in DESIGN's shape. */
-function describeHttpException(err: HTTPException): { code: string; message: string } {
+function describeHttpException(err: HTTPException): { code: ApiErrorCode; message: string } {
   // Hono's JSON validator throws exactly this when the body does not parse.
   if (err.status === 400 && err.message.startsWith('Malformed JSON')) {
     return { code: 'malformed_json', message: 'request body is not valid JSON' };
   }
-  const [code, fallback] = HTTP_CODES[err.status] ?? [`http_${err.status}`, 'request failed'];
+  const [code, fallback]: [ApiErrorCode, string] = HTTP_CODES[err.status] ?? [
+    `http_${err.status}`,
+    'request failed',
+  ];
   // Hono's messages are safe to show; bodyLimit's "Payload Too Large" lives in its response, not here.
   return { code, message: err.message || fallback };
 }

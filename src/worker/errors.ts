@@ -1,4 +1,5 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ApiErrorCode } from '../protocol/api.ts';
 
 /**
  * An error a client caused or may act on. `app.onError` turns it into DESIGN §4's shape:
@@ -7,7 +8,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 export class ApiError extends Error {
   constructor(
     readonly status: ContentfulStatusCode,
-    readonly code: string,
+    readonly code: ApiErrorCode,
     message: string,
   ) {
     super(message);
@@ -15,10 +16,13 @@ export class ApiError extends Error {
   }
 }
 
-export const badRequest = (code: string, message: string) => new ApiError(400, code, message);
-export const notFound = (code: string, message: string) => new ApiError(404, code, message);
-export const conflict = (code: string, message: string) => new ApiError(409, code, message);
+export const badRequest = (code: ApiErrorCode, message: string) => new ApiError(400, code, message);
+export const notFound = (code: ApiErrorCode, message: string) => new ApiError(404, code, message);
+export const conflict = (code: ApiErrorCode, message: string) => new ApiError(409, code, message);
 
-export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+export function errorBody(
+  code: ApiErrorCode,
+  message: string,
+): { error: { code: ApiErrorCode; message: string } } {
   return { error: { code, message } };
 }

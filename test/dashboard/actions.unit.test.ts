@@ -16,7 +16,7 @@ import {
   suggestedRollback,
   yankCommand,
 } from '../../src/dashboard/actions.ts';
-import { ApiError } from '../../src/dashboard/api.ts';
+import { AnswerError } from '../../src/dashboard/api.ts';
 import type { Plan, RolloutView } from '../../src/dashboard/types.ts';
 import { actorName, auditChange } from '../../src/dashboard/views/history.ts';
 
@@ -144,14 +144,14 @@ describe('what is sent and what a refusal says', () => {
 
   it('explains a stale revision and a raced write as a changed channel, and nothing else', () => {
     for (const code of ['stale_revision', 'conflict']) {
-      const error = new ApiError(409, code, 'expected revision 7, the channel is at 8');
+      const error = new AnswerError(409, code, 'expected revision 7, the channel is at 8');
       expect(isStale(error)).toBe(true);
       expect(failureText(error)).toBe(STALE_TEXT);
     }
-    const transition = new ApiError(409, 'invalid_transition', 'cannot pause a rollout that is halted');
+    const transition = new AnswerError(409, 'invalid_transition', 'cannot pause a rollout that is halted');
     expect(isStale(transition)).toBe(false);
     expect(failureText(transition)).toBe('The server refused: cannot pause a rollout that is halted');
-    expect(failureText(new ApiError(403, 'forbidden', 'needs role publisher'))).toBe(
+    expect(failureText(new AnswerError(403, 'forbidden', 'needs role publisher'))).toBe(
       'This token may not do that: needs role publisher',
     );
   });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysInit } from '../../scripts/commands/keys-init.ts';
-import { ApiClient, ApiError } from '../../scripts/lib/api.ts';
+import { ApiClient, ServerError } from '../../scripts/lib/api.ts';
 import { readPrivateKey } from '../../scripts/lib/keys-folder.ts';
 import type { ReleaseView } from '../../src/protocol/admin-api.ts';
 import type { ReleasePayload } from '../../src/protocol/documents.ts';
@@ -162,7 +162,7 @@ describe('publish for other updaters, end to end', () => {
       await readPrivateKey(keysDir, 'release'),
     );
     const error = await admin.post(`/v1/admin/apps/${APP}/releases`, { manifest }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toBeInstanceOf(ServerError);
     expect(error).toMatchObject({ status: 400, code: 'sha512_mismatch' });
     expect(await admin.find(`/v1/admin/apps/${APP}/releases/2.0.0`)).toBeUndefined();
   });

@@ -2,7 +2,7 @@
  * The token form. The token is checked against GET /v1/admin/whoami before it is kept (in
  * sessionStorage only), so a wrong one is reported here rather than on the first page.
  */
-import { ApiError, get, storeToken } from '../api.ts';
+import { AnswerError, get, storeToken } from '../api.ts';
 import { code, icon, notice } from '../components.ts';
 import { h } from '../dom.ts';
 import type { Whoami } from '../types.ts';
@@ -62,7 +62,7 @@ export function signInView(opts: { message?: SignInMessage; onSignedIn(who: Whoa
       opts.onSignedIn(who);
     } catch (error) {
       const message =
-        error instanceof ApiError && error.status === 401
+        error instanceof AnswerError && error.status === 401
           ? 'That token was not accepted: it is unknown, revoked or expired.'
           : error instanceof Error
             ? error.message
