@@ -53,7 +53,7 @@ expo.get('/:app/expo/manifest', validate('param', z.object({ app: nameSchema }))
   const installed = runningVersion(request, versions);
   if (installed !== undefined && routesByVersion(located.config))
     located = await locate(c, { ...query, installed });
-  const served = await decideOn(located, { ...query, installed });
+  const served = decideOn(located, { ...query, installed });
   if (!served.verified) return noUpdate(c, request, 'no-store');
 
   const failed = request.failedUpdateIds.flatMap((id) => versions.get(id) ?? []);

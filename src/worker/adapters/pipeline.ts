@@ -1,9 +1,10 @@
 import { type AppConfig, chooseChannel } from '../../protocol/channels.ts';
-import { type Decision, decide } from '../../protocol/decision.ts';
+import { type Decision, decideSync } from '../../protocol/decision.ts';
 import type { Arch, Artifact, Platform, ReleasePayload } from '../../protocol/documents.ts';
 import { expoAssetPath } from '../../protocol/expo.ts';
 import type { ClientKind } from '../../protocol/telemetry.ts';
 import { parseVersion } from '../../protocol/versions.ts';
+import { bucketSync } from '../bucket-hash.ts';
 import { notFound } from '../errors.ts';
 import {
   type CachedChannel,
@@ -88,22 +89,26 @@ export const routesByVersion = (config: AppConfig) =>
   config.rules.some((r) => r.match.versions !== undefined);
 
 /** The decision for `query` on a located channel (the second half of `serve`). */
-export async function decideOn({ channel, state }: Located, query: ClientQuery): Promise<Served> {
+export function decideOn({ channel, state }: Located, query: ClientQuery): Served {
   if (!state.verified) return { verified: false, channel };
-  const decision = await decide({
-    snapshot: state.snapshot,
-    releases: state.releases,
-    yanks: state.yanks,
-    index: state.index,
-    client: {
-      clientId: query.clientId,
-      platform: query.platform,
-      arch: query.arch,
-      installed: query.installed,
-      osVersion: query.osVersion,
-      runtime: query.runtime,
+  // The Worker's synchronous hash: no WebCrypto digest and no promise per check (worker/bucket-hash.ts).
+  const decision = decideSync(
+    {
+      snapshot: state.snapshot,
+      releases: state.releases,
+      yanks: state.yanks,
+      index: state.index,
+      client: {
+        clientId: query.clientId,
+        platform: query.platform,
+        arch: query.arch,
+        installed: query.installed,
+        osVersion: query.osVersion,
+        runtime: query.runtime,
+      },
     },
-  });
+    bucketSync,
+  );
   return { verified: true, channel, state, decision };
 }
 
