@@ -27,26 +27,61 @@ export interface AppRecord {
   channels: ChannelRecord[];
 }
 
-interface AppRow {
+/** An `apps` row as stored, settings included: what backups read and write. */
+export interface AppsRow {
   name: string;
   default_channel: string;
   rules_json: string;
   revision: number;
   webhook_url: string | null;
+  webhook_secret: string | null;
+  default_plan_json: string | null;
   telemetry_db: string;
   created_at: string;
   updated_at: string;
 }
 
+/** The table's columns, in order. */
+export const APPS_COLUMN_LIST = [
+  'name',
+  'default_channel',
+  'rules_json',
+  'revision',
+  'webhook_url',
+  'webhook_secret',
+  'default_plan_json',
+  'telemetry_db',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof AppsRow)[];
+
+/** An app as AppRecord is made from: the settings stay with app-settings.ts. */
+type AppRow = Omit<AppsRow, 'webhook_secret' | 'default_plan_json'>;
+
 interface ChannelRow extends Omit<ChannelRecord, 'public'> {
   public: number;
 }
 
+/** A `channels` row as backups carry it: all but projected_revision, which the projector derives again. */
+export type ChannelsRow = Omit<ChannelRow, 'projected_revision'>;
+
+/** Its columns, in order. */
+export const CHANNELS_BACKUP_COLUMN_LIST = [
+  'app',
+  'name',
+  'public',
+  'revision',
+  'issued_at',
+  'expires',
+  'created_at',
+] as const satisfies readonly (keyof ChannelsRow)[];
+
 const rulesSchema = z.array(channelRuleSchema);
 const CHANNEL_COLUMNS = 'app, name, public, revision, issued_at, expires, projected_revision, created_at';
 // Named, not `*`: the webhook secret and settings stay out of every AppRecord (app-settings.ts has them).
-const APP_COLUMNS =
-  'name, default_channel, rules_json, revision, webhook_url, telemetry_db, created_at, updated_at';
+const APP_COLUMNS = APPS_COLUMN_LIST.filter(
+  (column) => column !== 'webhook_secret' && column !== 'default_plan_json',
+).join(', ');
 
 export const toChannel = (row: ChannelRow): ChannelRecord => ({ ...row, public: row.public === 1 });
 

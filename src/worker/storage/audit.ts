@@ -12,7 +12,8 @@ export interface AuditInput {
   after: unknown;
 }
 
-interface AuditRow {
+/** An `audit` row as stored: what the history reads and backups carry. */
+export interface AuditTableRow {
   id: number;
   at: string;
   actor: string;
@@ -22,6 +23,18 @@ interface AuditRow {
   before_json: string | null;
   after_json: string | null;
 }
+
+/** The table's columns, in order. */
+export const AUDIT_COLUMN_LIST = [
+  'id',
+  'at',
+  'actor',
+  'action',
+  'app',
+  'target',
+  'before_json',
+  'after_json',
+] as const satisfies readonly (keyof AuditTableRow)[];
 
 const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
@@ -47,7 +60,7 @@ export async function listAudit(
        ORDER BY id DESC LIMIT ?3`,
     )
     .bind(query.app ?? null, query.before ?? null, query.limit + 1)
-    .all<AuditRow>();
+    .all<AuditTableRow>();
   const page = results.slice(0, query.limit);
   const entries = page.map((row) => ({
     id: row.id,

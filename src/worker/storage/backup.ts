@@ -6,73 +6,12 @@
  * failure anywhere rolls everything back.
  */
 import type { AuditRange, AuditRow, KeysEntry, TokenEntry } from '../../protocol/backup.ts';
+import { APPS_COLUMN_LIST, type AppsRow, CHANNELS_BACKUP_COLUMN_LIST, type ChannelsRow } from './apps.ts';
+import { AUDIT_COLUMN_LIST, type AuditTableRow } from './audit.ts';
+import { RELEASES_COLUMN_LIST, type ReleasesRow } from './releases.ts';
+import { ROLLOUT_COLUMN_LIST, type RolloutRecord } from './rollouts.ts';
 import { STANDBY_YANK_COLUMNS, type StandbyYankRecord } from './standby-yanks.ts';
-
-/** The `apps` row with the settings columns AppRecord leaves out. */
-export interface AppRow {
-  name: string;
-  default_channel: string;
-  rules_json: string;
-  revision: number;
-  webhook_url: string | null;
-  webhook_secret: string | null;
-  default_plan_json: string | null;
-  telemetry_db: string;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface ChannelRow {
-  app: string;
-  name: string;
-  public: number;
-  revision: number;
-  issued_at: string;
-  expires: string;
-  created_at: string;
-}
-
-export interface ReleaseRow {
-  app: string;
-  version: string;
-  version_key: string;
-  manifest_jws: string;
-  release_sha256: string;
-  published_at: string;
-  mandatory: number;
-  critical: number;
-  requires: string;
-  notes: string;
-  artifacts_json: string;
-  created_at: string;
-}
-
-export interface RolloutRow {
-  app: string;
-  channel: string;
-  version: string;
-  percent_bp: number;
-  salt: string;
-  state: string;
-  plan_json: string | null;
-  step: number | null;
-  step_started_at: string | null;
-  judgement_json: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface YankRow {
-  app: string;
-  version: string;
-  yank_jws: string;
-  yank_sha256: string;
-  rollback_to: string | null;
-  reason: string;
-  yanked_at: string;
-  created_at: string;
-  expo_directive_signature: string | null;
-}
+import { YANK_COLUMN_LIST, type YankRecord } from './yanks.ts';
 
 /** A `tokens` row as backups read and write it: the app list as stored (migrations/0012). */
 export type TokenRow = Omit<TokenEntry, 'apps'> & { apps_json: string | null };
@@ -87,17 +26,6 @@ export const tokenRow = ({ apps, ...entry }: TokenEntry): TokenRow => ({
   apps_json: apps === null || apps === undefined ? null : JSON.stringify(apps),
 });
 
-interface AuditDbRow {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  app: string | null;
-  target: string | null;
-  before_json: string | null;
-  after_json: string | null;
-}
-
 const COLUMNS = {
   keysets: ['version', 'jws', 'created_at'],
   tokens: [
@@ -111,60 +39,13 @@ const COLUMNS = {
     'revoked_at',
     'apps_json',
   ],
-  apps: [
-    'name',
-    'default_channel',
-    'rules_json',
-    'revision',
-    'webhook_url',
-    'webhook_secret',
-    'default_plan_json',
-    'telemetry_db',
-    'created_at',
-    'updated_at',
-  ],
-  channels: ['app', 'name', 'public', 'revision', 'issued_at', 'expires', 'created_at'],
-  releases: [
-    'app',
-    'version',
-    'version_key',
-    'manifest_jws',
-    'release_sha256',
-    'published_at',
-    'mandatory',
-    'critical',
-    'requires',
-    'notes',
-    'artifacts_json',
-    'created_at',
-  ],
-  rollouts: [
-    'app',
-    'channel',
-    'version',
-    'percent_bp',
-    'salt',
-    'state',
-    'plan_json',
-    'step',
-    'step_started_at',
-    'judgement_json',
-    'created_at',
-    'updated_at',
-  ],
-  yanks: [
-    'app',
-    'version',
-    'yank_jws',
-    'yank_sha256',
-    'rollback_to',
-    'reason',
-    'yanked_at',
-    'created_at',
-    'expo_directive_signature',
-  ],
+  apps: APPS_COLUMN_LIST,
+  channels: CHANNELS_BACKUP_COLUMN_LIST,
+  releases: RELEASES_COLUMN_LIST,
+  rollouts: ROLLOUT_COLUMN_LIST,
+  yanks: YANK_COLUMN_LIST,
   standby_yanks: STANDBY_YANK_COLUMNS,
-  audit: ['id', 'at', 'actor', 'action', 'app', 'target', 'before_json', 'after_json'],
+  audit: AUDIT_COLUMN_LIST,
 } as const;
 
 const list = (columns: readonly string[], alias = '') =>
@@ -203,11 +84,11 @@ export async function readGlobalExport(db: D1Database, app: string | null): Prom
 }
 
 export interface AppRows {
-  app: AppRow;
-  channels: ChannelRow[];
-  releases: ReleaseRow[];
-  rollouts: RolloutRow[];
-  yanks: YankRow[];
+  app: AppsRow;
+  channels: ChannelsRow[];
+  releases: ReleasesRow[];
+  rollouts: RolloutRecord[];
+  yanks: YankRecord[];
   standby_yanks: StandbyYankRecord[];
 }
 
@@ -241,14 +122,14 @@ export async function readAppRows(db: D1Database, app: string): Promise<AppRows 
       )
       .bind(app),
   ]);
-  const row = apps?.results[0] as AppRow | undefined;
+  const row = apps?.results[0] as AppsRow | undefined;
   if (!row) return null;
   return {
     app: row,
-    channels: (channels?.results ?? []) as ChannelRow[],
-    releases: (releases?.results ?? []) as ReleaseRow[],
-    rollouts: (rollouts?.results ?? []) as RolloutRow[],
-    yanks: (yanks?.results ?? []) as YankRow[],
+    channels: (channels?.results ?? []) as ChannelsRow[],
+    releases: (releases?.results ?? []) as ReleasesRow[],
+    rollouts: (rollouts?.results ?? []) as RolloutRecord[],
+    yanks: (yanks?.results ?? []) as YankRecord[],
     standby_yanks: (standby?.results ?? []) as StandbyYankRecord[],
   };
 }
@@ -266,7 +147,7 @@ export async function readAuditPage(
        WHERE id > ?1 AND id <= ?2 AND (?3 IS NULL OR app = ?3) ORDER BY id LIMIT ?4`,
     )
     .bind(query.after, query.until, query.app, query.limit)
-    .all<AuditDbRow>();
+    .all<AuditTableRow>();
   return results.map(({ before_json, after_json, ...rest }) => ({
     ...rest,
     before: parseJson(before_json),
@@ -312,11 +193,11 @@ export async function readImportTarget(
 export interface ImportRows {
   keysets: KeysEntry[];
   tokens: TokenRow[];
-  apps: AppRow[];
-  channels: ChannelRow[];
-  releases: ReleaseRow[];
-  rollouts: RolloutRow[];
-  yanks: YankRow[];
+  apps: AppsRow[];
+  channels: ChannelsRow[];
+  releases: ReleasesRow[];
+  rollouts: RolloutRecord[];
+  yanks: YankRecord[];
   standby_yanks: StandbyYankRecord[];
 }
 

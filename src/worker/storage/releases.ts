@@ -19,9 +19,11 @@ export interface ReleaseRecord {
   yanked: boolean;
 }
 
-interface ReleaseRow {
+/** A `releases` row as stored (migrations/0001): what backups read and write. */
+export interface ReleasesRow {
   app: string;
   version: string;
+  version_key: string;
   manifest_jws: string;
   release_sha256: string;
   published_at: string;
@@ -31,8 +33,26 @@ interface ReleaseRow {
   notes: string;
   artifacts_json: string;
   created_at: string;
-  yanked: number;
 }
+
+/** The table's columns, in order. */
+export const RELEASES_COLUMN_LIST = [
+  'app',
+  'version',
+  'version_key',
+  'manifest_jws',
+  'release_sha256',
+  'published_at',
+  'mandatory',
+  'critical',
+  'requires',
+  'notes',
+  'artifacts_json',
+  'created_at',
+] as const satisfies readonly (keyof ReleasesRow)[];
+
+/** A release as SELECT reads it: without its sort key, with whether a yank names it. */
+type ListedRelease = Omit<ReleasesRow, 'version_key'> & { yanked: number };
 
 const artifactsSchema = z.array(artifactSchema);
 
@@ -40,7 +60,7 @@ const SELECT = `SELECT r.app, r.version, r.manifest_jws, r.release_sha256, r.pub
   r.requires, r.notes, r.artifacts_json, r.created_at, (y.version IS NOT NULL) AS yanked
   FROM releases r LEFT JOIN yanks y ON y.app = r.app AND y.version = r.version`;
 
-function toRelease(row: ReleaseRow): ReleaseRecord {
+function toRelease(row: ListedRelease): ReleaseRecord {
   const { artifacts_json, ...rest } = row;
   return {
     ...rest,
@@ -59,7 +79,7 @@ export async function getRelease(
   const row = await db
     .prepare(`${SELECT} WHERE r.app = ?1 AND r.version = ?2`)
     .bind(app, version)
-    .first<ReleaseRow>();
+    .first<ListedRelease>();
   return row ? toRelease(row) : null;
 }
 
@@ -68,7 +88,7 @@ export async function listReleases(db: D1Database, app: string): Promise<Release
   const { results } = await db
     .prepare(`${SELECT} WHERE r.app = ?1 ORDER BY r.version_key DESC`)
     .bind(app)
-    .all<ReleaseRow>();
+    .all<ListedRelease>();
   return results.map(toRelease);
 }
 

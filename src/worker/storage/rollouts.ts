@@ -30,8 +30,22 @@ export const MANUAL: PlanFields = {
   judgement_json: null,
 };
 
-export const ROLLOUT_COLUMNS =
-  'app, channel, version, percent_bp, salt, state, plan_json, step, step_started_at, judgement_json, created_at, updated_at';
+/** The table's columns, in order (a RolloutRecord is one row): the queries and backups read them all. */
+export const ROLLOUT_COLUMN_LIST = [
+  'app',
+  'channel',
+  'version',
+  'percent_bp',
+  'salt',
+  'state',
+  'plan_json',
+  'step',
+  'step_started_at',
+  'judgement_json',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof RolloutRecord)[];
+export const ROLLOUT_COLUMNS = ROLLOUT_COLUMN_LIST.join(', ');
 
 export async function getRollout(
   db: D1Database,

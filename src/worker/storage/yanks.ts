@@ -15,8 +15,19 @@ export interface YankRecord {
   expo_directive_signature: string | null;
 }
 
-export const YANK_COLUMNS =
-  'app, version, yank_jws, yank_sha256, rollback_to, reason, yanked_at, created_at, expo_directive_signature';
+/** The table's columns, in order (a YankRecord is one row): the queries and backups read them all. */
+export const YANK_COLUMN_LIST = [
+  'app',
+  'version',
+  'yank_jws',
+  'yank_sha256',
+  'rollback_to',
+  'reason',
+  'yanked_at',
+  'created_at',
+  'expo_directive_signature',
+] as const satisfies readonly (keyof YankRecord)[];
+export const YANK_COLUMNS = YANK_COLUMN_LIST.join(', ');
 
 export async function getYank(db: D1Database, app: string, version: string): Promise<YankRecord | null> {
   return db

@@ -18,20 +18,15 @@ import { sha256Hex } from '../../../protocol/encoding.ts';
 import { DocumentError, decodeDocument, verifyDocument } from '../../../protocol/jws.ts';
 import { verifyKeysChain } from '../../../protocol/keys.ts';
 import { badRequest, conflict } from '../../errors.ts';
-import {
-  type ImportRows,
-  type ImportTarget,
-  type ReleaseRow,
-  type RolloutRow,
-  type TokenRow,
-  tokenRow,
-  type YankRow,
-} from '../../storage/backup.ts';
+import { type ImportRows, type ImportTarget, type TokenRow, tokenRow } from '../../storage/backup.ts';
+import type { ReleasesRow } from '../../storage/releases.ts';
 import { snapshotWindow } from '../../storage/revisions.ts';
 import { parsePlan } from '../../storage/rollout-plans.ts';
+import type { RolloutRecord } from '../../storage/rollouts.ts';
 import type { StandbyYankRecord } from '../../storage/standby-yanks.ts';
 import { CONTROL_DB } from '../../storage/telemetry-dbs.ts';
 import { versionKey } from '../../storage/version-key.ts';
+import type { YankRecord } from '../../storage/yanks.ts';
 import { webhookUrlProblem } from './settings.ts';
 
 /** A signed document to archive in R2 after the import (release manifests and yank statements). */
@@ -171,9 +166,9 @@ interface AppResult {
 async function checkReleases(
   data: AppExport,
   releaseKeys: readonly PublicJwk[],
-): Promise<{ rows: ReleaseRow[]; documents: ArchivedDocument[] }> {
+): Promise<{ rows: ReleasesRow[]; documents: ArchivedDocument[] }> {
   const name = data.app.name;
-  const rows: ReleaseRow[] = [];
+  const rows: ReleasesRow[] = [];
   const documents: ArchivedDocument[] = [];
   for (const entry of data.releases) {
     const where = `apps.${name}.releases.${entry.version}`;
@@ -210,9 +205,9 @@ async function checkYanks(
   data: AppExport,
   releases: ReadonlySet<string>,
   releaseKeys: readonly PublicJwk[],
-): Promise<{ rows: YankRow[]; documents: ArchivedDocument[] }> {
+): Promise<{ rows: YankRecord[]; documents: ArchivedDocument[] }> {
   const name = data.app.name;
-  const rows: YankRow[] = [];
+  const rows: YankRecord[] = [];
   const documents: ArchivedDocument[] = [];
   for (const entry of data.yanks) {
     const where = `apps.${name}.yanks.${entry.version}`;
@@ -257,8 +252,8 @@ async function checkYanks(
  */
 async function checkStandbyYanks(
   data: AppExport,
-  rollouts: readonly RolloutRow[],
-  yanks: readonly YankRow[],
+  rollouts: readonly RolloutRecord[],
+  yanks: readonly YankRecord[],
   releases: ReadonlySet<string>,
   releaseKeys: readonly PublicJwk[],
 ): Promise<StandbyYankRecord[]> {
@@ -313,9 +308,9 @@ function checkRollouts(
   data: AppExport,
   channels: ReadonlySet<string>,
   releases: ReadonlySet<string>,
-): RolloutRow[] {
+): RolloutRecord[] {
   const name = data.app.name;
-  const rows: RolloutRow[] = [];
+  const rows: RolloutRecord[] = [];
   for (const entry of data.rollouts) {
     const where = `apps.${name}.rollouts.${entry.channel}/${entry.version}`;
     if (!channels.has(entry.channel)) throw invalid(where, `${name} has no channel ${entry.channel}`);
