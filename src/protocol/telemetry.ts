@@ -190,3 +190,33 @@ export function sessionEventId(
 ): Promise<string> {
   return nameBasedUuid(['updraft-session', app, clientId, version, hour]);
 }
+
+/** Events one intake request may carry (`POST /v1/apps/{app}/events`), and so one queue message. */
+export const MAX_EVENTS = 100;
+
+/** An event intake did not take: its index in the request, why, and a message. */
+export interface Rejection {
+  index: number;
+  code: 'invalid_event' | 'rate_limited';
+  message: string;
+}
+
+/** Intake's answer (202): how many events were taken, how many it had seen before, and the rest. */
+export interface IntakeAnswer {
+  accepted: number;
+  duplicates: number;
+  rejected: Rejection[];
+}
+
+/**
+ * What intake puts on the queue: every event one request had accepted, in one message, with the app
+ * and the time it was accepted. (Messages of one event each, with `app` and `received_at` beside the
+ * event's own fields, were written before; the consumer still reads them.)
+ */
+export interface EventsMessage {
+  app: string;
+  received_at: string;
+  /** The updater the events come from; absent for the SDK's own (intake). */
+  kind?: ClientKind;
+  events: TelemetryEvent[];
+}

@@ -8,8 +8,7 @@
  */
 import * as z from 'zod';
 import { nameSchema } from '../protocol/documents.ts';
-import { CLIENT_KINDS, type ClientKind, eventSchema, type TelemetryEvent } from '../protocol/telemetry.ts';
-import { MAX_EVENTS } from './routes/events.ts';
+import { CLIENT_KINDS, eventSchema, MAX_EVENTS } from '../protocol/telemetry.ts';
 import { storeEvents } from './storage/telemetry.ts';
 import { telemetryDb, UnboundTelemetryDb } from './storage/telemetry-dbs.ts';
 import type { StoredEvent } from './storage/telemetry-sql.ts';
@@ -18,19 +17,6 @@ import { describeIssue } from './validate.ts';
 /** Retry delay: 10 s, 20 s, 40 s… capped at 10 minutes. */
 export function retryDelaySeconds(attempts: number): number {
   return Math.min(600, 10 * 2 ** Math.max(0, attempts - 1));
-}
-
-/**
- * What intake puts on the queue: every event one request had accepted, in one message, with the app
- * and the time it was accepted. (Messages of one event each, with `app` and `received_at` beside the
- * event's own fields, were written before; the consumer still reads them.)
- */
-export interface EventsMessage {
-  app: string;
-  received_at: string;
-  /** The updater the events come from; absent for the SDK's own (intake). */
-  kind?: ClientKind;
-  events: TelemetryEvent[];
 }
 
 const envelopeSchema = z.object({ app: nameSchema, received_at: z.iso.datetime() }).loose();

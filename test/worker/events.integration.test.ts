@@ -1,8 +1,8 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
+import type { IntakeAnswer } from '../../src/protocol/telemetry.ts';
 import worker from '../../src/worker/index.ts';
-import type { IntakeAnswer } from '../../src/worker/routes/events.ts';
 import { withinOneRateWindow } from './rate-window.ts';
 import { errorOf, fetchWorker, ORIGIN, seedApp, uniqueApp } from './seed-projection.ts';
 import { clientRows, eventCount, eventIds, rollups, telemetryEvent } from './telemetry-fixtures.ts';

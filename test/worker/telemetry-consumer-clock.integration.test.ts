@@ -1,8 +1,8 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import type { EventsMessage } from '../../src/protocol/telemetry.ts';
 import worker from '../../src/worker/index.ts';
-import type { EventsMessage } from '../../src/worker/queue.ts';
 import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
 import { uniqueApp } from './fixtures.ts';
 import { eventIds, storedEvent } from './telemetry-fixtures.ts';

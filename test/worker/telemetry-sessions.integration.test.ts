@@ -8,10 +8,10 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { SentReleaseHealth as ReleaseHealth } from '../../src/protocol/admin-api.ts';
+import type { IntakeAnswer } from '../../src/protocol/telemetry.ts';
 import { sessionEventId, type TelemetryEvent } from '../../src/protocol/telemetry.ts';
 import { wilson } from '../../src/protocol/wilson.ts';
 import worker from '../../src/worker/index.ts';
-import type { IntakeAnswer } from '../../src/worker/routes/events.ts';
 import { storeEvents } from '../../src/worker/storage/telemetry.ts';
 import { type EventRow, exportExpiredEvents } from '../../src/worker/storage/telemetry-export.ts';
 import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';

@@ -12,8 +12,7 @@
 import type { Context } from 'hono';
 import type { Arch, Platform } from '../../protocol/documents.ts';
 import { nameBasedUuid } from '../../protocol/encoding.ts';
-import type { ClientKind, TelemetryEvent } from '../../protocol/telemetry.ts';
-import type { EventsMessage } from '../queue.ts';
+import type { ClientKind, EventsMessage, TelemetryEvent } from '../../protocol/telemetry.ts';
 import { loadChannel, stateTtlMs } from '../storage/state-cache.ts';
 import type { AppEnv } from '../types.ts';
 

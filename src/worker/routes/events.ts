@@ -6,30 +6,23 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
 import { nameSchema } from '../../protocol/documents.ts';
-import { eventSchema, type TelemetryEvent } from '../../protocol/telemetry.ts';
+import {
+  type EventsMessage,
+  eventSchema,
+  type IntakeAnswer,
+  MAX_EVENTS,
+  type Rejection,
+  type TelemetryEvent,
+} from '../../protocol/telemetry.ts';
 import { errorResponse } from '../error-handling.ts';
 import { ApiError, badRequest, notFound } from '../errors.ts';
-import type { EventsMessage } from '../queue.ts';
 import { loadApp, stateTtlMs } from '../storage/state-cache.ts';
 import type { AppEnv } from '../types.ts';
 import { describeIssue, validate } from '../validate.ts';
 
 export const MAX_EVENTS_BODY = 64 * 1024;
-export const MAX_EVENTS = 100;
 /** The limiter's period (wrangler.toml `[[ratelimits]]`): when a refused client may try again. */
 const RATE_LIMIT_PERIOD_S = 60;
-
-export interface Rejection {
-  index: number;
-  code: 'invalid_event' | 'rate_limited';
-  message: string;
-}
-
-export interface IntakeAnswer {
-  accepted: number;
-  duplicates: number;
-  rejected: Rejection[];
-}
 
 const envelopeSchema = z.object({ events: z.array(z.unknown()) });
 /** Built once: building the schema costs more than judging an event with it. Time bounds use the clock. */
