@@ -3,8 +3,8 @@
  * DESIGN §4 for every failure, including unknown routes (404) and wrong methods (405).
  */
 import { Hono, type MiddlewareHandler } from 'hono';
+import { methodNotAllowed } from 'hono/method-not-allowed';
 import { adapters } from './adapters/index.ts';
-import { allowedMethods } from './allowed-methods.ts';
 import { errorResponse, handleError } from './error-handling.ts';
 import { CORS_HEADERS, PREFLIGHT_HEADERS, SECURITY_HEADERS, withHeaders } from './http-headers.ts';
 import { admin } from './routes/admin/index.ts';
@@ -22,6 +22,21 @@ app.use('*', async (c, next) => {
   await next();
   c.res = withHeaders(c.res, SECURITY_HEADERS);
 });
+
+// A path some route takes, with a method none takes there: 405 with `Allow` (HEAD wherever GET is),
+// in the one error shape; a path no route takes stays 404 (notFound below).
+app.use(
+  '*',
+  methodNotAllowed({
+    app,
+    onMethodNotAllowed: (c, methods) => {
+      const allow = [...methods].sort().join(', ');
+      return errorResponse(405, 'method_not_allowed', `${c.req.method} is not allowed here; use ${allow}`, {
+        Allow: allow,
+      });
+    },
+  }),
+);
 
 // The headers go onto the handler's response once it exists. (hono/cors sets them before the
 // handler, on a placeholder response whose headers are then copied onto the real one: about a tenth
@@ -44,16 +59,6 @@ app.route('/v1/apps', adapters);
 app.route('/v1/keys', keys);
 app.route('/', health);
 
-app.notFound((c) => {
-  const allowed = allowedMethods(app.routes, c.req.path);
-  const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
-  if (allowed.length > 0 && !allowed.includes(method)) {
-    const allow = allowed.join(', ');
-    return errorResponse(405, 'method_not_allowed', `${c.req.method} is not allowed here; use ${allow}`, {
-      Allow: allow,
-    });
-  }
-  return errorResponse(404, 'not_found', 'no such route');
-});
+app.notFound(() => errorResponse(404, 'not_found', 'no such route'));
 
 app.onError(handleError);
