@@ -60,7 +60,7 @@ const named =
 
 /**
  * What the Worker does for telemetry, by the functions of src/worker/routes/events.ts and
- * src/worker/queue.ts on the stack (the nearest wins: `judge` inside the intake handler is `validate`).
+ * src/worker/telemetry/queue.ts on the stack (the nearest wins: `judge` inside the intake handler is `validate`).
  */
 const WORKER_PARTS: [string, (name: string) => boolean][] = [
   ['intake: read body, JSON.parse, envelope', named('readBody', 'parseEnvelope')],

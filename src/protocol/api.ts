@@ -123,7 +123,7 @@ export type ApiErrorCode =
   | 'unknown_upload'
   | 'unsupported_media_type'
   | 'unsupported_protocol'
-  // Hono's exceptions of a status without a code of their own (src/worker/error-handling.ts)
+  // Hono's exceptions of a status without a code of their own (src/worker/http/error-handling.ts)
   | `http_${number}`
   // A signed document refused, as verifyDocument says why (src/protocol/jws.ts)
   | DocumentErrorCode;

@@ -5,8 +5,8 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import { adapters } from './adapters/index.ts';
-import { errorResponse, handleError } from './error-handling.ts';
-import { CORS_HEADERS, PREFLIGHT_HEADERS, SECURITY_HEADERS, withHeaders } from './http-headers.ts';
+import { errorResponse, handleError } from './http/error-handling.ts';
+import { CORS_HEADERS, PREFLIGHT_HEADERS, SECURITY_HEADERS, withHeaders } from './http/headers.ts';
 import { admin } from './routes/admin/index.ts';
 import { artifacts } from './routes/artifacts.ts';
 import { assets } from './routes/assets.ts';

@@ -1,7 +1,7 @@
 import { app } from './app.ts';
-import { consumeEvents } from './queue.ts';
 import { dispatchCheck } from './routes/check.ts';
-import { runScheduled } from './scheduled.ts';
+import { runScheduled } from './scheduler/scheduled.ts';
+import { consumeEvents } from './telemetry/queue.ts';
 
 export default {
   // The check is answered before the router; everything else, and any check the dispatch leaves, by it.

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { YankPayload } from '../../src/protocol/documents.ts';
 import { signDocument } from '../../src/protocol/jws.ts';
 import { generateKeyPair } from '../../src/protocol/keys.ts';
-import { runScheduled } from '../../src/worker/scheduled.ts';
+import { runScheduled } from '../../src/worker/scheduler/scheduled.ts';
 import {
   admin,
   bootstrapKeys,

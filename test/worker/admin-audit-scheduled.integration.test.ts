@@ -2,9 +2,9 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { verifyDocument } from '../../src/protocol/jws.ts';
-import { errorFor } from '../../src/worker/error-handling.ts';
+import { errorFor } from '../../src/worker/http/error-handling.ts';
 import worker from '../../src/worker/index.ts';
-import { runScheduled } from '../../src/worker/scheduled.ts';
+import { runScheduled } from '../../src/worker/scheduler/scheduled.ts';
 import { auditStatement } from '../../src/worker/storage/audit.ts';
 import { bumpChannel, commit, RevisionConflict } from '../../src/worker/storage/revisions.ts';
 import {

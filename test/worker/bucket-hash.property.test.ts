@@ -1,5 +1,5 @@
 /**
- * The Worker's synchronous bucket (plain-JS SHA-256, src/worker/bucket-hash.ts) against the protocol's
+ * The Worker's synchronous bucket (plain-JS SHA-256, src/worker/decision/bucket-hash.ts) against the protocol's
  * WebCrypto one, which stays the definition (DESIGN §3): equal on the design's test vectors and on
  * random salts and client ids, valid or not; and the Worker's synchronous decision equal to `decide`.
  */
@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bucket, bucketOfDigest, isInside, isInsideSync } from '../../src/protocol/bucket.ts';
 import { decide, decideSync } from '../../src/protocol/decision.ts';
-import { bucketSync } from '../../src/worker/bucket-hash.ts';
-import { sha256FirstWord } from '../../src/worker/sha256-first-word.ts';
+import { bucketSync } from '../../src/worker/decision/bucket-hash.ts';
+import { sha256FirstWord } from '../../src/worker/decision/sha256-first-word.ts';
 import { decisionInput, hex, worldArb } from '../protocol/arbitraries.ts';
 
 /** Client ids as the schema allows them: 1–128 of `[A-Za-z0-9._:-]`. */

@@ -9,14 +9,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ARCHES, PLATFORMS } from '../../src/protocol/documents.ts';
-import { ApiError } from '../../src/worker/errors.ts';
+import { ApiError } from '../../src/worker/http/errors.ts';
+import { parseQuery } from '../../src/worker/http/validate.ts';
 import {
   type CheckQuery,
   checkQuerySchema,
   parseCheckQuery,
   readCheckQuery,
 } from '../../src/worker/routes/check-query.ts';
-import { parseQuery } from '../../src/worker/validate.ts';
 
 const NAMES = Object.keys(checkQuerySchema.shape);
 

@@ -4,11 +4,11 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { handleError } from '../../src/worker/error-handling.ts';
-import { ApiError } from '../../src/worker/errors.ts';
+import { handleError } from '../../src/worker/http/error-handling.ts';
+import { ApiError } from '../../src/worker/http/errors.ts';
+import { validate } from '../../src/worker/http/validate.ts';
 import { appKey } from '../../src/worker/storage/projection.ts';
 import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
-import { validate } from '../../src/worker/validate.ts';
 import { errorOf, fetchWorker, uniqueApp } from './seed-projection.ts';
 
 afterEach(() => {

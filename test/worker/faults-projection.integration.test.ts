@@ -8,7 +8,7 @@ import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import type { ChannelPayload } from '../../src/protocol/documents.ts';
 import { generateKeyPair } from '../../src/protocol/keys.ts';
-import { runScheduled } from '../../src/worker/scheduled.ts';
+import { runScheduled } from '../../src/worker/scheduler/scheduled.ts';
 import { type ChannelProjection, channelKey, KEYS_KEY } from '../../src/worker/storage/projection.ts';
 import { clearRefusals } from '../../src/worker/storage/projection-verify.ts';
 import { clearStateCache, loadChannel, loadKeys } from '../../src/worker/storage/state-cache.ts';

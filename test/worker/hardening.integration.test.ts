@@ -8,7 +8,7 @@ import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sha256Hex } from '../../src/protocol/encoding.ts';
 import { app } from '../../src/worker/app.ts';
-import { redact } from '../../src/worker/error-handling.ts';
+import { redact } from '../../src/worker/http/error-handling.ts';
 import {
   admin,
   BOOTSTRAP,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { etagMatches, parseRange, resolveRange } from '../../src/worker/http-caching.ts';
+import { etagMatches, parseRange, resolveRange } from '../../src/worker/http/caching.ts';
 
 describe('parseRange', () => {
   it.each([

@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
-import { parseMessage } from '../../src/worker/queue.ts';
+import { parseMessage } from '../../src/worker/telemetry/queue.ts';
 import { call, createApp, promote, publish, uniqueApp } from './fixtures.ts';
 import { clientRows, telemetryEvent } from './telemetry-fixtures.ts';
 

@@ -10,7 +10,7 @@ import { eventIds, storedEvent } from './telemetry-fixtures.ts';
 const DAY_MS = 86_400_000;
 
 // The consumer builds its event schema once and sets the schema's clock to each message's
-// `received_at` before judging that message's events (src/worker/queue.ts). Each event below is
+// `received_at` before judging that message's events (src/worker/telemetry/queue.ts). Each event below is
 // valid at its own message's clock only: a clock left over from the other message would reject it.
 describe('the consumer judges each message at its own received_at', () => {
   it('stores both messages of a delivery whose clocks are three days apart', async () => {

@@ -3,8 +3,8 @@ import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { EventsMessage } from '../../src/protocol/telemetry.ts';
 import worker from '../../src/worker/index.ts';
-import { retryDelaySeconds } from '../../src/worker/queue.ts';
 import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
+import { retryDelaySeconds } from '../../src/worker/telemetry/queue.ts';
 import { uniqueApp } from './fixtures.ts';
 import { clientRows, eventCount, eventIds, rollups, storedEvent } from './telemetry-fixtures.ts';
 

@@ -13,7 +13,7 @@ import { type AppExport, BACKUP_FORMAT_VERSION, type ImportBody } from '../../sr
 import { randomHex } from '../../src/protocol/encoding.ts';
 import type { EventsMessage } from '../../src/protocol/telemetry.ts';
 import worker from '../../src/worker/index.ts';
-import { runScheduled } from '../../src/worker/scheduled.ts';
+import { runScheduled } from '../../src/worker/scheduler/scheduled.ts';
 import { storeEvents } from '../../src/worker/storage/telemetry.ts';
 import { chooseTelemetryDb } from '../../src/worker/storage/telemetry-dbs.ts';
 import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';

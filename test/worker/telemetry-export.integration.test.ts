@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runScheduled } from '../../src/worker/scheduled.ts';
+import { runScheduled } from '../../src/worker/scheduler/scheduled.ts';
 import { storeEvents } from '../../src/worker/storage/telemetry.ts';
 import {
   type EventRow,

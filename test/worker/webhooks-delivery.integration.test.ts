@@ -5,7 +5,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { signWebhook } from '../../src/protocol/webhook.ts';
-import { runScheduled } from '../../src/worker/scheduled.ts';
+import { runScheduled } from '../../src/worker/scheduler/scheduled.ts';
 import { isoSeconds } from '../../src/worker/storage/revisions.ts';
 import { deliverDueWebhooks, MAX_ATTEMPTS, RETRY_DELAYS_MINUTES } from '../../src/worker/storage/webhooks.ts';
 import { admin, createApp, projected, promote, publish } from './fixtures.ts';

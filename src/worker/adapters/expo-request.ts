@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import { nameSchema, runtimeSchema } from '../../protocol/documents.ts';
 import { EXPO_PLATFORMS, type ExpoPlatform } from '../../protocol/expo.ts';
-import { ApiError, badRequest } from '../errors.ts';
+import { ApiError, badRequest } from '../http/errors.ts';
 
 /** The most failed update ids a request may list (expo-updates sends the recent few). */
 export const MAX_FAILED_IDS = 32;

@@ -18,9 +18,9 @@ import {
   NO_UPDATE_DIRECTIVE,
   rollBackToEmbeddedDirective,
 } from '../../protocol/expo.ts';
+import { validate } from '../http/validate.ts';
 import type { CachedChannel } from '../storage/state-cache.ts';
 import type { AppEnv } from '../types.ts';
-import { validate } from '../validate.ts';
 import { type ExpoRequest, parseExpoRequest } from './expo-request.ts';
 import { clientIdOf } from './identity.ts';
 import { observeCheck, observeFailures } from './observe.ts';

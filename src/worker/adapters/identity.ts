@@ -6,7 +6,7 @@
 import { base64url } from 'jose';
 import { CLIENT_ID_PATTERN } from '../../protocol/documents.ts';
 import { parsePrivateJwk } from '../../protocol/keys.ts';
-import { badRequest } from '../errors.ts';
+import { badRequest } from '../http/errors.ts';
 
 /** Prefix of every pseudonymous id, so that stats and the dashboard can tell them apart. */
 export const PSEUDONYMOUS_PREFIX = 'anon:';

@@ -4,8 +4,8 @@ import type { Arch, Artifact, Platform, ReleasePayload } from '../../protocol/do
 import { expoAssetPath } from '../../protocol/expo.ts';
 import type { ClientKind } from '../../protocol/telemetry.ts';
 import { parseVersion } from '../../protocol/versions.ts';
-import { bucketSync } from '../bucket-hash.ts';
-import { notFound } from '../errors.ts';
+import { bucketSync } from '../decision/bucket-hash.ts';
+import { notFound } from '../http/errors.ts';
 import {
   type CachedChannel,
   type LoadedChannel,
@@ -91,7 +91,7 @@ export const routesByVersion = (config: AppConfig) =>
 /** The decision for `query` on a located channel (the second half of `serve`). */
 export function decideOn({ channel, state }: Located, query: ClientQuery): Served {
   if (!state.verified) return { verified: false, channel };
-  // The Worker's synchronous hash: no WebCrypto digest and no promise per check (worker/bucket-hash.ts).
+  // The Worker's synchronous hash: no WebCrypto digest and no promise per check (worker/decision/bucket-hash.ts).
   const decision = decideSync(
     {
       snapshot: state.snapshot,

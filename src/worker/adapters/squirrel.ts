@@ -9,8 +9,8 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
 import { type Arch, nameSchema } from '../../protocol/documents.ts';
+import { parseQuery, validate } from '../http/validate.ts';
 import type { AppEnv } from '../types.ts';
-import { parseQuery, validate } from '../validate.ts';
 import { clientIdOf } from './identity.ts';
 import {
   FEED_CACHE_CONTROL,

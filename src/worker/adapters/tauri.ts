@@ -12,8 +12,8 @@ import { Hono } from 'hono';
 import * as z from 'zod';
 import type { Arch, Platform } from '../../protocol/documents.ts';
 import { nameSchema } from '../../protocol/documents.ts';
+import { validate } from '../http/validate.ts';
 import type { AppEnv } from '../types.ts';
-import { validate } from '../validate.ts';
 import { clientIdOf } from './identity.ts';
 import {
   FEED_CACHE_CONTROL,

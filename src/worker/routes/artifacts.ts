@@ -17,13 +17,13 @@ import {
 import { randomHex } from '../../protocol/encoding.ts';
 import { CLIENT_KINDS, type ClientKind } from '../../protocol/telemetry.ts';
 import { observeDownload } from '../adapters/observe.ts';
-import { multipartByteranges } from '../byteranges.ts';
-import { badRequest, errorBody, notFound } from '../errors.ts';
-import { etagMatches, parseRange, resolveRange, resolveRanges } from '../http-caching.ts';
+import { multipartByteranges } from '../http/byteranges.ts';
+import { etagMatches, parseRange, resolveRange, resolveRanges } from '../http/caching.ts';
+import { badRequest, errorBody, notFound } from '../http/errors.ts';
+import { validate } from '../http/validate.ts';
 import type { ArtifactPath } from '../storage/data-plane.ts';
 import { artifactKey } from '../storage/projection.ts';
 import type { AppEnv } from '../types.ts';
-import { validate } from '../validate.ts';
 
 const TARGET = new RegExp(`^(${PLATFORMS.join('|')})-(${ARCHES.join('|')})$`);
 

@@ -6,10 +6,10 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
 import { nameSchema, sha256HexSchema } from '../../protocol/documents.ts';
-import { notFound } from '../errors.ts';
+import { notFound } from '../http/errors.ts';
+import { validate } from '../http/validate.ts';
 import { assetKey } from '../storage/projection.ts';
 import type { AppEnv } from '../types.ts';
-import { validate } from '../validate.ts';
 import { serveObject } from './artifacts.ts';
 
 const paramsSchema = z.object({ app: nameSchema, sha256: sha256HexSchema });

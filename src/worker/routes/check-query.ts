@@ -21,7 +21,7 @@ import {
   sha256HexSchema,
   versionSchema,
 } from '../../protocol/documents.ts';
-import { parseQuery } from '../validate.ts';
+import { parseQuery } from '../http/validate.ts';
 
 /** A query parameter that must be present: a missing one reads "is required", not a type error. */
 const required = <T extends z.ZodType<unknown, string>>(schema: T) =>

@@ -10,12 +10,12 @@ import type { Decision } from '../../protocol/decision.ts';
 import { NAME_PATTERN, nameSchema } from '../../protocol/documents.ts';
 import { sha256Hex } from '../../protocol/encoding.ts';
 import { artifactUrl, type ServeContext, serve } from '../adapters/pipeline.ts';
-import { errorFor } from '../error-handling.ts';
-import { etagMatches } from '../http-caching.ts';
-import { PUBLIC_HEADERS, withHeaders } from '../http-headers.ts';
+import { etagMatches } from '../http/caching.ts';
+import { errorFor } from '../http/error-handling.ts';
+import { PUBLIC_HEADERS, withHeaders } from '../http/headers.ts';
+import { validate } from '../http/validate.ts';
 import type { CachedChannel, EncodedAnswer } from '../storage/state-cache.ts';
 import type { AppEnv } from '../types.ts';
-import { validate } from '../validate.ts';
 import { parseCheckQuery } from './check-query.ts';
 
 const CACHE_CONTROL = 'private, no-cache';

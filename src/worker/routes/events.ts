@@ -14,11 +14,11 @@ import {
   type Rejection,
   type TelemetryEvent,
 } from '../../protocol/telemetry.ts';
-import { errorResponse } from '../error-handling.ts';
-import { ApiError, badRequest, notFound } from '../errors.ts';
+import { errorResponse } from '../http/error-handling.ts';
+import { ApiError, badRequest, notFound } from '../http/errors.ts';
+import { describeIssue, validate } from '../http/validate.ts';
 import { loadApp, stateTtlMs } from '../storage/state-cache.ts';
 import type { AppEnv } from '../types.ts';
-import { describeIssue, validate } from '../validate.ts';
 
 export const MAX_EVENTS_BODY = 64 * 1024;
 /** The limiter's period (wrangler.toml `[[ratelimits]]`): when a refused client may try again. */

@@ -5,10 +5,10 @@
  */
 import { Hono } from 'hono';
 import * as z from 'zod';
-import { notFound } from '../errors.ts';
+import { notFound } from '../http/errors.ts';
+import { validate } from '../http/validate.ts';
 import { readCurrentKeys, readKeysVersion } from '../storage/data-plane.ts';
 import type { AppEnv } from '../types.ts';
-import { validate } from '../validate.ts';
 
 export const keys = new Hono<AppEnv>();
 

@@ -7,8 +7,9 @@ import { Hono } from 'hono';
 import * as z from 'zod';
 import type { TimeWindow } from '../../../protocol/admin-api.ts';
 import { nameSchema, versionSchema } from '../../../protocol/documents.ts';
-import { requireRole } from '../../auth.ts';
-import { badRequest, notFound } from '../../errors.ts';
+import { requireRole } from '../../auth/authenticate.ts';
+import { badRequest, notFound } from '../../http/errors.ts';
+import { validate, wholeNumber } from '../../http/validate.ts';
 import {
   activeClients,
   adoptionSeries,
@@ -22,7 +23,6 @@ import {
 import { compareWithBaseline } from '../../storage/comparison.ts';
 import { type AnalyticsDbs, analyticsDbs } from '../../storage/telemetry-dbs.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate, wholeNumber } from '../../validate.ts';
 import { appParams, requireApp, requireChannel } from './common.ts';
 
 const DAY_MS = 86_400_000;

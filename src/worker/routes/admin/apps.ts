@@ -4,9 +4,10 @@ import * as z from 'zod';
 import { newSalt } from '../../../protocol/bucket.ts';
 import { channelInfoSchema, channelRuleSchema } from '../../../protocol/channels.ts';
 import { nameSchema } from '../../../protocol/documents.ts';
-import { requireRole } from '../../auth.ts';
-import { scopeAllows } from '../../auth-roles.ts';
-import { badRequest, conflict } from '../../errors.ts';
+import { requireRole } from '../../auth/authenticate.ts';
+import { scopeAllows } from '../../auth/scopes.ts';
+import { badRequest, conflict } from '../../http/errors.ts';
+import { validate } from '../../http/validate.ts';
 import {
   getApp,
   insertApp,
@@ -20,7 +21,6 @@ import { assertCanSign, projectApp, projectChannels } from '../../storage/projec
 import { bumpApp, checkExpected, commit, isUniqueViolation } from '../../storage/revisions.ts';
 import { bindingOf, CONTROL_DB, chooseTelemetryDb, telemetryBindings } from '../../storage/telemetry-dbs.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate } from '../../validate.ts';
 import { appParams, audit, channelParams, expectedRevision, jsonLimit, requireApp } from './common.ts';
 import { appView } from './views.ts';
 

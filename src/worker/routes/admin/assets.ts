@@ -8,12 +8,12 @@ import { Hono } from 'hono';
 import * as z from 'zod';
 import { nameSchema, sha256HexSchema } from '../../../protocol/documents.ts';
 import { MAX_ASSET_QUERY } from '../../../protocol/expo.ts';
-import { requireRole } from '../../auth.ts';
-import { badRequest } from '../../errors.ts';
+import { requireRole } from '../../auth/authenticate.ts';
+import { badRequest } from '../../http/errors.ts';
+import { validate } from '../../http/validate.ts';
 import { putArtifact } from '../../storage/objects.ts';
 import { assetKey } from '../../storage/projection.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate } from '../../validate.ts';
 import {
   appParams,
   artifactContentType,

@@ -2,10 +2,10 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
 import { nameSchema } from '../../../protocol/documents.ts';
-import { requireRole } from '../../auth.ts';
+import { requireRole } from '../../auth/authenticate.ts';
+import { validate, wholeNumber } from '../../http/validate.ts';
 import { listAudit } from '../../storage/audit.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate, wholeNumber } from '../../validate.ts';
 
 const auditQuery = z.object({
   app: nameSchema.optional(),

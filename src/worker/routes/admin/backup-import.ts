@@ -17,7 +17,7 @@ import {
 import { sha256Hex } from '../../../protocol/encoding.ts';
 import { DocumentError, decodeDocument, verifyDocument } from '../../../protocol/jws.ts';
 import { verifyKeysChain } from '../../../protocol/keys.ts';
-import { badRequest, conflict } from '../../errors.ts';
+import { badRequest, conflict } from '../../http/errors.ts';
 import { type ImportRows, type ImportTarget, type TokenRow, tokenRow } from '../../storage/backup.ts';
 import type { ReleasesRow } from '../../storage/releases.ts';
 import { snapshotWindow } from '../../storage/revisions.ts';

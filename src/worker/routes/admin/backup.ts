@@ -22,8 +22,9 @@ import { channelRuleSchema } from '../../../protocol/channels.ts';
 import { nameSchema, type RolloutState } from '../../../protocol/documents.ts';
 import { publicJwk } from '../../../protocol/keys.ts';
 import { type Plan, planSchema } from '../../../protocol/plan.ts';
-import { requireRole } from '../../auth.ts';
-import { ApiError, badRequest, conflict, notFound } from '../../errors.ts';
+import { requireRole } from '../../auth/authenticate.ts';
+import { ApiError, badRequest, conflict, notFound } from '../../http/errors.ts';
+import { validate, wholeNumber } from '../../http/validate.ts';
 import {
   type AppRows,
   countAudit,
@@ -47,7 +48,6 @@ import {
 import { isGuardFailure, isoSeconds, isUniqueViolation } from '../../storage/revisions.ts';
 import { CONTROL_DB, telemetryBindings } from '../../storage/telemetry-dbs.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate, wholeNumber } from '../../validate.ts';
 import { prepareImport } from './backup-import.ts';
 import { appParams } from './common.ts';
 

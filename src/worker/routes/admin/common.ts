@@ -13,7 +13,7 @@ import {
   versionSchema,
 } from '../../../protocol/documents.ts';
 import { DocumentError, verifyDocument } from '../../../protocol/jws.ts';
-import { ApiError, badRequest, notFound } from '../../errors.ts';
+import { ApiError, badRequest, notFound } from '../../http/errors.ts';
 import { type AppRecord, getApp } from '../../storage/apps.ts';
 import { type AuditInput, auditStatement } from '../../storage/audit.ts';
 import { isoSeconds } from '../../storage/revisions.ts';

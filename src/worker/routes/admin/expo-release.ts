@@ -14,7 +14,7 @@ import {
   expoUpdateId,
   hexToBase64Url,
 } from '../../../protocol/expo.ts';
-import { badRequest } from '../../errors.ts';
+import { badRequest } from '../../http/errors.ts';
 import { storedSha256 } from '../../storage/objects.ts';
 import { assetKey } from '../../storage/projection.ts';
 

@@ -4,14 +4,14 @@ import * as z from 'zod';
 import { type KeysPayload, keysPayloadSchema } from '../../../protocol/documents.ts';
 import { DocumentError, decodeDocument } from '../../../protocol/jws.ts';
 import { publicJwk } from '../../../protocol/keys.ts';
-import { requireRole } from '../../auth.ts';
-import { badRequest, conflict } from '../../errors.ts';
+import { requireRole } from '../../auth/authenticate.ts';
+import { badRequest, conflict } from '../../http/errors.ts';
+import { validate } from '../../http/validate.ts';
 import { listAllChannels } from '../../storage/apps.ts';
 import { currentKeyset, insertKeyset, type KeysetRecord, keysetAt } from '../../storage/keysets.ts';
 import { onlineKey, projectChannels, projectKeys } from '../../storage/projection-writer.ts';
 import { bumpChannel, commit, isUniqueViolation } from '../../storage/revisions.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate } from '../../validate.ts';
 import { audit, jsonLimit, jwsSchema, verifyOr400 } from './common.ts';
 
 const postKeys = z.object({ keys: jwsSchema });

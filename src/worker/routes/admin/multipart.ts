@@ -8,11 +8,11 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
 import { sha256HexSchema, sha512Base64Schema } from '../../../protocol/documents.ts';
-import { requireRole } from '../../auth.ts';
-import { type ApiError, badRequest, notFound } from '../../errors.ts';
+import { requireRole } from '../../auth/authenticate.ts';
+import { type ApiError, badRequest, notFound } from '../../http/errors.ts';
+import { validate, wholeNumber } from '../../http/validate.ts';
 import { hashObject, isLengthMismatch } from '../../storage/objects.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate, wholeNumber } from '../../validate.ts';
 import {
   artifactContentType,
   artifactParams,

@@ -8,8 +8,9 @@ import * as z from 'zod';
 import { type Artifact, keysPayloadSchema } from '../../../protocol/documents.ts';
 import { sha256Hex } from '../../../protocol/encoding.ts';
 import { decodeDocument } from '../../../protocol/jws.ts';
-import { requireRole } from '../../auth.ts';
-import { badRequest, conflict, notFound } from '../../errors.ts';
+import { requireRole } from '../../auth/authenticate.ts';
+import { badRequest, conflict, notFound } from '../../http/errors.ts';
+import { validate } from '../../http/validate.ts';
 import { currentKeyset } from '../../storage/keysets.ts';
 import { hashObject, putDocument, storedSha256, trustedSha512 } from '../../storage/objects.ts';
 import { artifactKey, releaseDocKey } from '../../storage/projection.ts';
@@ -17,7 +18,6 @@ import { getRelease, insertRelease, listReleases } from '../../storage/releases.
 import { isGuardFailure, isUniqueViolation } from '../../storage/revisions.ts';
 import { type CheckedArtifact, refuseRemovedArtifacts } from '../../storage/uploads.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate } from '../../validate.ts';
 import {
   appParams,
   audit,

@@ -11,8 +11,9 @@ import { basisPointsSchema, type RolloutState, versionSchema } from '../../../pr
 import { sha256Hex } from '../../../protocol/encoding.ts';
 import { expoSignatureSchema } from '../../../protocol/expo.ts';
 import { type Plan, planSchema } from '../../../protocol/plan.ts';
-import { requireRole } from '../../auth.ts';
-import { badRequest, conflict, notFound } from '../../errors.ts';
+import { requireRole } from '../../auth/authenticate.ts';
+import { badRequest, conflict, notFound } from '../../http/errors.ts';
+import { validate } from '../../http/validate.ts';
 import { getAppSettings } from '../../storage/app-settings.ts';
 import { assertCanSign, projectChannels } from '../../storage/projection-writer.ts';
 import { getRelease } from '../../storage/releases.ts';
@@ -26,7 +27,6 @@ import {
 } from '../../storage/standby-yanks.ts';
 import { rollbackTargetProblem } from '../../storage/yank-publish.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate } from '../../validate.ts';
 import {
   audit,
   channelParams,

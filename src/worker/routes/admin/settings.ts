@@ -3,13 +3,13 @@ import { Hono } from 'hono';
 import { base64url } from 'jose';
 import * as z from 'zod';
 import { planSchema } from '../../../protocol/plan.ts';
-import { requireRole } from '../../auth.ts';
-import { badRequest, notFound } from '../../errors.ts';
+import { requireRole } from '../../auth/authenticate.ts';
+import { badRequest, notFound } from '../../http/errors.ts';
+import { validate, wholeNumber } from '../../http/validate.ts';
 import { type AppSettings, getAppSettings, setAppSettings } from '../../storage/app-settings.ts';
 import { bumpApp, checkExpected, commit } from '../../storage/revisions.ts';
 import { listDeliveries, retargetPendingDeliveries } from '../../storage/webhooks.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate, wholeNumber } from '../../validate.ts';
 import { appParams, audit, expectedRevision, jsonLimit } from './common.ts';
 
 const putSettings = z.object({

@@ -1,9 +1,9 @@
 /** Status of an app (docs/api.md § Status): every channel with its rollouts and the app's yanks. */
 import { Hono } from 'hono';
-import { requireRole } from '../../auth.ts';
+import { requireRole } from '../../auth/authenticate.ts';
+import { validate } from '../../http/validate.ts';
 import { readChannelStates } from '../../storage/channel-state.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate } from '../../validate.ts';
 import { appParams, requireApp } from './common.ts';
 import { channelView } from './views.ts';
 

@@ -7,13 +7,13 @@ import * as z from 'zod';
 import { nameSchema, timestampSchema } from '../../../protocol/documents.ts';
 import { randomHex, sha256Hex } from '../../../protocol/encoding.ts';
 import { ROLES } from '../../../protocol/roles.ts';
-import { requireRole } from '../../auth.ts';
-import { badRequest, notFound } from '../../errors.ts';
+import { requireRole } from '../../auth/authenticate.ts';
+import { badRequest, notFound } from '../../http/errors.ts';
+import { validate } from '../../http/validate.ts';
 import { getApp } from '../../storage/apps.ts';
 import { isoSeconds } from '../../storage/revisions.ts';
 import { getToken, insertToken, listTokens, revokeToken, type TokenRecord } from '../../storage/tokens.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate } from '../../validate.ts';
 import { audit, jsonLimit } from './common.ts';
 
 /** More apps than this is a deployment-wide token in all but name. */

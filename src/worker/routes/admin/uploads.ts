@@ -6,14 +6,14 @@
  */
 import { Hono } from 'hono';
 import { sha256HexSchema, sha512Base64Schema } from '../../../protocol/documents.ts';
-import { requireRole } from '../../auth.ts';
-import { type ApiError, badRequest, conflict, notFound } from '../../errors.ts';
+import { requireRole } from '../../auth/authenticate.ts';
+import { type ApiError, badRequest, conflict, notFound } from '../../http/errors.ts';
+import { validate } from '../../http/validate.ts';
 import { putArtifact, storedSha256, trustedSha512 } from '../../storage/objects.ts';
 import { artifactKey } from '../../storage/projection.ts';
 import { isoSeconds } from '../../storage/revisions.ts';
 import { isRegistered, removeUpload, uploadTtlHours } from '../../storage/uploads.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate } from '../../validate.ts';
 import {
   type ArtifactParams,
   artifactContentType,

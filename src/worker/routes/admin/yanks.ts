@@ -8,13 +8,13 @@ import { Hono } from 'hono';
 import * as z from 'zod';
 import { sha256Hex } from '../../../protocol/encoding.ts';
 import { expoSignatureSchema } from '../../../protocol/expo.ts';
-import { requireRole } from '../../auth.ts';
-import { badRequest, conflict, notFound } from '../../errors.ts';
+import { requireRole } from '../../auth/authenticate.ts';
+import { badRequest, conflict, notFound } from '../../http/errors.ts';
+import { validate } from '../../http/validate.ts';
 import { assertCanSign } from '../../storage/projection-writer.ts';
 import { commit, isUniqueViolation } from '../../storage/revisions.ts';
 import { yankProblem, yankPublished, yankStatements } from '../../storage/yank-publish.ts';
 import type { AppEnv } from '../../types.ts';
-import { validate } from '../../validate.ts';
 import { appParams, audit, jsonLimit, jwsSchema, requireApp, verifyOr400 } from './common.ts';
 import { releaseKeys } from './releases.ts';
 

@@ -6,9 +6,9 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { ApiErrorCode } from '../protocol/api.ts';
+import type { ApiErrorCode } from '../../protocol/api.ts';
+import { RevisionConflict } from '../storage/revisions.ts';
 import { ApiError, errorBody } from './errors.ts';
-import { RevisionConflict } from './storage/revisions.ts';
 
 /** A JSON error response. Errors are never cached: the next request may well succeed. */
 export function errorResponse(

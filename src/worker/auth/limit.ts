@@ -9,7 +9,7 @@
  * isolates gets at most one more lookup in each (the binding is per Cloudflare location anyway, as
  * its documentation says: a brake, not an exact quota).
  */
-import { errorResponse } from './error-handling.ts';
+import { errorResponse } from '../http/error-handling.ts';
 
 /** The period of AUTH_RATE_LIMIT in wrangler.toml, which is also how long a limited IP stays blocked. */
 export const AUTH_LIMIT_PERIOD_S = 60;

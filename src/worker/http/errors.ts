@@ -1,5 +1,5 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { ApiErrorCode } from '../protocol/api.ts';
+import type { ApiErrorCode } from '../../protocol/api.ts';
 
 /**
  * An error a client caused or may act on. `app.onError` turns it into DESIGN §4's shape:

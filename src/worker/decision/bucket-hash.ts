@@ -5,7 +5,7 @@
  * digest it would replace (BENCHMARKS.md, warm check). The protocol's `bucket` stays the definition,
  * on WebCrypto for the SDK; test/worker/bucket-hash.property.test.ts holds the two equal.
  */
-import { BUCKETS, type SyncBucket } from '../protocol/bucket.ts';
+import { BUCKETS, type SyncBucket } from '../../protocol/bucket.ts';
 import { sha256FirstWord } from './sha256-first-word.ts';
 
 /** `bucket(salt, clientId)`, computed synchronously. */

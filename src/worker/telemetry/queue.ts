@@ -7,12 +7,12 @@
  * or redelivered batch never counts an event twice.
  */
 import * as z from 'zod';
-import { nameSchema } from '../protocol/documents.ts';
-import { CLIENT_KINDS, eventSchema, MAX_EVENTS } from '../protocol/telemetry.ts';
-import { storeEvents } from './storage/telemetry.ts';
-import { telemetryDb, UnboundTelemetryDb } from './storage/telemetry-dbs.ts';
-import type { StoredEvent } from './storage/telemetry-sql.ts';
-import { describeIssue } from './validate.ts';
+import { nameSchema } from '../../protocol/documents.ts';
+import { CLIENT_KINDS, eventSchema, MAX_EVENTS } from '../../protocol/telemetry.ts';
+import { describeIssue } from '../http/validate.ts';
+import { storeEvents } from '../storage/telemetry.ts';
+import { telemetryDb, UnboundTelemetryDb } from '../storage/telemetry-dbs.ts';
+import type { StoredEvent } from '../storage/telemetry-sql.ts';
 
 /** Retry delay: 10 s, 20 s, 40 s… capped at 10 minutes. */
 export function retryDelaySeconds(attempts: number): number {

@@ -6,16 +6,17 @@
  * R2 from every telemetry database (storage/telemetry-export.ts), expires artifact uploads no release registered
  * (storage/upload-sweep.ts), and finally posts due webhooks. Each part fails on its own.
  */
-import { judgeRollouts } from './scheduler/rollouts.ts';
-import { type ChannelRecord, listChannelsNeedingWork } from './storage/apps.ts';
-import { auditStatement } from './storage/audit.ts';
-import { projectChannels } from './storage/projection-writer.ts';
-import { bumpChannel, commit, isoSeconds, RevisionConflict, snapshotWindow } from './storage/revisions.ts';
-import { CONTROL_DB, telemetryDatabases } from './storage/telemetry-dbs.ts';
-import { exportExpiredEvents, retentionDays } from './storage/telemetry-export.ts';
-import { expireUnregisteredUploads } from './storage/upload-sweep.ts';
-import { uploadTtlHours } from './storage/uploads.ts';
-import { deliverDueWebhooks } from './storage/webhooks.ts';
+
+import { type ChannelRecord, listChannelsNeedingWork } from '../storage/apps.ts';
+import { auditStatement } from '../storage/audit.ts';
+import { projectChannels } from '../storage/projection-writer.ts';
+import { bumpChannel, commit, isoSeconds, RevisionConflict, snapshotWindow } from '../storage/revisions.ts';
+import { CONTROL_DB, telemetryDatabases } from '../storage/telemetry-dbs.ts';
+import { exportExpiredEvents, retentionDays } from '../storage/telemetry-export.ts';
+import { expireUnregisteredUploads } from '../storage/upload-sweep.ts';
+import { uploadTtlHours } from '../storage/uploads.ts';
+import { deliverDueWebhooks } from '../storage/webhooks.ts';
+import { judgeRollouts } from './rollouts.ts';
 
 /**
  * Re-sign a snapshot once it is a day old (DESIGN §2: the scheduler re-signs daily): snapshots live

@@ -4,7 +4,7 @@
  * or node:crypto for these short inputs (BENCHMARKS.md, warm check); test/worker/bucket-hash.property.test.ts
  * holds it equal to WebCrypto.
  */
-import { INITIAL, K } from '../protocol/sha256.ts';
+import { INITIAL, K } from '../../protocol/sha256.ts';
 
 // The round constants and initial value are protocol/sha256.ts's; the rounds are written out here
 // (no class, no DataView, one block buffer kept) because a check runs them for every bucket.

@@ -6,13 +6,13 @@
  * test/worker/token-scope.integration.test.ts fails for a route that is not listed there).
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { sha256, sha256Hex } from '../protocol/encoding.ts';
-import { type Role, roleAllows } from '../protocol/roles.ts';
-import { clientIp, countFailure, refuseIfBlocked } from './auth-limit.ts';
-import { type RouteScope, scopeAllows } from './auth-roles.ts';
-import { ApiError } from './errors.ts';
-import { findTokenByHash } from './storage/tokens.ts';
-import type { Actor, AppEnv } from './types.ts';
+import { sha256, sha256Hex } from '../../protocol/encoding.ts';
+import { type Role, roleAllows } from '../../protocol/roles.ts';
+import { ApiError } from '../http/errors.ts';
+import { findTokenByHash } from '../storage/tokens.ts';
+import type { Actor, AppEnv } from '../types.ts';
+import { clientIp, countFailure, refuseIfBlocked } from './limit.ts';
+import { type RouteScope, scopeAllows } from './scopes.ts';
 
 /** Issued tokens: `updr_` and 32 random bytes in base64url. */
 export const TOKEN_PATTERN = /^updr_[A-Za-z0-9_-]{43}$/;
