@@ -53,7 +53,9 @@ export const rangeSchema = z
   .max(256)
   .refine((r) => semverValidRange(r) !== null, 'must be a semver range such as >=1.0.0');
 
-export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');
+/** A SHA-256 as 64 lowercase hex digits. */
+export const SHA256_HEX_PATTERN = /^[0-9a-f]{64}$/;
+export const sha256HexSchema = z.string().regex(SHA256_HEX_PATTERN, 'must be 64 lowercase hex digits');
 export const saltSchema = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex digits');
 /** RFC 3339 UTC timestamp, e.g. 2026-11-21T18:00:00Z (fractional seconds allowed). */
 export const timestampSchema = z.iso.datetime();

@@ -18,6 +18,7 @@ import {
   type Platform,
   platformSchema,
   runtimeSchema,
+  SHA256_HEX_PATTERN,
   sha256HexSchema,
   versionSchema,
 } from '../../protocol/documents.ts';
@@ -54,8 +55,6 @@ const isArch = (value: string): value is Arch => (ARCHES as readonly string[]).i
 // version (a prerelease, a part too large…) goes to versionSchema itself.
 const PLAIN_VERSION = /^(?:0|[1-9][0-9]{0,14})\.(?:0|[1-9][0-9]{0,14})\.(?:0|[1-9][0-9]{0,14})$/;
 const isVersion = (value: string) => PLAIN_VERSION.test(value) || versionSchema.safeParse(value).success;
-// sha256HexSchema's pattern (documents.ts does not export it); the property test holds them equal.
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** The check's query of `url`, validated; throws ApiError 400 `invalid_query` naming the parameter at fault. */
 export function parseCheckQuery(url: URL): CheckQuery {
@@ -140,7 +139,7 @@ export function readCheckQuery(url: URL): CheckQuery | undefined {
     query.runtime = runtime;
   }
   if (snapshot !== undefined) {
-    if (!SHA256_HEX.test(snapshot)) return undefined;
+    if (!SHA256_HEX_PATTERN.test(snapshot)) return undefined;
     query.snapshot = snapshot;
   }
   return query;
