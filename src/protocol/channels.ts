@@ -5,7 +5,7 @@
  * else the app's default channel.
  */
 import * as z from 'zod';
-import { isInside } from './bucket.ts';
+import { isInside, isInsideSync, type SyncBucket } from './bucket.ts';
 import {
   basisPointsSchema,
   clientIdSchema,
@@ -104,6 +104,44 @@ export async function chooseChannel(config: AppConfig, request: RoutingRequest):
  * routing implementation: the data plane takes the channel, `updraft rules test` prints the reasons.
  */
 export async function explainChannel(config: AppConfig, request: RoutingRequest): Promise<ChannelChoice> {
+  const steps = routingSteps(config, request);
+  let step = steps.next();
+  while (!step.done)
+    step = steps.next(await isInside(step.value.percentBp, step.value.salt, request.clientId));
+  return step.value;
+}
+
+/**
+ * `chooseChannel` with a synchronous `bucket` (the Worker's `bucketSync`): the same channel for every
+ * input, without a promise or a WebCrypto digest for a cohort rule.
+ */
+export function chooseChannelSync(
+  config: AppConfig,
+  request: RoutingRequest,
+  syncBucket: SyncBucket,
+): string {
+  const steps = routingSteps(config, request);
+  let step = steps.next();
+  while (!step.done) {
+    step = steps.next(isInsideSync(step.value.percentBp, step.value.salt, request.clientId, syncBucket));
+  }
+  return step.value.channel;
+}
+
+/** A rule's cohort, whose answer depends on the client's bucket. */
+interface Cohort {
+  percentBp: number;
+  salt: string;
+}
+
+/**
+ * The routing rules, written once for both ways of hashing (as `decide`'s are): the steps yield each
+ * cohort a rule asks about and are resumed with whether the client is inside it.
+ */
+function* routingSteps(
+  config: AppConfig,
+  request: RoutingRequest,
+): Generator<Cohort, ChannelChoice, boolean> {
   const channels = new Map(config.channels.map((c) => [c.name, c]));
   const rules: RuleOutcome[] = [];
   for (const [index, rule] of config.rules.entries()) {
@@ -111,7 +149,7 @@ export async function explainChannel(config: AppConfig, request: RoutingRequest)
       rules.push({ index, channel: rule.channel, outcome: 'unknown_channel' });
       continue;
     }
-    const condition = await failedCondition(config.app, rule, request);
+    const condition = yield* failedCondition(config.app, rule, request);
     if (condition === null) {
       rules.push({ index, channel: rule.channel, outcome: 'matched' });
       return { channel: rule.channel, reason: { kind: 'rule', index }, rules };
@@ -135,11 +173,11 @@ export async function explainChannel(config: AppConfig, request: RoutingRequest)
  * The first condition of `rule` the client fails, or null when every condition given holds; the
  * cheap ones run first so the hash is computed only when needed.
  */
-async function failedCondition(
+function* failedCondition(
   app: string,
   rule: ChannelRule,
   request: RoutingRequest,
-): Promise<RuleCondition | null> {
+): Generator<Cohort, RuleCondition | null, boolean> {
   const { client_ids, percent_bp, salt, platforms, countries, versions } = rule.match;
   if (client_ids && !client_ids.includes(request.clientId)) return 'client_ids';
   if (platforms && !platforms.includes(request.platform)) return 'platforms';
@@ -154,7 +192,5 @@ async function failedCondition(
   }
   if (percent_bp === undefined) return null;
   // The server always stores a salt with a cohort; a rule written without one still gets a stable cohort.
-  return (await isInside(percent_bp, salt ?? `${app}:${rule.channel}`, request.clientId))
-    ? null
-    : 'percent_bp';
+  return (yield { percentBp: percent_bp, salt: salt ?? `${app}:${rule.channel}` }) ? null : 'percent_bp';
 }

@@ -1,15 +1,17 @@
 /**
  * The Worker's synchronous bucket (plain-JS SHA-256, src/worker/decision/bucket-hash.ts) against the protocol's
  * WebCrypto one, which stays the definition (DESIGN §3): equal on the design's test vectors and on
- * random salts and client ids, valid or not; and the Worker's synchronous decision equal to `decide`.
+ * random salts and client ids, valid or not; and the Worker's synchronous decision and channel routing
+ * equal to `decide` and `explainChannel`.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bucket, bucketOfDigest, isInside, isInsideSync } from '../../src/protocol/bucket.ts';
+import { type AppConfig, chooseChannelSync, explainChannel } from '../../src/protocol/channels.ts';
 import { decide, decideSync } from '../../src/protocol/decision.ts';
 import { bucketSync } from '../../src/worker/decision/bucket-hash.ts';
 import { sha256FirstWord } from '../../src/worker/decision/sha256-first-word.ts';
-import { decisionInput, hex, worldArb } from '../protocol/arbitraries.ts';
+import { decisionInput, hex, percentArb, saltArb, versionArb, worldArb } from '../protocol/arbitraries.ts';
 
 /** Client ids as the schema allows them: 1–128 of `[A-Za-z0-9._:-]`. */
 const clientIdArb = fc.stringMatching(/^[A-Za-z0-9._:-]{1,128}$/);
@@ -106,5 +108,53 @@ describe('decideSync with bucketSync', () => {
       }),
       { seed: 1604, numRuns: 1000 },
     );
+  });
+});
+
+/** Apps with cohort rules (some with other conditions, some without a salt) over a few channels. */
+const CHANNELS = ['stable', 'beta', 'canary'] as const;
+const ruleArb = fc.record({
+  channel: fc.constantFrom(...CHANNELS, 'gone'),
+  match: fc.record(
+    {
+      percent_bp: percentArb,
+      salt: saltArb,
+      platforms: fc.subarray(['linux', 'darwin', 'windows'] as const, { minLength: 1 }),
+      versions: fc.constantFrom('>=1.0.0', '<2.0.0', '^1.2.0'),
+    },
+    { requiredKeys: ['percent_bp'] },
+  ),
+});
+const configArb: fc.Arbitrary<AppConfig> = fc.record({
+  app: fc.constant('app'),
+  default_channel: fc.constantFrom(...CHANNELS),
+  channels: fc.subarray(
+    CHANNELS.map((name) => ({ name, public: name !== 'canary' })),
+    { minLength: 1 },
+  ),
+  rules: fc.array(ruleArb, { maxLength: 4 }),
+});
+
+describe('chooseChannelSync with bucketSync', () => {
+  it('routes as explainChannel does, cohort rules included', async () => {
+    let cohorts = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        configArb,
+        clientIdArb,
+        fc.constantFrom('linux', 'darwin', 'windows') as fc.Arbitrary<'linux' | 'darwin' | 'windows'>,
+        fc.option(versionArb, { nil: undefined }),
+        fc.option(fc.constantFrom(...CHANNELS, 'nope'), { nil: undefined }),
+        async (config, clientId, platform, installed, requested) => {
+          const request = { clientId, platform, installed, requested };
+          const explained = await explainChannel(config, request);
+          if (explained.rules.some((r) => r.outcome === 'failed' && r.condition === 'percent_bp')) cohorts++;
+          expect(chooseChannelSync(config, request, bucketSync)).toBe(explained.channel);
+        },
+      ),
+      { seed: 1605, numRuns: 2000 },
+    );
+    // The property must have met clients outside a cohort, or it proved nothing about the hash.
+    expect(cohorts).toBeGreaterThan(100);
   });
 });

@@ -1,4 +1,4 @@
-import { type AppConfig, chooseChannel } from '../../protocol/channels.ts';
+import { type AppConfig, chooseChannelSync } from '../../protocol/channels.ts';
 import { type Decision, decideSync } from '../../protocol/decision.ts';
 import type { Arch, Artifact, Platform, ReleasePayload } from '../../protocol/documents.ts';
 import { expoAssetPath } from '../../protocol/expo.ts';
@@ -6,13 +6,8 @@ import type { ClientKind } from '../../protocol/telemetry.ts';
 import { parseVersion } from '../../protocol/versions.ts';
 import { bucketSync } from '../decision/bucket-hash.ts';
 import { notFound } from '../http/errors.ts';
-import {
-  type CachedChannel,
-  type LoadedChannel,
-  loadApp,
-  loadChannel,
-  stateTtlMs,
-} from '../storage/state-cache.ts';
+import { type CachedChannel, type LoadedChannel, loadApp, loadChannel } from '../storage/state-cache.ts';
+import { stateTtlMs } from '../storage/state-ttl.ts';
 
 /** What a client route knows about the client, whatever its wire format. */
 export interface ClientQuery {
@@ -182,13 +177,18 @@ async function resolveChannel(
   country: string | undefined,
 ): Promise<{ channel: string; state: LoadedChannel }> {
   if (config.channels.length > 0) {
-    const chosen = await chooseChannel(config, {
-      clientId: query.clientId,
-      requested: query.requested,
-      platform: query.platform,
-      country,
-      installed: query.installed,
-    });
+    // The Worker's synchronous hash for a cohort rule, as for the decision (decideOn).
+    const chosen = chooseChannelSync(
+      config,
+      {
+        clientId: query.clientId,
+        requested: query.requested,
+        platform: query.platform,
+        country,
+        installed: query.installed,
+      },
+      bucketSync,
+    );
     const state = await loadChannel(kv, config.app, chosen, ttlMs);
     if (state) return { channel: chosen, state };
     if (chosen !== config.default_channel) {
