@@ -8,11 +8,11 @@ import { type KeysPayload, nameSchema } from '../protocol/documents.ts';
 import { sha256Hex } from '../protocol/encoding.ts';
 import { UpdraftError } from './errors.ts';
 import { getJson } from './http.ts';
-import type { CheckResult, UpdraftErrorCode } from './index.ts';
 import { type KeysContext, kidOf, trustedKeys } from './keys.ts';
 import { type Offer, type OfferContext, verifyOffer } from './offer.ts';
 import { verifySnapshot } from './snapshot.ts';
 import { storageKeys } from './store.ts';
+import type { CheckResult, UpdraftErrorCode } from './types.ts';
 
 const checkResponseSchema = z.object({
   status: z.enum(['update', 'rollback', 'none']),

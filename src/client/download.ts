@@ -8,7 +8,7 @@ import { toHex } from '../protocol/encoding.ts';
 import { Sha256 } from '../protocol/sha256.ts';
 import { messageOf, UpdraftError } from './errors.ts';
 import { deadline, type Http, send, serverError } from './http.ts';
-import type { CheckResult, DownloadOptions } from './index.ts';
+import type { CheckResult, DownloadOptions } from './types.ts';
 
 type Accepted = Extract<CheckResult, { status: 'update' | 'rollback' }>;
 

@@ -1,5 +1,5 @@
 /** The SDK's one error type: every refusal and failure carries a stable code (docs/client.md). */
-import type { UpdraftErrorCode } from './index.ts';
+import type { UpdraftErrorCode } from './types.ts';
 
 /** A refusal or failure, with a stable `code`. */
 export class UpdraftError extends Error {

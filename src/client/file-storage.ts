@@ -6,7 +6,7 @@
  */
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { StorageAdapter } from './index.ts';
+import type { StorageAdapter } from './types.ts';
 
 /** One process per file: writes within a process are serialized, other processes are not coordinated. */
 export class FileStorage implements StorageAdapter {

@@ -8,8 +8,8 @@
 import * as z from 'zod';
 import type { TelemetryEvent } from '../protocol/telemetry.ts';
 import { deadline, type Http, readText, send } from './http.ts';
-import type { RejectedEvent, StorageAdapter } from './index.ts';
 import { loadQueue, saveQueue } from './telemetry.ts';
+import type { RejectedEvent, StorageAdapter } from './types.ts';
 
 export const MAX_BATCH_EVENTS = 100;
 /** Below the intake's 64 KiB, leaving room for the envelope. */

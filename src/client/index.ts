@@ -5,7 +5,6 @@
 import * as z from 'zod';
 import {
   type Arch,
-  type Artifact,
   archSchema,
   clientIdSchema,
   nameSchema,
@@ -13,11 +12,10 @@ import {
   type PublicJwk,
   platformSchema,
   publicJwkSchema,
-  type ReleasePayload,
   runtimeSchema,
   versionSchema,
 } from '../protocol/documents.ts';
-import { osVersionSchema, type TelemetryEvent } from '../protocol/telemetry.ts';
+import { osVersionSchema } from '../protocol/telemetry.ts';
 import { CHECK_TIMEOUT_MS, runCheck } from './check.ts';
 import { downloadArtifact } from './download.ts';
 import { flushQueue } from './flush.ts';
@@ -26,16 +24,27 @@ import { createSessions, queueFinishedHours, type Sessions } from './sessions.ts
 import { serial, storageKeys } from './store.ts';
 import { appendToQueue, buildEvent } from './telemetry.ts';
 
+import type {
+  CheckOptions,
+  CheckResult,
+  DownloadOptions,
+  RejectedEvent,
+  ReportInput,
+  StorageAdapter,
+} from './types.ts';
+
 export { UpdraftError } from './errors.ts';
 export { MemoryStorage } from './memory-storage.ts';
 export type { Sessions } from './sessions.ts';
-
-/** Where the SDK keeps what must survive restarts: client ID, highest snapshot revision seen, trusted keys, queued telemetry. */
-export interface StorageAdapter {
-  get(key: string): Promise<string | null>;
-  set(key: string, value: string): Promise<void>;
-  delete(key: string): Promise<void>;
-}
+export type {
+  CheckOptions,
+  CheckResult,
+  DownloadOptions,
+  RejectedEvent,
+  ReportInput,
+  StorageAdapter,
+  UpdraftErrorCode,
+} from './types.ts';
 
 export interface UpdaterOptions {
   /** Base URL of the Updraft Worker, e.g. https://updates.example.com */
@@ -64,84 +73,6 @@ export interface UpdaterOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Events the server refused for good (invalid): they are dropped from the queue. Defaults to console.warn. */
   onRejected?: (rejected: RejectedEvent[]) => void;
-}
-
-/** An event the telemetry intake refused with a reason other than the rate limit; it is not retried. */
-export interface RejectedEvent {
-  event: TelemetryEvent;
-  code: string;
-  message: string;
-}
-
-/** A verified answer of `check()`. */
-export type CheckResult =
-  | { status: 'none'; channel: string; yanked: boolean }
-  | {
-      status: 'update' | 'rollback';
-      channel: string;
-      version: string;
-      mandatory: boolean;
-      /** The verified release manifest and the artifact for this client from it. */
-      release: ReleasePayload;
-      artifact: Artifact & { url: string };
-    };
-
-/** Stable codes of every refusal; see docs/client.md and docs/security.md. */
-export type UpdraftErrorCode =
-  | 'keys_untrusted'
-  | 'snapshot_invalid'
-  | 'snapshot_expired'
-  | 'snapshot_future'
-  | 'snapshot_replayed'
-  | 'release_invalid'
-  | 'release_not_listed'
-  | 'release_mismatch'
-  | 'downgrade'
-  | 'yank_invalid'
-  | 'bucket_mismatch'
-  | 'artifact_too_large'
-  | 'artifact_size'
-  | 'artifact_hash'
-  | 'server_error'
-  | 'unverifiable'
-  | 'redirect_refused'
-  | 'timeout'
-  | 'network';
-
-/** A telemetry event as an app reports it; the SDK adds `id`, `client_id`, `channel`, `platform`, `arch`, `os_version` and `occurred_at`. */
-export interface ReportInput {
-  type:
-    | 'check'
-    | 'download_started'
-    | 'download_succeeded'
-    | 'download_failed'
-    | 'install_succeeded'
-    | 'install_failed'
-    | 'rollback';
-  from_version?: string;
-  to_version?: string;
-  error_code?: string;
-  error_message?: string;
-  duration_ms?: number;
-}
-
-export interface CheckOptions {
-  /** Aborts the check; it then rejects with the signal's reason. */
-  signal?: AbortSignal;
-  /** Deadline of the whole check, keys included (default 30 s); past it, `UpdraftError('timeout')`. */
-  timeoutMs?: number;
-}
-
-export interface DownloadOptions {
-  /** Aborts the download; it then rejects with the signal's reason. */
-  signal?: AbortSignal;
-  onProgress?: (received: number, total: number) => void;
-  /** Deadline of the whole download (default 60 s plus the signed size at 32 kB/s); past it, `UpdraftError('timeout')`. */
-  timeoutMs?: number;
-  /** A transfer with no byte for this long (default 30 s) is cut and resumed. */
-  idleTimeoutMs?: number;
-  /** How often an interrupted transfer is resumed with `Range` (default 3) before `UpdraftError('network')`. */
-  resumes?: number;
 }
 
 export interface Updater {

@@ -11,8 +11,8 @@ import { DocumentError, decodeDocument, verifyDocument } from '../protocol/jws.t
 import { verifyKeysLink } from '../protocol/keys.ts';
 import { messageOf, UpdraftError } from './errors.ts';
 import { getJson, type Http, MAX_KEYS_BODY } from './http.ts';
-import type { StorageAdapter } from './index.ts';
 import { readJson, storageKeys, type TrustedKeys, trustedKeysSchema, writeJson } from './store.ts';
+import type { StorageAdapter } from './types.ts';
 
 /** The most keys versions one refresh walks: rotations are rare; a claimed version 10^9 is not fetched. */
 export const MAX_CHAIN_STEPS = 256;

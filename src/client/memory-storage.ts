@@ -1,5 +1,5 @@
 /** A `StorageAdapter` that keeps everything in memory: for tests, and for browsers that persist elsewhere. */
-import type { StorageAdapter } from './index.ts';
+import type { StorageAdapter } from './types.ts';
 
 /**
  * Nothing survives a restart: the next run is a first run (a new client ID unless one is given,

@@ -17,7 +17,7 @@ import { sha256Hex } from '../protocol/encoding.ts';
 import { DocumentError, verifyDocument } from '../protocol/jws.ts';
 import { parseVersion, satisfies } from '../protocol/versions.ts';
 import { UpdraftError } from './errors.ts';
-import type { CheckResult } from './index.ts';
+import type { CheckResult } from './types.ts';
 
 export interface OfferContext {
   app: string;

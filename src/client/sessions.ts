@@ -18,9 +18,9 @@ import {
   sessionHour,
   type TelemetryEvent,
 } from '../protocol/telemetry.ts';
-import type { StorageAdapter } from './index.ts';
 import { readJson, storageKeys, writeJson } from './store.ts';
 import { type Identity, loadQueue, saveQueue } from './telemetry.ts';
+import type { StorageAdapter } from './types.ts';
 
 /** The calls an app makes about its sessions; each persists before it resolves. */
 export interface Sessions {

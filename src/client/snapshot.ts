@@ -3,8 +3,8 @@ import * as z from 'zod';
 import type { ChannelPayload, KeysPayload } from '../protocol/documents.ts';
 import { DocumentError, decodeDocument, verifyDocument } from '../protocol/jws.ts';
 import { UpdraftError } from './errors.ts';
-import type { StorageAdapter } from './index.ts';
 import { readJson, storageKeys, writeJson } from './store.ts';
+import type { StorageAdapter } from './types.ts';
 
 /**
  * How far in the future a snapshot's `issued_at` may lie: clocks drift, but a snapshot dated later

@@ -6,7 +6,7 @@
  */
 import * as z from 'zod';
 import { keysPayloadSchema } from '../protocol/documents.ts';
-import type { StorageAdapter } from './index.ts';
+import type { StorageAdapter } from './types.ts';
 
 export const storageKeys = (app: string) => ({
   clientId: `updraft:${app}:client_id`,

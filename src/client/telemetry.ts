@@ -6,8 +6,8 @@
 import * as z from 'zod';
 import type { Arch, Platform } from '../protocol/documents.ts';
 import { eventSchema, MAX_ERROR_MESSAGE, type TelemetryEvent } from '../protocol/telemetry.ts';
-import type { ReportInput, StorageAdapter } from './index.ts';
 import { readJson, storageKeys, writeJson } from './store.ts';
+import type { ReportInput, StorageAdapter } from './types.ts';
 
 /** Oldest events are dropped beyond this: an app offline for months must not fill its storage. */
 export const MAX_QUEUED_EVENTS = 1000;
