@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CheckResponse } from '../../src/protocol/api.ts';
 import { sha256Hex } from '../../src/protocol/encoding.ts';
 import { encodeAnswer } from '../../src/worker/routes/check.ts';
-import { AnswerMemo } from '../../src/worker/storage/state-cache.ts';
+import { AnswerMemo } from '../../src/worker/storage/answer-memo.ts';
 
 const snapshotJws = `eyJhbGciOiJFZERTQSJ9.${'a'.repeat(2000)}.c2ln`;
 const artifact = { url: 'https://updraft.test/a', sha256: 'f'.repeat(64), size: 12 };

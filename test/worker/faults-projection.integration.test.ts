@@ -10,7 +10,7 @@ import type { ChannelPayload } from '../../src/protocol/documents.ts';
 import { generateKeyPair } from '../../src/protocol/keys.ts';
 import { runScheduled } from '../../src/worker/scheduler/scheduled.ts';
 import { type ChannelProjection, channelKey, KEYS_KEY } from '../../src/worker/storage/projection.ts';
-import { clearRefusals } from '../../src/worker/storage/projection-verify.ts';
+import { clearRefusals } from '../../src/worker/storage/refusals.ts';
 import { clearStateCache, loadChannel, loadKeys } from '../../src/worker/storage/state-cache.ts';
 import {
   expectRefusal,

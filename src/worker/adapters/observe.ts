@@ -13,7 +13,8 @@ import type { Context } from 'hono';
 import type { Arch, Platform } from '../../protocol/documents.ts';
 import { nameBasedUuid } from '../../protocol/encoding.ts';
 import type { ClientKind, EventsMessage, TelemetryEvent } from '../../protocol/telemetry.ts';
-import { loadChannel, stateTtlMs } from '../storage/state-cache.ts';
+import { loadChannel } from '../storage/state-cache.ts';
+import { stateTtlMs } from '../storage/state-ttl.ts';
 import type { AppEnv } from '../types.ts';
 
 /** One check of an adapter's client, after its decision. */

@@ -14,7 +14,8 @@ import { etagMatches } from '../http/caching.ts';
 import { errorFor } from '../http/error-handling.ts';
 import { PUBLIC_HEADERS, withHeaders } from '../http/headers.ts';
 import { validate } from '../http/validate.ts';
-import type { CachedChannel, EncodedAnswer } from '../storage/state-cache.ts';
+import type { EncodedAnswer } from '../storage/answer-memo.ts';
+import type { CachedChannel } from '../storage/state-cache.ts';
 import type { AppEnv } from '../types.ts';
 import { parseCheckQuery } from './check-query.ts';
 

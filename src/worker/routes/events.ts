@@ -17,7 +17,8 @@ import {
 import { errorResponse } from '../http/error-handling.ts';
 import { ApiError, badRequest, notFound } from '../http/errors.ts';
 import { describeIssue, validate } from '../http/validate.ts';
-import { loadApp, stateTtlMs } from '../storage/state-cache.ts';
+import { loadApp } from '../storage/state-cache.ts';
+import { stateTtlMs } from '../storage/state-ttl.ts';
 import type { AppEnv } from '../types.ts';
 
 export const MAX_EVENTS_BODY = 64 * 1024;

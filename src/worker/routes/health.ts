@@ -6,7 +6,7 @@
 import { Hono } from 'hono';
 import { parsePrivateJwk } from '../../protocol/keys.ts';
 import { probes } from '../storage/data-plane.ts';
-import type { RefusedChannel } from '../storage/projection-verify.ts';
+import type { RefusedChannel } from '../storage/refusals.ts';
 import { loadKeys, unverifiedChannels } from '../storage/state-cache.ts';
 import { telemetryDatabases } from '../storage/telemetry-dbs.ts';
 import type { AppEnv } from '../types.ts';

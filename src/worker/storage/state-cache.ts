@@ -7,7 +7,7 @@
  * (projection-verify.ts). That costs a signature check per cache fill, never per request. A channel
  * that does not verify is kept as `{verified: false}` for the same TTL (a tampered value must not
  * cost a KV read and a verification on every request), answered with nothing signed (routes/check.ts)
- * and reported by `/healthz`. KV errors are thrown, as before, and never cached.
+ * and reported by `/healthz` (refusals.ts). KV errors are thrown, as before, and never cached.
  */
 import * as z from 'zod';
 import { type AppConfig, channelInfoSchema, channelRuleSchema } from '../../protocol/channels.ts';
@@ -25,34 +25,15 @@ import {
 } from '../../protocol/documents.ts';
 import { sha256Hex } from '../../protocol/encoding.ts';
 import { decodeDocument } from '../../protocol/jws.ts';
+import { AnswerMemo } from './answer-memo.ts';
 import { keysProjectionSchema } from './data-plane.ts';
 import { appKey, type ChannelProjection, channelKey, KEYS_KEY } from './projection.ts';
-import {
-  clearRefusal,
-  type RefusedChannel,
-  recordRefusal,
-  refusedChannels,
-  UnverifiedProjectionError,
-  verifyChannelProjection,
-} from './projection-verify.ts';
+import { UnverifiedProjectionError, verifyChannelProjection } from './projection-verify.ts';
+import { clearRefusal, type RefusedChannel, recordRefusal, refusedChannels } from './refusals.ts';
+import { STATE_TTL_MS } from './state-ttl.ts';
+import { TtlCache } from './ttl-cache.ts';
 
-/** How long a parsed projection is served from memory. KV's own ~60 s propagation dominates anyway. */
-export const STATE_TTL_MS = 5_000;
-/** The longest TTL `STATE_CACHE_TTL_MS` may set: past KV's own propagation it would only delay a yank. */
-export const MAX_STATE_TTL_MS = 60_000;
 const MAX_ENTRIES = 1_000;
-
-/**
- * The cache TTL from the `STATE_CACHE_TTL_MS` var (wrangler.toml): whole milliseconds up to
- * MAX_STATE_TTL_MS, `0` turning the cache off (every request reads and parses KV; the benchmark's
- * cold-isolate figure); unset or anything else means STATE_TTL_MS.
- */
-export function stateTtlMs(env: { STATE_CACHE_TTL_MS?: string }): number {
-  const raw = env.STATE_CACHE_TTL_MS?.trim();
-  if (raw === undefined || !/^\d{1,6}$/.test(raw)) return STATE_TTL_MS;
-  const ms = Number(raw);
-  return ms <= MAX_STATE_TTL_MS ? ms : STATE_TTL_MS;
-}
 
 /** One channel's signed state, verified and decoded, with the documents indexed by version. */
 export interface CachedChannel {
@@ -79,44 +60,6 @@ export interface CachedChannel {
   answers: AnswerMemo;
 }
 
-/** A check answer as sent: its UTF-8 body and ETag. */
-export interface EncodedAnswer {
-  body: Uint8Array;
-  etag: string;
-}
-
-/**
- * The encoded answers of one channel state, the oldest dropped first past 32 answers or 4 MiB of
- * bodies (a body embeds the snapshot, about 250 KB with 1,000 releases). It lives and dies with the
- * cached state, so an answer is never served from an older snapshot.
- */
-export class AnswerMemo {
-  static readonly MAX_ANSWERS = 32;
-  static readonly MAX_BYTES = 4 * 1024 * 1024;
-  readonly #answers = new Map<string, EncodedAnswer>();
-  #bytes = 0;
-
-  get(key: string): EncodedAnswer | undefined {
-    return this.#answers.get(key);
-  }
-
-  set(key: string, answer: EncodedAnswer): void {
-    if (this.#answers.has(key)) return;
-    this.#answers.set(key, answer);
-    this.#bytes += answer.body.byteLength;
-    for (const [oldest, { body }] of this.#answers) {
-      if (this.#answers.size <= AnswerMemo.MAX_ANSWERS && this.#bytes <= AnswerMemo.MAX_BYTES) break;
-      if (oldest === key) break;
-      this.#answers.delete(oldest);
-      this.#bytes -= body.byteLength;
-    }
-  }
-
-  get size(): number {
-    return this.#answers.size;
-  }
-}
-
 /** A channel whose projection did not verify: nothing of it may be served. `reason` is for logs. */
 export interface UnverifiedChannel {
   verified: false;
@@ -130,77 +73,6 @@ export type CurrentKeys =
   | { status: 'ok'; keys: KeysPayload }
   | { status: 'absent' }
   | { status: 'malformed'; reason: string };
-
-export interface TtlCacheOptions {
-  ttlMs: number;
-  maxEntries: number;
-  /** Clock in milliseconds; injectable for tests. */
-  now?: () => number;
-}
-
-interface Entry<T> {
-  expiresAt: number;
-  value: Promise<T>;
-}
-
-/**
- * Values live `ttlMs`; concurrent misses for one key share one load; a failed load is not kept; the
- * number of keys is bounded so that requests for random names cannot grow memory without limit.
- */
-export class TtlCache<T> {
-  readonly #entries = new Map<string, Entry<T>>();
-  readonly #ttlMs: number;
-  readonly #maxEntries: number;
-  readonly #now: () => number;
-
-  constructor(options: TtlCacheOptions) {
-    this.#ttlMs = options.ttlMs;
-    this.#maxEntries = options.maxEntries;
-    this.#now = options.now ?? Date.now;
-  }
-
-  /** The value of `key`, loaded when absent or expired; `ttlMs` (default the cache's) of 0 or less bypasses the cache. */
-  get(key: string, load: () => Promise<T>, ttlMs = this.#ttlMs): Promise<T> {
-    if (ttlMs <= 0) return load();
-    const now = this.#now();
-    const hit = this.#entries.get(key);
-    if (hit && hit.expiresAt > now) return hit.value;
-
-    const entry: Entry<T> = { expiresAt: now + ttlMs, value: load() };
-    // Delete then set keeps the Map ordered oldest-first, so eviction drops the stalest keys.
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
-    this.#evict(now);
-    entry.value.catch(() => {
-      if (this.#entries.get(key) === entry) this.#entries.delete(key);
-    });
-    return entry.value;
-  }
-
-  /** Drops `key`, so the next get loads it again. */
-  delete(key: string): void {
-    this.#entries.delete(key);
-  }
-
-  clear(): void {
-    this.#entries.clear();
-  }
-
-  get size(): number {
-    return this.#entries.size;
-  }
-
-  #evict(now: number): void {
-    if (this.#entries.size <= this.#maxEntries) return;
-    for (const [key, entry] of this.#entries) {
-      if (entry.expiresAt <= now) this.#entries.delete(key);
-    }
-    for (const key of this.#entries.keys()) {
-      if (this.#entries.size <= this.#maxEntries) break;
-      this.#entries.delete(key);
-    }
-  }
-}
 
 const appProjectionSchema = z.object({
   app: nameSchema,
