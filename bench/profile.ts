@@ -20,6 +20,7 @@ import {
   addReleases,
   bootstrapKeys,
   createApp,
+  heldSnapshotSha256,
   promote,
   publishExpoRelease,
   publishRelease,
@@ -213,6 +214,11 @@ async function main(): Promise<void> {
       await new Promise((settle) => setTimeout(settle, 5_000));
     }
     if (!workload) throw new Error(`no workload ${scenario}`);
+    // The checks hold the current snapshot, as in `npm run bench` (run.ts): answered without it.
+    if (scenario === 'check' || scenario === 'scale') {
+      const held = await heldSnapshotSha256(url, scenario === 'check' ? 'bench' : 'scale');
+      if (workload.kind === 'get') workload = { ...workload, path: `${workload.path}&snapshot=${held}` };
+    }
 
     const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
       title: string;

@@ -5,7 +5,7 @@
  * each figure means). With `--peer`, the published hot-updater Worker is served beside it and the
  * two checks are compared by bundles in the channel (bench/peer-hot-updater.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildWorker } from './build.ts';
@@ -27,6 +27,7 @@ import {
   bootstrapKeys,
   complete,
   createApp,
+  heldSnapshotSha256,
   promote,
   publishExpoRelease,
   publishRelease,
@@ -54,21 +55,25 @@ interface Profile {
   releaseLevels: readonly number[];
   healthEvents: number;
   healthRuns: number;
-  /** How many times the runs that are compared with each other alternate (the median run counts). */
+  /**
+   * How many times the runs that are compared with each other alternate (the median run counts). Many
+   * short rounds rather than a few long ones: the machine's speed moves within seconds, and the
+   * median of nine ratios moves less than that of five.
+   */
   rounds: number;
   /** Bundles in the channel at which `--peer` compares the checks (issue 16's targets: 5 and 1,000). */
   peerLevels: readonly number[];
 }
 
 const FULL: Profile = {
-  durationS: 6,
+  durationS: 4,
   warmupS: 1,
   telemetryS: 15,
   connections: 10,
   releaseLevels: [1, 10, 100, 1000],
   healthEvents: 1_000_000,
   healthRuns: 15,
-  rounds: 5,
+  rounds: 9,
   peerLevels: [1, 5, 100, 1000],
 };
 /** A smoke run in under two minutes: publishing 1,000 releases alone takes longer, so it stops at 100. */
@@ -91,30 +96,11 @@ const HEALTH_VERSIONS = ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0'] as const;
 /** Rotating client IDs per load run: enough that no cache or limiter keyed by client sees repeats. */
 const CLIENTS = 100_000;
 
-/**
- * The SHA-256 (hex) of each app's current snapshot, as an SDK holds it after its first check: the
- * checks below send it (`snapshot=`, DESIGN §4), as the SDK does, and are answered without it.
- */
+/** The SHA-256 (hex) of each app's current snapshot, as an SDK holds it after its first check. */
 const heldSnapshots = new Map<string, string>();
-
-/** Checks once as a new client would, and keeps the hash of the snapshot it was sent. */
-async function holdSnapshot(origin: URL, app: string): Promise<void> {
-  const url = new URL(
-    `/v1/apps/${app}/check?client_id=bench-holder&version=0.0.1&platform=linux&arch=x64`,
-    origin,
-  );
-  const response = await fetch(url);
-  const answer = (await response.json()) as { signed?: { snapshot?: string } };
-  const snapshot = answer.signed?.snapshot;
-  if (!response.ok || snapshot === undefined) throw new Error(`no snapshot for ${app}: ${response.status}`);
-  heldSnapshots.set(app, createHash('sha256').update(snapshot).digest('hex'));
-  // What the load will get: the answer without the snapshot, naming the one held.
-  const elided = await fetch(`${url}&snapshot=${heldSnapshots.get(app)}`);
-  const body = (await elided.json()) as { signed?: Record<string, unknown> };
-  if (body.signed?.snapshot !== undefined || body.signed?.snapshot_sha256 !== heldSnapshots.get(app)) {
-    throw new Error(`${app}: the check did not leave out the snapshot the client holds`);
-  }
-}
+const holdSnapshot = async (origin: URL, app: string) => {
+  heldSnapshots.set(app, await heldSnapshotSha256(origin, app));
+};
 
 const checkPath = (app: string, installed: string) => {
   const held = heldSnapshots.get(app);
@@ -159,6 +145,19 @@ const adapterWorkloads = (app: string, installed: string) =>
   }) satisfies Record<string, Workload>;
 
 const log = (line: string) => console.log(line);
+
+/**
+ * Runs `runs` one after another, in their order in even rounds and in reverse in odd ones, and
+ * returns the results in their order: whatever drifts within a round (the machine warming up, the
+ * consumer catching up) falls on each side alike.
+ */
+async function inTurn(round: number, runs: readonly (() => Promise<LoadResult>)[]): Promise<LoadResult[]> {
+  const results: LoadResult[] = new Array(runs.length);
+  const order = [...runs.keys()];
+  if (round % 2 === 1) order.reverse();
+  for (const i of order) results[i] = await (runs[i] as () => Promise<LoadResult>)();
+  return results;
+}
 
 /** `--peer hot-updater`, `--peer=hot-updater@0.35.8`: the version of the peer to fetch, if any. */
 function peerVersion(argv: readonly string[]): string | undefined {
@@ -241,10 +240,12 @@ async function main(): Promise<void> {
     const check: Workload = { kind: 'get', path: checkPath(BENCH_APP, '1.0.0'), clients: CLIENTS };
     const pairs: LoadResult[][] = [];
     for (let round = 0; round < profile.rounds; round++) {
-      pairs.push([
-        await load('hello', hello.url, { kind: 'get', path: '/?client_id={client}', clients: CLIENTS }),
-        await load('check_warm', updraft.url, check),
-      ]);
+      pairs.push(
+        await inTurn(round, [
+          () => load('hello', hello.url, { kind: 'get', path: '/?client_id={client}', clients: CLIENTS }),
+          () => load('check_warm', updraft.url, check),
+        ]),
+      );
     }
     const [helloRun, warmRun] = medianRound(pairs, ([base, warm]) => rpsOf(warm) / rpsOf(base));
     if (!helloRun || !warmRun) throw new Error('no hello or check_warm run');
@@ -265,12 +266,17 @@ async function main(): Promise<void> {
     await load('priming expo', updraft.url, expo);
     await new Promise((settle) => setTimeout(settle, 5_000));
     for (let round = 0; round < profile.rounds; round++) {
-      const runs = [await load('check (fleet)', updraft.url, { ...check, clients: fleet })];
-      for (const [name, workload] of Object.entries(adapterWorkloads(BENCH_APP, '1.0.0'))) {
-        runs.push(await load(`adapter ${name}`, updraft.url, { ...workload, clients: fleet }));
-      }
-      runs.push(await load('expo manifest', updraft.url, expo));
-      adapterRounds.push(runs);
+      adapterRounds.push(
+        await inTurn(round, [
+          () => load('check (fleet)', updraft.url, { ...check, clients: fleet }),
+          ...Object.entries(adapterWorkloads(BENCH_APP, '1.0.0')).map(
+            ([name, workload]) =>
+              () =>
+                load(`adapter ${name}`, updraft.url, { ...workload, clients: fleet }),
+          ),
+          () => load('expo manifest', updraft.url, expo),
+        ]),
+      );
     }
     const adapterRatios: Record<string, { rps: number; of_check: number }> = {};
     Object.keys(adapterWorkloads(BENCH_APP, '1.0.0')).forEach((name, i) => {
@@ -309,17 +315,23 @@ async function main(): Promise<void> {
     const levelRounds: LoadResult[][] = [];
     const electronRounds: LoadResult[][] = [];
     for (let round = 0; round < profile.rounds; round++) {
-      const runs: LoadResult[] = [];
-      for (const level of profile.releaseLevels) {
-        runs.push(await load(`check with ${level} releases`, updraft.url, scaleCheck(level)));
-      }
-      levelRounds.push(runs);
-      const electron: LoadResult[] = [];
-      for (const level of edges) {
-        const workload = { ...adapterWorkloads(scaleApp(level), '0.9.0').electron, clients: 1_000 };
-        electron.push(await load(`electron with ${level} releases`, updraft.url, workload));
-      }
-      electronRounds.push(electron);
+      levelRounds.push(
+        await inTurn(
+          round,
+          profile.releaseLevels.map(
+            (level) => () => load(`check with ${level} releases`, updraft.url, scaleCheck(level)),
+          ),
+        ),
+      );
+      electronRounds.push(
+        await inTurn(
+          round,
+          edges.map((level) => () => {
+            const workload = { ...adapterWorkloads(scaleApp(level), '0.9.0').electron, clients: 1_000 };
+            return load(`electron with ${level} releases`, updraft.url, workload);
+          }),
+        ),
+      );
     }
     const levels = medianRound(levelRounds, (runs) => rpsOf(runs[runs.length - 1]) / rpsOf(runs[0]));
     const checkByReleases: Record<string, { rps: number }> = {};

@@ -162,7 +162,7 @@ export async function addReleases(
 }
 
 /**
- * Publishes `version` of `app` as an Expo release for iOS, as test/worker/expo-fixtures.ts
+ * Publishes `version` of `app` as an Expo release for iOS, as test/worker/support/expo-fixtures.ts
  * `publishExpo` does (and `updraft publish --expo`): the launch bundle and a shared image uploaded
  * content-addressed, a manifest whose id is `expoUpdateId` and whose asset URLs point at `origin`,
  * registered on an `ios-any` artifact of runtime `runtime`. The manifest is not code-signed (the
@@ -233,4 +233,28 @@ export async function publishExpoRelease(
   const signed = await signDocument('release', payload, publisher.releaseKey);
   await publisher.client.post(`/v1/admin/apps/${app}/releases`, { manifest: signed });
   return id;
+}
+
+/**
+ * Checks once as a new client would and returns the SHA-256 (hex) of the snapshot it was sent: the
+ * benchmark's checks send it (`snapshot=`, DESIGN §4), as the SDK does once it holds a snapshot, and
+ * are answered without it. Throws unless such a check is indeed answered without the snapshot.
+ */
+export async function heldSnapshotSha256(origin: URL, app: string): Promise<string> {
+  const url = new URL(
+    `/v1/apps/${app}/check?client_id=bench-holder&version=0.0.1&platform=linux&arch=x64`,
+    origin,
+  );
+  const response = await fetch(url);
+  const answer = (await response.json()) as { signed?: { snapshot?: string } };
+  const snapshot = answer.signed?.snapshot;
+  if (!response.ok || snapshot === undefined) throw new Error(`no snapshot for ${app}: ${response.status}`);
+  const sha256 = createHash('sha256').update(snapshot).digest('hex');
+  // What the load will get: the answer without the snapshot, naming the one held.
+  const elided = await fetch(`${url}&snapshot=${sha256}`);
+  const body = (await elided.json()) as { signed?: Record<string, unknown> };
+  if (body.signed?.snapshot !== undefined || body.signed?.snapshot_sha256 !== sha256) {
+    throw new Error(`${app}: the check did not leave out the snapshot the client holds`);
+  }
+  return sha256;
 }

@@ -54,11 +54,16 @@ export interface Served {
 const quietLog = () => new Log(LogLevel.WARN);
 
 /** The hello-world baseline, served exactly like the product: its own workerd, loopback, port 0. */
-export async function startHello(compatibilityDate: string): Promise<Served> {
+export function startHello(compatibilityDate: string): Promise<Served> {
+  return startScript(HELLO_WORKER, compatibilityDate);
+}
+
+/** A Worker of one module's source (no bindings), served like the baseline. */
+export async function startScript(script: string, compatibilityDate: string): Promise<Served> {
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       modules: true,
-      script: HELLO_WORKER,
+      script,
       compatibilityDate,
       cf: false,
       host: '127.0.0.1',
