@@ -142,10 +142,11 @@ function* routingSteps(
   config: AppConfig,
   request: RoutingRequest,
 ): Generator<Cohort, ChannelChoice, boolean> {
-  const channels = new Map(config.channels.map((c) => [c.name, c]));
+  // An app has a handful of channels: a search costs less than building a Map for every client.
+  const channelNamed = (name: string | undefined) => config.channels.find((c) => c.name === name);
   const rules: RuleOutcome[] = [];
   for (const [index, rule] of config.rules.entries()) {
-    if (!channels.has(rule.channel)) {
+    if (!channelNamed(rule.channel)) {
       rules.push({ index, channel: rule.channel, outcome: 'unknown_channel' });
       continue;
     }
@@ -156,11 +157,11 @@ function* routingSteps(
     }
     rules.push({ index, channel: rule.channel, outcome: 'failed', condition });
   }
-  const requested = request.requested === undefined ? undefined : channels.get(request.requested);
+  const requested = request.requested === undefined ? undefined : channelNamed(request.requested);
   if (requested?.public) return { channel: requested.name, reason: { kind: 'requested' }, rules };
   const ignored =
     request.requested === undefined ? undefined : requested === undefined ? 'unknown' : 'private';
-  if (channels.has(config.default_channel)) {
+  if (channelNamed(config.default_channel)) {
     const reason: ChannelReason = ignored ? { kind: 'default', requested: ignored } : { kind: 'default' };
     return { channel: config.default_channel, reason, rules };
   }
