@@ -36,15 +36,7 @@ import type {
 export { UpdraftError } from './errors.ts';
 export { MemoryStorage } from './memory-storage.ts';
 export type { Sessions } from './sessions.ts';
-export type {
-  CheckOptions,
-  CheckResult,
-  DownloadOptions,
-  RejectedEvent,
-  ReportInput,
-  StorageAdapter,
-  UpdraftErrorCode,
-} from './types.ts';
+export type * from './types.ts';
 
 export interface UpdaterOptions {
   /** Base URL of the Updraft Worker, e.g. https://updates.example.com */

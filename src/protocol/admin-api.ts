@@ -79,12 +79,15 @@ export interface ReleaseView {
   artifacts: Artifact[];
 }
 
+/** One change of the audit log, as the history API returns it. */
 export interface AuditEntry {
   id: number | string;
   at: string;
   actor: string;
+  /** Dotted verb, e.g. `rollout.promote`, `yank.register`, `channel.resign`. */
   action: string;
   app: string | null;
+  /** What was changed inside the app: `stable/1.2.0`, a token id, a keys version… */
   target: string | null;
   before: unknown;
   after: unknown;

@@ -1,16 +1,8 @@
 /** The audit log: one row per change, written in the same D1 batch as the change itself. */
 import type { AuditEntry } from '../../protocol/admin-api.ts';
 
-export interface AuditInput {
-  actor: string;
-  /** Dotted verb, e.g. `rollout.promote`, `yank.register`, `channel.resign`. */
-  action: string;
-  app: string | null;
-  /** What was changed inside the app: `stable/1.2.0`, a token id, a keys version… */
-  target: string | null;
-  before: unknown;
-  after: unknown;
-}
+/** A change to record: the entry without what the log assigns (its id and time). */
+export type AuditInput = Omit<AuditEntry, 'id' | 'at'>;
 
 /** An `audit` row as stored: what the history reads and backups carry. */
 export interface AuditTableRow {
