@@ -14,4 +14,11 @@ describe('stateTtlMs', () => {
       expect(stateTtlMs({ STATE_CACHE_TTL_MS: value })).toBe(STATE_TTL_MS);
     }
   });
+
+  it('follows the var when it changes (a setting read once per value, not kept for good)', () => {
+    for (const value of ['250', '250', '0', '0', undefined, '60000', '250']) {
+      const expected = value === undefined ? STATE_TTL_MS : Number(value);
+      expect(stateTtlMs({ STATE_CACHE_TTL_MS: value })).toBe(expected);
+    }
+  });
 });

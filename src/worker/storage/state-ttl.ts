@@ -14,8 +14,19 @@ export const MAX_STATE_TTL_MS = 60_000;
  * cold-isolate figure); unset or anything else means STATE_TTL_MS.
  */
 export function stateTtlMs(env: { STATE_CACHE_TTL_MS?: string }): number {
-  const raw = env.STATE_CACHE_TTL_MS?.trim();
-  if (raw === undefined || !/^\d{1,6}$/.test(raw)) return STATE_TTL_MS;
-  const ms = Number(raw);
+  // Read on every request with the same env: parse the var once per value, not per check.
+  const raw = env.STATE_CACHE_TTL_MS;
+  if (lastRead !== undefined && lastRead.raw === raw) return lastRead.ms;
+  const ms = parseTtl(raw);
+  lastRead = { raw, ms };
+  return ms;
+}
+
+let lastRead: { raw: string | undefined; ms: number } | undefined;
+
+function parseTtl(raw: string | undefined): number {
+  const text = raw?.trim();
+  if (text === undefined || !/^\d{1,6}$/.test(text)) return STATE_TTL_MS;
+  const ms = Number(text);
   return ms <= MAX_STATE_TTL_MS ? ms : STATE_TTL_MS;
 }
