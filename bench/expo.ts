@@ -1,5 +1,5 @@
 /**
- * The Expo manifest route's load (DESIGN §10, docs/clients/expo.md): the app, the request an
+ * The Expo manifest route's load (docs/protocol.md §10, docs/clients/expo.md): the app, the request an
  * expo-updates client sends, and a check that the route answers it, shared by run.ts and profile.ts.
  */
 import type { Workload } from './types.ts';

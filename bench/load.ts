@@ -46,7 +46,7 @@ function getRequests(workload: Extract<Workload, { kind: 'get' }>): RequestSpec[
 
 /**
  * One client's batch per request, as the SDK flushes it: checks, downloads and installs moving it
- * from the previous version to `version`, and one event in five a session report (DESIGN §5) of one
+ * from the previous version to `version`, and one event in five a session report (docs/protocol.md §5) of one
  * of the client's past hours on `version`, one report per hour as the SDK sends them. Every event
  * gets a fresh UUID and every request a fresh client, so nothing is a duplicate and the per-client
  * rate limit never refuses anything.

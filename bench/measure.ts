@@ -39,7 +39,7 @@ export const rpsOf = (run: LoadResult | undefined) => run?.rps ?? 0;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Polls D1 until `app` has `expected` events (every event accepted with 202 is stored: DESIGN §5)
+ * Polls D1 until `app` has `expected` events (every event accepted with 202 is stored: docs/protocol.md §5)
  * and returns the epoch milliseconds when it first saw them all.
  */
 export async function drainedAt(mf: Miniflare, app: string, expected: number, timeoutMs: number) {

@@ -28,7 +28,7 @@ export type BenchResults = {
   machine: Machine;
   scenarios: Record<string, ScenarioFigures>;
   check_by_releases: Record<string, { rps: number }>;
-  /** Each adapter of DESIGN §9: its checks per second and their ratio to the native check's, same round. */
+  /** Each adapter of docs/protocol.md §9: its checks per second and their ratio to the native check's, same round. */
   adapters?: Record<string, { rps: number; of_check: number }>;
   /** The Expo manifest route (expo-updates protocol v1) against the native check, same round. */
   expo_manifest?: { rps: number; of_check: number };

@@ -115,7 +115,7 @@ const scaleCheck = (level: number): Workload => ({
 });
 
 /**
- * The check of each adapter of DESIGN §9 for a client on `installed`, as that updater sends it: the
+ * The check of each adapter of docs/protocol.md §9 for a client on `installed`, as that updater sends it: the
  * client id and version where it puts them (docs/clients/).
  */
 const adapterWorkloads = (app: string, installed: string) =>
@@ -251,7 +251,7 @@ async function main(): Promise<void> {
     if (!helloRun || !warmRun) throw new Error('no hello or check_warm run');
     scenarios.hello = figures(helloRun);
     scenarios.check_warm = figures(warmRun);
-    // Each adapter of DESIGN §9 against the native check, in rounds of back-to-back runs: the same
+    // Each adapter of docs/protocol.md §9 against the native check, in rounds of back-to-back runs: the same
     // app, decision and clients (1,000 rotating ids polling again and again, as a fleet does: only a
     // client's first check of a version in 12 hours queues an observed event).
     const adapterRounds: LoadResult[][] = [];

@@ -56,7 +56,7 @@ export interface ArtifactBytes {
 
 /**
  * Uploads `version`'s artifacts, a linux-x64 one and a darwin-universal zip of the same bytes, then
- * signs and registers its manifest. Each artifact carries what the updaters of DESIGN §9 check (a
+ * signs and registers its manifest. Each artifact carries what the updaters of docs/protocol.md §9 check (a
  * real `sha512` and Sparkle signature, a well-formed Tauri one), so every adapter can offer it.
  */
 export async function publishRelease(
@@ -125,7 +125,7 @@ export async function promote(
   });
 }
 
-/** Completes the rollout of `version` on `stable` (what makes a release a baseline, DESIGN §6). */
+/** Completes the rollout of `version` on `stable` (what makes a release a baseline, docs/protocol.md §6). */
 export async function complete(publisher: Publisher, app: string, version: string): Promise<void> {
   await publisher.client.post(`/v1/admin/apps/${app}/channels/stable/rollouts/${version}/complete`, {});
 }
@@ -237,7 +237,7 @@ export async function publishExpoRelease(
 
 /**
  * Checks once as a new client would and returns the SHA-256 (hex) of the snapshot it was sent: the
- * benchmark's checks send it (`snapshot=`, DESIGN §4), as the SDK does once it holds a snapshot, and
+ * benchmark's checks send it (`snapshot=`, docs/protocol.md §4), as the SDK does once it holds a snapshot, and
  * are answered without it. Throws unless such a check is indeed answered without the snapshot.
  */
 export async function heldSnapshotSha256(origin: URL, app: string): Promise<string> {

@@ -177,7 +177,7 @@ async function syncSecrets(paths: DevPaths): Promise<string> {
   return devVars.adminToken;
 }
 
-/** DB and every telemetry database wrangler.toml binds (`binding = "TELEMETRY_…"`, DESIGN §11). */
+/** DB and every telemetry database wrangler.toml binds (`binding = "TELEMETRY_…"`, docs/protocol.md §11). */
 async function d1Bindings(): Promise<string[]> {
   const toml = await readFile(join(root, 'wrangler.toml'), 'utf8');
   const telemetry = [...toml.matchAll(/^\s*binding\s*=\s*"(TELEMETRY_[A-Z0-9_]+)"/gm)].map((m) => m[1] ?? '');

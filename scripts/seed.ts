@@ -4,7 +4,7 @@
  *
  *   keys document 1 (from the keys folder) · app `demo` with public channels stable (default) and beta
  *   1.0.0 complete on stable · 1.1.0 at 25 % on stable · 1.2.0-beta.1 at 100 % on beta
- * (1.0.0 complete makes it 1.1.0's baseline, DESIGN §6, for `updraft stats demo 1.1.0 --compare`)
+ * (1.0.0 complete makes it 1.1.0's baseline, docs/protocol.md §6, for `updraft stats demo 1.1.0 --compare`)
  * Each release ships a few KB of deterministic bytes for linux, darwin and windows on x64 and arm64.
  * Then a few days of client telemetry for those releases (scripts/seed-telemetry.ts), once.
  */

@@ -17,7 +17,7 @@ export interface AppCreateOptions {
   app: string;
   defaultChannel?: string;
   channels?: readonly ChannelSpec[];
-  /** The D1 binding for the app's telemetry (DESIGN §11); the server chooses when absent. */
+  /** The D1 binding for the app's telemetry (docs/protocol.md §11); the server chooses when absent. */
   telemetryDb?: string;
 }
 

@@ -2,7 +2,7 @@
  * `updraft expo keys --out <dir>`: the code signing key pair and self-signed certificate of an Expo
  * app, made exactly as `npx expo-updates codesigning:generate` makes them (same library, same files),
  * so an app can start code signing without Expo's CLI: keys/private-key.pem signs at publish and yank
- * time (DESIGN §10), certs/certificate.pem goes into the app. Nothing is overwritten.
+ * time (docs/protocol.md §10), certs/certificate.pem goes into the app. Nothing is overwritten.
  */
 import { constants } from 'node:fs';
 import { access, mkdir, writeFile } from 'node:fs/promises';

@@ -3,7 +3,7 @@
  * starts the rollout of a release on a channel, changes its percentage (the salt stays, so raising it
  * only adds clients), attaches a staged plan the scheduler follows, or sends a critical release to
  * everyone at once (docs/rollouts.md). With `--on-breach rollback` it also signs, with the release
- * key, the standby yank the scheduler publishes on a clear gate breach (DESIGN §6), and for an Expo
+ * key, the standby yank the scheduler publishes on a clear gate breach (docs/protocol.md §6), and for an Expo
  * app with code signing (`--expo-private-key`) the rollBackToEmbedded directive published with it.
  */
 
@@ -56,7 +56,7 @@ interface PromoteBody {
 }
 
 /**
- * The standby yank of `version` (DESIGN §6), signed now with the release key: `rollback_to` the
+ * The standby yank of `version` (docs/protocol.md §6), signed now with the release key: `rollback_to` the
  * given version, else the channel's baseline (its highest complete, not yanked release below
  * `version`, as the scheduler chooses it), null when it has none. Kept sealed by the Worker.
  */

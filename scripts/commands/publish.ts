@@ -53,14 +53,14 @@ export interface PublishOptions {
   requires?: string;
   reporter?: Reporter;
   now?: Date;
-  /** What the updaters of DESIGN §9 verify: sidecars, signatures, OS ranges (scripts/lib/updater-fields.ts). */
+  /** What the updaters of docs/protocol.md §9 verify: sidecars, signatures, OS ranges (scripts/lib/updater-fields.ts). */
   updaters?: UpdaterFlags;
   /**
    * When other bytes already hold an artifact's path (an upload no release registered: a publish
    * that failed, or someone else's), remove them and upload this file instead of stopping.
    */
   replaceUnregistered?: boolean;
-  /** `--expo <dist>`: an `npx expo export` folder, published for expo-updates (DESIGN §10). */
+  /** `--expo <dist>`: an `npx expo export` folder, published for expo-updates (docs/protocol.md §10). */
   expo?: ExpoPublishOptions;
 }
 

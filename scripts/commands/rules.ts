@@ -1,5 +1,5 @@
 /**
- * `updraft rules <app>`: an app's channel rules, in the order they are tried (DESIGN §3). `rules set`
+ * `updraft rules <app>`: an app's channel rules, in the order they are tried (docs/protocol.md §3). `rules set`
  * replaces them, `rules test` says which channel a client would get and why.
  */
 

@@ -1,7 +1,7 @@
 /**
- * `updraft stats <app> [<version>] [--channel c] [--since 7d] [--until now]`: DESIGN §5's metrics
+ * `updraft stats <app> [<version>] [--channel c] [--since 7d] [--until now]`: docs/protocol.md §5's metrics
  * from GET /v1/admin/apps/{app}/health, for one release or every release of a channel; with
- * `--compare`, one release against its baseline (GET …/compare, DESIGN §6).
+ * `--compare`, one release against its baseline (GET …/compare, docs/protocol.md §6).
  */
 
 import type { ChannelHealth, ReleaseComparison, ReleaseHealth } from '../../src/protocol/admin-api.ts';

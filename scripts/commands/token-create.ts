@@ -1,6 +1,6 @@
 /**
  * `updraft token create --name <name> --role admin|publisher|analyst [--app <app>]… [--expires 30d]`:
- * the token is shown once. With `--app` it is limited to those apps (DESIGN §4): 403 on any other app
+ * the token is shown once. With `--app` it is limited to those apps (docs/protocol.md §4): 403 on any other app
  * and on deployment-wide operations (apps, tokens, keys, export and import).
  */
 

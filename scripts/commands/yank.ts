@@ -2,7 +2,7 @@
  * `updraft yank <app> <version> --reason <text> [--rollback-to <version>|none]`: signs a yank
  * statement with the release key and registers it; every channel of the app is re-signed. For an Expo
  * app that uses code signing, `--expo-private-key` also signs the `rollBackToEmbedded` directive the
- * Worker will serve for it (DESIGN §10), since the Worker holds no Expo key.
+ * Worker will serve for it (docs/protocol.md §10), since the Worker holds no Expo key.
  */
 import semverCompare from 'semver/functions/compare.js';
 import semverPrerelease from 'semver/functions/prerelease.js';

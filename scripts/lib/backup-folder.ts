@@ -10,7 +10,7 @@
  *   apps/<app>/app.json                settings, rules, webhook (with its secret)
  *   apps/<app>/channels.json, rollouts.json
  *   apps/<app>/releases/<v>.jws|.json  manifests; apps/<app>/yanks/<v>.jws|.json  yank statements
- *   apps/<app>/standby-yanks.json      armed automatic rollbacks (DESIGN §6), each with its statement
+ *   apps/<app>/standby-yanks.json      armed automatic rollbacks (docs/protocol.md §6), each with its statement
  *   artifacts/<app>/<v>/<platform>-<arch>/<file>   with --with-artifacts
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 /**
  * `updraft stats <app> <version> --compare` for people: the canary and its baseline side by side
- * (DESIGN §5's metrics), then canary − baseline of each rate with its 95 % Newcombe interval.
+ * (docs/protocol.md §5's metrics), then canary − baseline of each rate with its 95 % Newcombe interval.
  */
 
 import type { Rate, ReleaseComparison, ReleaseHealth } from '../../src/protocol/admin-api.ts';

@@ -1,5 +1,5 @@
 /**
- * Reads the folder `npx expo export` writes (DESIGN §10): `metadata.json` names, per platform, the
+ * Reads the folder `npx expo export` writes (docs/protocol.md §10): `metadata.json` names, per platform, the
  * launch asset (the JS or Hermes bundle) and the assets, by paths inside the folder; the optional
  * `expoConfig.json` is the app config the manifest carries in `extra.expoClient`. Everything is read,
  * checked and hashed here, before anything is uploaded, so a bad folder is one line and no upload.

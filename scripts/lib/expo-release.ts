@@ -1,5 +1,5 @@
 /**
- * What `updraft publish --expo <dist>` adds to a release (DESIGN §10): per platform of the export,
+ * What `updraft publish --expo <dist>` adds to a release (docs/protocol.md §10): per platform of the export,
  * an artifact whose file is the launch asset and whose `expo.manifest` is the expo-updates manifest,
  * serialized once here and never again (the Worker serves, and the app verifies, those exact bytes);
  * and the upload of every asset not stored yet, content-addressed and shared across releases.

@@ -1,5 +1,5 @@
 /**
- * expo-updates code signing (DESIGN §10): the app's RSA key, as `npx expo-updates codesigning:generate`
+ * expo-updates code signing (docs/protocol.md §10): the app's RSA key, as `npx expo-updates codesigning:generate`
  * (or `updraft expo keys`) writes it, signs each manifest at publish time and each directive at yank
  * time, so the Worker serves signatures without holding an Expo key. node:crypto only: the CLI
  * reads any PKCS #1 or PKCS #8 PEM, and checks it against the certificate the app embeds.

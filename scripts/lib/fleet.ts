@@ -170,7 +170,7 @@ export function createFleet(options: FleetOptions): Fleet {
       arch: client.arch,
       currentVersion: client.version,
       clientId: client.id,
-      // The server's choice is verifiable (DESIGN §2): a simulator should notice when it is wrong.
+      // The server's choice is verifiable (docs/protocol.md §2): a simulator should notice when it is wrong.
       verifyBucket: true,
       fetch: options.httpCache === false ? fetcher : privateCache(fetcher),
       ...(clock && { now: () => new Date(clock.at) }),

@@ -1,5 +1,5 @@
 /**
- * Human rendering of DESIGN §5's release health: rates as percentages with their 95 % interval,
+ * Human rendering of docs/protocol.md §5's release health: rates as percentages with their 95 % interval,
  * durations in a readable unit, laid out as tables. Shared by `stats` and `status`; the numbers
  * themselves are src/protocol/format.ts's, as in the scheduler's reasons and the dashboard.
  */
@@ -124,7 +124,7 @@ export function describeChannelHealth(view: {
   return `${header}\n\n${table}`;
 }
 
-/** Sessions and the crash-free rates (DESIGN §5); none from a server that does not report them. */
+/** Sessions and the crash-free rates (docs/protocol.md §5); none from a server that does not report them. */
 function sessionRows(health: ReleaseHealth): [string, string][] {
   const { sessions, crash_free_sessions: freeSessions, crash_free_users: freeUsers } = health;
   if (!sessions || !freeSessions || !freeUsers) return [];

@@ -1,5 +1,5 @@
 /**
- * What `updraft publish` adds to an artifact for the updaters apps already ship (DESIGN §9): sidecar
+ * What `updraft publish` adds to an artifact for the updaters apps already ship (docs/protocol.md §9): sidecar
  * files (electron-builder's `.blockmap`), Tauri's minisign signature (the `.sig` file `tauri build`
  * writes), Sparkle's EdDSA signature (given, or made here from the key file `generate_keys -x` exports),
  * and an OS range. Everything is read and checked before the first upload, so a missing piece is one
@@ -30,7 +30,7 @@ export interface UpdaterFlags {
   sparkleKey?: string;
   /** `--os <target>=<range>`: the OS versions an artifact runs on. */
   os?: readonly TargetValue[];
-  /** `--runtime <target>=<runtime>`: the native runtime an artifact is built for (DESIGN §3). */
+  /** `--runtime <target>=<runtime>`: the native runtime an artifact is built for (docs/protocol.md §3). */
   runtime?: readonly TargetValue[];
 }
 

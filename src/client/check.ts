@@ -1,5 +1,5 @@
 /**
- * `check()`: ask the server, then verify everything DESIGN §2 lists, in order: keys, snapshot,
+ * `check()`: ask the server, then verify everything docs/protocol.md §2 lists, in order: keys, snapshot,
  * release, the downgrade and rollout rules, the yank of a rollback, the artifact. Nothing in the
  * answer is used until the document that vouches for it has been verified.
  */
@@ -23,7 +23,7 @@ const checkResponseSchema = z.object({
   artifact: z.object({ url: z.string(), sha256: z.string(), size: z.number() }).optional(),
   signed: z.object({
     snapshot: z.string().optional(),
-    /** In place of `snapshot` when the server found the one this install holds current (DESIGN §4). */
+    /** In place of `snapshot` when the server found the one this install holds current (docs/protocol.md §4). */
     snapshot_sha256: z.string().optional(),
     release: z.string().optional(),
     yank: z.string().optional(),
@@ -52,7 +52,7 @@ export async function runCheck(ctx: CheckContext): Promise<CheckResult> {
   if (ctx.channel !== undefined) query.set('channel', ctx.channel);
   if (ctx.osVersion !== undefined) query.set('os_version', ctx.osVersion);
   if (ctx.runtime !== undefined) query.set('runtime', ctx.runtime);
-  // The server leaves out a snapshot this install already holds (DESIGN §4): most answers then fit
+  // The server leaves out a snapshot this install already holds (docs/protocol.md §4): most answers then fit
   // in a few hundred bytes, however long the channel's history.
   const held = await heldSnapshot(ctx);
   if (held) query.set('snapshot', held.sha256);

@@ -51,11 +51,11 @@ export interface UpdaterOptions {
   arch: Arch;
   currentVersion: string;
   osVersion?: string;
-  /** The native build's runtime (DESIGN §3, as Expo's runtime version): only artifacts of it, or of none, are offered. */
+  /** The native build's runtime (docs/protocol.md §3, as Expo's runtime version): only artifacts of it, or of none, are offered. */
   runtime?: string;
   /** Defaults to a random ID created once and kept in storage. */
   clientId?: string;
-  /** Also check that this client's own bucket is inside the rollout it is offered (DESIGN §2). */
+  /** Also check that this client's own bucket is inside the rollout it is offered (docs/protocol.md §2). */
   verifyBucket?: boolean;
   /** Injectable for tests and runtimes without a global fetch. */
   fetch?: typeof fetch;
@@ -70,7 +70,7 @@ export interface UpdaterOptions {
 export interface Updater {
   /** This install's client ID (created and stored on first use unless given). */
   clientId(): Promise<string>;
-  /** Asks the server and verifies everything DESIGN §2 lists; throws `UpdraftError` on any refusal. */
+  /** Asks the server and verifies everything docs/protocol.md §2 lists; throws `UpdraftError` on any refusal. */
   check(options?: CheckOptions): Promise<CheckResult>;
   /**
    * Streams the artifact with its signed size as a hard cap and returns the bytes only after their
@@ -88,7 +88,7 @@ export interface Updater {
   /** After installing: the version now running (used by later checks and reports). */
   setCurrentVersion(version: string): void;
   /**
-   * The app's sessions (DESIGN §5: crash-free sessions and users): `start()` at app start, `end()` at
+   * The app's sessions (docs/protocol.md §5: crash-free sessions and users): `start()` at app start, `end()` at
    * a normal exit, `markErrored()` / `markCrashed()` from the app's error and crash handlers. Counted
    * per version and hour in storage; `flush()` reports each finished hour as one `session` event.
    */

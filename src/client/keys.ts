@@ -1,5 +1,5 @@
 /**
- * Which keys this install trusts (DESIGN §2): the newest keys document that chains to the pinned
+ * Which keys this install trusts (docs/protocol.md §2): the newest keys document that chains to the pinned
  * roots. The verified document is kept in storage and reused while it knows every key a check
  * needs, is fresh and is not near expiry, so most checks fetch no keys at all. A refresh walks only
  * the versions published since, verifying each link as it arrives (one link in memory at a time,

@@ -1,5 +1,5 @@
 /**
- * Steps (c) to (f) of a check (DESIGN §2): the release, the downgrade rule, the rollout, the yank
+ * Steps (c) to (f) of a check (docs/protocol.md §2): the release, the downgrade rule, the rollout, the yank
  * that authorises a rollback, and where the artifact comes from. Only what the release key signed
  * decides which bytes are acceptable; the snapshot (online key) only says which of them are offered.
  */
@@ -74,7 +74,7 @@ export async function verifyOffer(
       );
     }
     await checkUpdate(ctx, offer.version, release, listed, snapshot);
-    // The snapshot's floor stands in for mandatory releases a pruned snapshot left out (DESIGN §2):
+    // The snapshot's floor stands in for mandatory releases a pruned snapshot left out (docs/protocol.md §2):
     // a forced fix between the installed version and the target forces the update, whatever the
     // answer's unsigned flag says.
     const floor = listed.mandatory_floor === undefined ? null : parseVersion(listed.mandatory_floor);

@@ -1,5 +1,5 @@
 /**
- * Session counting (DESIGN §5, docs/client.md "Sessions"): the app says when a session starts and
+ * Session counting (docs/protocol.md §5, docs/client.md "Sessions"): the app says when a session starts and
  * ends and marks it errored or crashed; the SDK counts the sessions per running version and UTC hour
  * in storage, and `flush()` turns every finished hour into one `session` event whose id is derived
  * from client, version and hour, so a report sent twice is stored once by the server.

@@ -1,4 +1,4 @@
-/** Step (b) of a check (DESIGN §2): the channel snapshot is the online key's word on what is offered. */
+/** Step (b) of a check (docs/protocol.md §2): the channel snapshot is the online key's word on what is offered. */
 import * as z from 'zod';
 import type { ChannelPayload, KeysPayload } from '../protocol/documents.ts';
 import { DocumentError, decodeDocument, verifyDocument } from '../protocol/jws.ts';

@@ -1,5 +1,5 @@
 /**
- * Telemetry (DESIGN §5): events are built and validated here with the Worker's own schema, queued
+ * Telemetry (docs/protocol.md §5): events are built and validated here with the Worker's own schema, queued
  * in storage so they survive restarts, and sent in batches. Each event's id is made once, so a batch
  * sent twice (a lost 202) is counted once by the server.
  */

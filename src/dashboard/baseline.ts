@@ -1,5 +1,5 @@
 /**
- * The release page's "vs baseline" panel (DESIGN §6): the release and its baseline side by side, and
+ * The release page's "vs baseline" panel (docs/protocol.md §6): the release and its baseline side by side, and
  * for each rate the difference canary − baseline drawn as its 95 % interval (Newcombe) on a scale
  * centred on 0, the estimate as a dot. An interval wholly right of 0 says the canary is clearly
  * worse; one that straddles 0 says the data cannot tell yet.

@@ -75,7 +75,7 @@ export function rateCell(rate: Rate | undefined): HTMLElement {
 }
 
 /**
- * A crash-free rate (DESIGN §5) with its interval, in crash-free's two decimals ("99.20%"); "–" when
+ * A crash-free rate (docs/protocol.md §5) with its interval, in crash-free's two decimals ("99.20%"); "–" when
  * there are no sessions to count (`total` 0) or the server does not report them.
  */
 export function crashFreeCell(rate: Rate | undefined, total: number | undefined): HTMLElement {

@@ -98,7 +98,7 @@ function header(route: Route): HTMLElement {
   );
 }
 
-/** The token's app scope next to its role (DESIGN §4): "demo", or "all apps"; nothing from an older server. */
+/** The token's app scope next to its role (docs/protocol.md §4): "demo", or "all apps"; nothing from an older server. */
 function scope(identity: Whoami): HTMLElement | null {
   if (identity.apps === undefined) return null;
   const text = identity.apps === null || identity.apps.length === 0 ? 'all apps' : identity.apps.join(', ');

@@ -22,7 +22,7 @@ export interface Whoami {
   actor: string;
   role: Role;
   /**
-   * The apps the token is limited to (DESIGN §4): it gets 403 `app_forbidden` on any other app and
+   * The apps the token is limited to (docs/protocol.md §4): it gets 403 `app_forbidden` on any other app and
    * 403 `scope_forbidden` on deployment-wide routes. null: every app. Absent from older servers.
    */
   apps?: string[] | null;
@@ -42,6 +42,6 @@ export interface ClientsView {
   active_24h: number;
   versions: { version: string; clients: number; share: number }[];
   platforms: { platform: string; clients: number }[];
-  /** By updater: `sdk`, or an adapter of DESIGN §9 (`electron`, `tauri`, …). */
+  /** By updater: `sdk`, or an adapter of docs/protocol.md §9 (`electron`, `tauri`, …). */
   kinds?: { kind: string; clients: number }[];
 }

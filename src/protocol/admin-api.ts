@@ -12,7 +12,7 @@ export interface AppView {
   channels: { name: string; public: boolean; revision: number }[];
   rules: unknown[];
   /**
-   * The D1 binding holding the app's telemetry: `DB` or a `TELEMETRY_*` one (DESIGN §11). Always
+   * The D1 binding holding the app's telemetry: `DB` or a `TELEMETRY_*` one (docs/protocol.md §11). Always
    * sent by this Worker; optional for clients of servers that predate it.
    */
   telemetry_db?: string;
@@ -36,7 +36,7 @@ export interface RolloutView {
   bake_ends_at?: string | null;
   judgement?: RolloutJudgement | null;
   /**
-   * The standby yank armed for a plan with `on_breach: rollback` (DESIGN §6): published by the
+   * The standby yank armed for a plan with `on_breach: rollback` (docs/protocol.md §6): published by the
    * scheduler on a clear breach. Null when none is stored (a manual rollout, a plan that only halts,
    * or once it was published or discarded); absent from servers older than automatic rollback.
    */
@@ -97,7 +97,7 @@ export interface TokenView {
   id: string;
   name: string;
   role: Role;
-  /** The apps the token is limited to (DESIGN §4), or null for every app; absent from older servers. */
+  /** The apps the token is limited to (docs/protocol.md §4), or null for every app; absent from older servers. */
   apps?: string[] | null;
   created_at: string;
   expires_at: string | null;
@@ -143,7 +143,7 @@ export interface Percentiles {
   p95: number | null;
 }
 
-/** A release's sessions in the window (DESIGN §5): counts of the `session` reports. */
+/** A release's sessions in the window (docs/protocol.md §5): counts of the `session` reports. */
 export interface SessionTotals {
   /** Sessions of every outcome: ok, errored, crashed and abnormal. */
   total: number;
@@ -156,7 +156,7 @@ export interface SessionTotals {
 }
 
 /**
- * DESIGN §5: one release's health in a channel over a window (GET …/health?version=), as a reader
+ * docs/protocol.md §5: one release's health in a channel over a window (GET …/health?version=), as a reader
  * meets it: a server older than sessions (migrations/0010) sends no `exposed`, `sessions` or
  * crash-free rates, hence optional here. This Worker sends every field: SentReleaseHealth.
  */
@@ -197,7 +197,7 @@ export interface ChannelHealth {
 export type { RateDifference };
 
 /**
- * GET …/compare?version=: a release (the canary) and its baseline (DESIGN §6: the highest complete,
+ * GET …/compare?version=: a release (the canary) and its baseline (docs/protocol.md §6: the highest complete,
  * not yanked release of the channel below it) over the same window, and canary − baseline of each
  * rate. `baseline`, `baseline_version` and `differences` are null when the channel has no baseline.
  */

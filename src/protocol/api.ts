@@ -4,7 +4,7 @@
  */
 import type { DocumentErrorCode } from './jws.ts';
 
-/** `GET /v1/apps/{app}/check` (DESIGN §4). */
+/** `GET /v1/apps/{app}/check` (docs/protocol.md §4). */
 export interface CheckResponse {
   status: 'update' | 'rollback' | 'none';
   channel: string;
@@ -18,7 +18,7 @@ export interface CheckResponse {
 
 /**
  * `GET /v1/apps/{app}/check?…&snapshot=<sha256>` when the client already holds the current snapshot
- * (DESIGN §4): the same answer with the snapshot left out and its SHA-256 (hex) in its place. The
+ * (docs/protocol.md §4): the same answer with the snapshot left out and its SHA-256 (hex) in its place. The
  * client verifies the copy it holds, which must hash to `snapshot_sha256`; without one it must refuse.
  */
 export interface ElidedCheckResponse extends Omit<CheckResponse, 'signed'> {
@@ -38,7 +38,7 @@ export interface UnverifiedCheckResponse {
 }
 
 /**
- * Every `code` of the error shape `{"error": {"code", "message"}}` (DESIGN §4; docs/api.md § Errors)
+ * Every `code` of the error shape `{"error": {"code", "message"}}` (docs/protocol.md §4; docs/api.md § Errors)
  * the Worker answers with. The Worker's ApiError takes only these, and the CLI and the dashboard
  * match codes through this type, so a code renamed on one side fails to compile on the other.
  */

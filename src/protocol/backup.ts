@@ -52,7 +52,7 @@ export const tokenEntrySchema = z.object({
   expires_at: storedTime.nullable(),
   revoked_at: storedTime.nullable(),
   /**
-   * The apps the token is limited to (DESIGN §4), or null for every app. Absent from backups made
+   * The apps the token is limited to (docs/protocol.md §4), or null for every app. Absent from backups made
    * before tokens could be limited: every token then was for every app.
    */
   apps: z.array(nameSchema).min(1).max(100).nullable().optional(),
@@ -72,7 +72,7 @@ export const appEntrySchema = z.object({
     .nullable(),
   default_plan: planSchema.nullable(),
   /**
-   * The D1 binding holding the app's telemetry (DESIGN §11); absent means DB (exports leave it out
+   * The D1 binding holding the app's telemetry (docs/protocol.md §11); absent means DB (exports leave it out
    * then, as backups made before apps had one do). An import refuses a binding the target does not have.
    */
   telemetry_db: z.string().min(1).max(64).optional(),
@@ -123,13 +123,13 @@ export const yankEntrySchema = z.object({
   yank_sha256: sha256HexSchema,
   created_at: storedTime,
   yank: jwsText,
-  /** The `expo-signature` of the yank's rollBackToEmbedded directive (DESIGN §10), when it has one. */
+  /** The `expo-signature` of the yank's rollBackToEmbedded directive (docs/protocol.md §10), when it has one. */
   expo_directive_signature: expoSignatureSchema.optional(),
 });
 export type YankEntry = z.infer<typeof yankEntrySchema>;
 
 /**
- * A rollout's standby yank (DESIGN §6): signed at promote for a plan with `on_breach: rollback`, kept
+ * A rollout's standby yank (docs/protocol.md §6): signed at promote for a plan with `on_breach: rollback`, kept
  * sealed until the scheduler publishes it. Every other column is read from the verified statement.
  */
 export const standbyYankEntrySchema = z.object({
@@ -138,7 +138,7 @@ export const standbyYankEntrySchema = z.object({
   yank_sha256: sha256HexSchema,
   created_at: storedTime,
   yank: jwsText,
-  /** The signed rollBackToEmbedded directive published with it, for an Expo app (DESIGN §10). */
+  /** The signed rollBackToEmbedded directive published with it, for an Expo app (docs/protocol.md §10). */
   expo_directive_signature: expoSignatureSchema.optional(),
 });
 export type StandbyYankEntry = z.infer<typeof standbyYankEntrySchema>;

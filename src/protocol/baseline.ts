@@ -1,5 +1,5 @@
 /**
- * The baseline of a rollout (DESIGN §6): the release the canary's clients come from, the control
+ * The baseline of a rollout (docs/protocol.md §6): the release the canary's clients come from, the control
  * group it is judged against. Pure: the scheduler's relative gates, the health API's comparison and
  * the CLI share it.
  */

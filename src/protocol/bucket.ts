@@ -1,4 +1,4 @@
-/** Rollout bucketing (DESIGN §3), verifiable by any client. */
+/** Rollout bucketing (docs/protocol.md §3), verifiable by any client. */
 import { randomHex } from './encoding.ts';
 
 const utf8 = new TextEncoder();

@@ -1,5 +1,5 @@
 /**
- * Channel selection (DESIGN §3): which channel a client polls.
+ * Channel selection (docs/protocol.md §3): which channel a client polls.
  *
  * The app's ordered rules decide first; else the requested channel if it exists and is public;
  * else the app's default channel.
@@ -57,7 +57,7 @@ export interface RoutingRequest {
   platform: Platform;
   /** Two-letter country from `request.cf.country`, when known. */
   country?: string;
-  /** The installed version (strict semver); undefined when the client does not say it (DESIGN §9). */
+  /** The installed version (strict semver); undefined when the client does not say it (docs/protocol.md §9). */
   installed: string | undefined;
 }
 

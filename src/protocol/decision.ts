@@ -1,4 +1,4 @@
-/** The update decision (DESIGN §3): pure, no I/O; the Worker serves it and the SDK can re-check it. */
+/** The update decision (docs/protocol.md §3): pure, no I/O; the Worker serves it and the SDK can re-check it. */
 import type { SemVer } from 'semver';
 import { insideWithoutBucket, isInside, isInsideSync, type SyncBucket } from './bucket.ts';
 import type {
@@ -18,12 +18,12 @@ export interface DecisionClient {
   arch: Arch;
   /**
    * Installed version, strict semver; undefined when the client does not say it (an updater of
-   * DESIGN §9 that sends no version): rule 5 below.
+   * docs/protocol.md §9 that sends no version): rule 5 below.
    */
   installed: string | undefined;
   /** OS version, loose (coerced with semver.coerce: "14.2" → 14.2.0); absent means "unknown": artifacts with an `os` range are then skipped. */
   osVersion?: string;
-  /** The client's runtime (DESIGN §3); absent: only artifacts that name none. */
+  /** The client's runtime (docs/protocol.md §3); absent: only artifacts that name none. */
   runtime?: string;
 }
 
@@ -109,7 +109,7 @@ export type Decision =
   | { status: 'none'; yanked: boolean };
 
 /**
- * Decides what one client should run. Rules, in order (DESIGN §3):
+ * Decides what one client should run. Rules, in order (docs/protocol.md §3):
  * 1. candidates: listed releases whose rollout state is active, paused or complete; not yanked; version
  *    higher than installed; `requires` satisfied by installed (prereleases included); an artifact for
  *    platform and arch (an `any`-arch artifact matches every arch; exact arch preferred) whose `os`
@@ -182,10 +182,10 @@ function* decisionSteps(input: DecisionInput): Generator<Rollout, Decision, bool
   }
 
   if (!yanked.has(installed.version)) return { status: 'none', yanked: false };
-  // The signed yank, not the snapshot's copy, is what lets a client move down (DESIGN §2).
+  // The signed yank, not the snapshot's copy, is what lets a client move down (docs/protocol.md §2).
   const named = yanks.get(installed.version)?.rollback_to;
   // A target pulled after the yank was signed is no refuge: a yanked release is broken, and a halted
-  // one is offered to nobody new (DESIGN §3). The client stays put and is told it runs a yanked version.
+  // one is offered to nobody new (docs/protocol.md §3). The client stays put and is told it runs a yanked version.
   const target = named && !yanked.has(named) && !halted.has(named) ? named : undefined;
   const release = target ? releases.get(target) : undefined;
   const artifact =
@@ -221,7 +221,7 @@ export function pickArtifact(
   for (const artifact of release.artifacts) {
     if (artifact.platform !== platform || (artifact.arch !== arch && artifact.arch !== 'any')) continue;
     if (!osAllows(artifact.os, osVersion)) continue;
-    // DESIGN §3: an artifact of a runtime only for clients of that runtime; one of none for anyone.
+    // docs/protocol.md §3: an artifact of a runtime only for clients of that runtime; one of none for anyone.
     if (artifact.runtime !== undefined && artifact.runtime !== runtime) continue;
     if (artifact.arch === arch) return artifact;
     anyArch = artifact;

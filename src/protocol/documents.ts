@@ -1,5 +1,5 @@
 /**
- * The four signed document kinds of DESIGN §2 and the small value types they are built from.
+ * The four signed document kinds of docs/protocol.md §2 and the small value types they are built from.
  *
  * Every payload has a zod schema (used by the Worker to validate what it is given, and by the SDK
  * to validate what it receives) and a TypeScript type inferred from it. The JSON Schemas in
@@ -37,7 +37,7 @@ export const nameSchema = z
   .string()
   .regex(NAME_PATTERN, 'must be 1-63 of a-z, 0-9 and -, starting with a letter or digit');
 
-/** A client's random install ID (DESIGN §3): never personal data. */
+/** A client's random install ID (docs/protocol.md §3): never personal data. */
 export const CLIENT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export const clientIdSchema = z.string().regex(CLIENT_ID_PATTERN, 'must be 1-128 of A-Z a-z 0-9 . _ : -');
 
@@ -89,7 +89,7 @@ export const keysPayloadSchema = z.object({
 export type KeysPayload = z.infer<typeof keysPayloadSchema>;
 
 /**
- * A native build's compatibility (DESIGN §3, Expo's runtime version): printable ASCII, matched
+ * A native build's compatibility (docs/protocol.md §3, Expo's runtime version): printable ASCII, matched
  * exactly, at most 255 characters.
  */
 export const runtimeSchema = z
@@ -102,7 +102,7 @@ export const sha512Base64Schema = z
   .regex(/^[A-Za-z0-9+/]{86}==$/, 'must be a SHA-512 in base64 (88 characters)');
 
 /**
- * A file that travels with an artifact and is served beside it (DESIGN §9): electron-builder's
+ * A file that travels with an artifact and is served beside it (docs/protocol.md §9): electron-builder's
  * `.blockmap` for differential downloads. Hashed and size-checked like the artifact.
  */
 export const sidecarSchema = z.object({
@@ -121,9 +121,9 @@ export const artifactSchema = z.object({
   size: z.number().int().min(0),
   content_type: z.string().max(128).optional(),
   os: rangeSchema.optional(),
-  /** Only for clients of this runtime (DESIGN §3); an artifact without one is for clients that send none. */
+  /** Only for clients of this runtime (docs/protocol.md §3); an artifact without one is for clients that send none. */
   runtime: runtimeSchema.optional(),
-  /** For electron-updater, which checks downloads against it (DESIGN §9). */
+  /** For electron-updater, which checks downloads against it (docs/protocol.md §9). */
   sha512: sha512Base64Schema.optional(),
   /**
    * For Tauri's updater: the `.sig` file `tauri build` writes next to the bundle, as is (base64 of a
@@ -144,7 +144,7 @@ export const artifactSchema = z.object({
     .refine((list) => new Set(list.map((s) => s.file)).size === list.length, 'sidecar files must differ')
     .optional(),
   /**
-   * For expo-updates (DESIGN §10): the platform's manifest, fixed at publish time, and its code
+   * For expo-updates (docs/protocol.md §10): the platform's manifest, fixed at publish time, and its code
    * signature. The artifact itself is the manifest's launch asset, stored content-addressed.
    */
   expo: expoArtifactSchema.optional(),
@@ -193,7 +193,7 @@ export const channelPayloadSchema = z.object({
   issued_at: timestampSchema,
   expires: timestampSchema,
   /**
-   * The channel's live releases, not its history (DESIGN §2): src/protocol/prune.ts leaves out every
+   * The channel's live releases, not its history (docs/protocol.md §2): src/protocol/prune.ts leaves out every
    * release whose absence changes no decision. `mandatory_floor` is the highest mandatory version
    * below this one among the channel's offerable releases, listed or left out: an update to this
    * release from below the floor is mandatory even when the mandatory release itself is not listed.
@@ -221,5 +221,5 @@ export const PAYLOAD_SCHEMAS = {
 } as const;
 export type PayloadOf<K extends DocumentKind> = z.infer<(typeof PAYLOAD_SCHEMAS)[K]>;
 
-/** A snapshot may live at most this long after it is issued (DESIGN §2). */
+/** A snapshot may live at most this long after it is issued (docs/protocol.md §2). */
 export const MAX_SNAPSHOT_LIFETIME_MS = 7 * 24 * 3600 * 1000;

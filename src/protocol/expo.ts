@@ -1,5 +1,5 @@
 /**
- * expo-updates protocol v1 (DESIGN §10, https://docs.expo.dev/technical-specs/expo-updates-1/): the
+ * expo-updates protocol v1 (docs/protocol.md §10, https://docs.expo.dev/technical-specs/expo-updates-1/): the
  * shapes Updraft writes at publish time and serves unchanged. Shared by the CLI (which builds and
  * signs manifests and directives), the Worker (which checks them at registration and serves their
  * stored bytes) and the tests; pure.
@@ -64,7 +64,7 @@ export const expoSignatureSchema = z
     'must be an expo-signature value: sig="<base64>", keyid="<id>", alg="rsa-v1_5-sha256"',
   );
 
-/** What a release manifest's artifact records for expo-updates (DESIGN §10). */
+/** What a release manifest's artifact records for expo-updates (docs/protocol.md §10). */
 export const expoArtifactSchema = z.object({
   /** The manifest body exactly as served (and signed), JSON. */
   manifest: z.string().min(2).max(MAX_EXPO_MANIFEST_BYTES),

@@ -1,5 +1,5 @@
 /**
- * A difference of two rates (canary − baseline, DESIGN §6) for people, written once for the CLI and
+ * A difference of two rates (canary − baseline, docs/protocol.md §6) for people, written once for the CLI and
  * the dashboard: percentage points, "+1.6 points (−0.4 to 3.9)", the form of the scheduler's
  * judgement reasons (plan.ts), and what its 95 % interval says. Pure; the percentages themselves are
  * format.ts's.

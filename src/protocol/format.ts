@@ -30,7 +30,7 @@ export function formatFraction(fraction: number): string {
 }
 
 /**
- * A crash-free share (DESIGN §5), which lives near 100 %, where 99.5 and 99.9 differ a lot: always two
+ * A crash-free share (docs/protocol.md §5), which lives near 100 %, where 99.5 and 99.9 differ a lot: always two
  * decimals, never a rounded "100%": 0.992 → "99.20%", 0.99996 → ">99.99%", 1 → "100%".
  */
 export function formatCrashFree(fraction: number): string {

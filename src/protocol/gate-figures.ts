@@ -1,5 +1,5 @@
 /**
- * What a rollout's judgement sees (DESIGN §5 and §6, docs/rollouts.md): the figures of the canary and
+ * What a rollout's judgement sees (docs/protocol.md §5 and §6, docs/rollouts.md): the figures of the canary and
  * of its baseline over the step's window, the differences between them, and the judgement as stored.
  * Pure and shared like plan.ts, which judges on them and re-exports them.
  */
@@ -8,7 +8,7 @@ import { newcombe, type Rate, type RateDifference, wilson } from './wilson.ts';
 /** What the scheduler decided for one planned rollout. */
 export type JudgementAction = 'advance' | 'complete' | 'halt' | 'wait';
 
-/** A group's sessions in the window (DESIGN §5): all of them, the crashed ones, and their distinct clients. */
+/** A group's sessions in the window (docs/protocol.md §5): all of them, the crashed ones, and their distinct clients. */
 export interface SessionCounts {
   total: number;
   crashed: number;
@@ -18,7 +18,7 @@ export interface SessionCounts {
 }
 
 /**
- * The telemetry a judgement uses: DESIGN §5's counts and rates of the release over the current step.
+ * The telemetry a judgement uses: docs/protocol.md §5's counts and rates of the release over the current step.
  * The session figures are 1 − crash-free sessions (`crash_rate`) and 1 − crash-free users
  * (`crashed_users_rate`) with their Wilson intervals; optional, since judgements stored before them
  * lack them (a judge without them counts no sessions).
@@ -67,7 +67,7 @@ export interface BaselineComparison {
 
 /**
  * The counts behind a group's rates: GateFigures and `exposed`, the rollback rate's denominator
- * (distinct clients known to have run the release, DESIGN §5), which GateFigures does not carry.
+ * (distinct clients known to have run the release, docs/protocol.md §5), which GateFigures does not carry.
  */
 export interface GroupCounts extends GateFigures {
   exposed: number;

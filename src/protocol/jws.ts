@@ -1,6 +1,6 @@
 /**
  * Signing and verifying Updraft documents: JWS compact serialization, `alg: EdDSA` (Ed25519),
- * a `kid` naming the signing key and an explicit `typ` per document kind (DESIGN §2).
+ * a `kid` naming the signing key and an explicit `typ` per document kind (docs/protocol.md §2).
  */
 import { base64url, CompactSign, compactVerify, errors, importJWK } from 'jose';
 import {

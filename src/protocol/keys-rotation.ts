@@ -1,5 +1,5 @@
 /**
- * The keys documents a rotation signs (DESIGN §2). The chain rule lets version N+1 be signed only by
+ * The keys documents a rotation signs (docs/protocol.md §2). The chain rule lets version N+1 be signed only by
  * a root of version N, and a JWS carries one signature; so a rotation that brings in a new root signs
  * two versions: N+1 with the new key lists, signed by the old root (clients of the old root follow
  * it), then N+2 with the same lists, signed by the new root (which N+1 trusts). The newest document

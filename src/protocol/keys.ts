@@ -1,4 +1,4 @@
-/** Key pairs and the keys document chain (DESIGN §2: version N+1 is signed by a root key of version N). */
+/** Key pairs and the keys document chain (docs/protocol.md §2: version N+1 is signed by a root key of version N). */
 import { exportJWK, generateKeyPair as generateJoseKeyPair } from 'jose';
 import * as z from 'zod';
 import type { KeysPayload, PublicJwk } from './documents.ts';

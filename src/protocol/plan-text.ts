@@ -1,5 +1,5 @@
 /**
- * A staged plan (DESIGN §6, docs/rollouts.md) for people: the gate predicates and the one-line
+ * A staged plan (docs/protocol.md §6, docs/rollouts.md) for people: the gate predicates and the one-line
  * description that the CLI prints and the dashboard's confirmation shows. Kept apart from plan.ts,
  * whose zod schemas the dashboard does not bundle. Pure.
  */
@@ -34,7 +34,7 @@ interface OptionalLimits {
   max_crash_delta?: number | undefined;
 }
 
-/** True when the gates limit a difference from the baseline (DESIGN §6), of any rate. */
+/** True when the gates limit a difference from the baseline (docs/protocol.md §6), of any rate. */
 export function hasRelativeGates(gates: OptionalLimits): boolean {
   return hasInstallDeltas(gates) || gates.max_crash_delta !== undefined;
 }
@@ -44,7 +44,7 @@ export function hasInstallDeltas(gates: OptionalLimits): boolean {
   return gates.max_failure_delta !== undefined || gates.max_rollback_delta !== undefined;
 }
 
-/** True when the gates judge sessions (DESIGN §5): `max_crash_rate` or `max_crash_delta`. */
+/** True when the gates judge sessions (docs/protocol.md §5): `max_crash_rate` or `max_crash_delta`. */
 export function hasCrashGates(gates: OptionalLimits): boolean {
   return gates.max_crash_rate !== undefined || gates.max_crash_delta !== undefined;
 }

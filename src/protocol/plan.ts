@@ -1,5 +1,5 @@
 /**
- * Staged rollout plans (DESIGN §6, docs/rollouts.md): the plan a rollout follows, the CLI's human
+ * Staged rollout plans (docs/protocol.md §6, docs/rollouts.md): the plan a rollout follows, the CLI's human
  * forms of it, and the judgement the scheduler makes every minute. Pure: the Worker and the CLI
  * share it, so what `updraft promote --plan` sends is exactly what the Worker validates.
  */
@@ -52,9 +52,9 @@ const limitSchema = z.number().gt(0).lt(1);
 const countSchema = z.number().int().min(1).max(1_000_000_000);
 
 /**
- * Absolute limits, and optionally relative ones (DESIGN §6): the most the canary's rate may exceed
+ * Absolute limits, and optionally relative ones (docs/protocol.md §6): the most the canary's rate may exceed
  * its baseline's (0.005 = 0.5 points), judged once the baseline has `min_baseline_installs`
- * (default `min_installs`) in the same window. Crash gates (DESIGN §5's sessions): `max_crash_rate`
+ * (default `min_installs`) in the same window. Crash gates (docs/protocol.md §5's sessions): `max_crash_rate`
  * limits the crashed-sessions rate, `max_crash_delta` the crashed-users rate's difference from the
  * baseline, each judged from `min_sessions` sessions per group (default DEFAULT_MIN_SESSIONS).
  * All these fields are optional, so every plan written before them still reads the same.
@@ -91,7 +91,7 @@ export const stepsSchema = z
   .refine((steps) => steps.at(-1) === 10_000, 'must end at 100 % (everyone)');
 
 /**
- * What a clear gate breach does (DESIGN §6): `halt` (the default) stops the rollout; `rollback`
+ * What a clear gate breach does (docs/protocol.md §6): `halt` (the default) stops the rollout; `rollback`
  * also publishes the standby yank signed at promote time, so clients on the release go back.
  */
 export const onBreachSchema = z.enum(['halt', 'rollback']);
@@ -312,7 +312,7 @@ function absoluteChecks(gates: Gates, figures: GateFigures): AbsoluteCheck[] {
 }
 
 /**
- * The scheduler's decision for one planned rollout (DESIGN §6):
+ * The scheduler's decision for one planned rollout (docs/protocol.md §6):
  * - `halt` when the step has at least `min_installs` installs and the 95 % Wilson *lower* bound of
  *   the failure or rollback rate is above its limit: a clear breach, not noise; likewise the
  *   crashed-sessions rate over `max_crash_rate` once the step has `min_sessions` sessions;

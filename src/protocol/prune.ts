@@ -1,5 +1,5 @@
 /**
- * Pruned channel snapshots (DESIGN §2: "a snapshot lists the channel's live releases, not its
+ * Pruned channel snapshots (docs/protocol.md §2: "a snapshot lists the channel's live releases, not its
  * history"). Pure: the projection writer applies it to the full list before signing, and the
  * property test in test/protocol/prune.property.test.ts holds `decide` over the pruned snapshot equal
  * to `decide` over the full one for random histories and clients.

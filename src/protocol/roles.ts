@@ -1,5 +1,5 @@
 /**
- * Token roles (DESIGN §4), each including the ones after it: admin ⊃ publisher ⊃ analyst. The one
+ * Token roles (docs/protocol.md §4), each including the ones after it: admin ⊃ publisher ⊃ analyst. The one
  * list the Worker enforces, the CLI offers (`updraft token create --role`) and the dashboard reads.
  */
 export const ROLES = ['admin', 'publisher', 'analyst'] as const;

@@ -1,5 +1,5 @@
 /**
- * How an Updraft version reads to Sparkle 2 (DESIGN §9, docs/clients/sparkle.md).
+ * How an Updraft version reads to Sparkle 2 (docs/protocol.md §9, docs/clients/sparkle.md).
  *
  * Sparkle compares `sparkle:version` with the running app's `CFBundleVersion` using
  * SUStandardVersionComparator: it splits a version into runs of digits, runs of other characters

@@ -1,5 +1,5 @@
 /**
- * One telemetry event (DESIGN §5, docs/api.md "Telemetry"): the shape a client reports and the
+ * One telemetry event (docs/protocol.md §5, docs/api.md "Telemetry"): the shape a client reports and the
  * Worker validates, one event at a time. Shared by the Worker and the client SDK; pure.
  */
 import * as z from 'zod';
@@ -19,7 +19,7 @@ export const EVENT_TYPES = [
 export const eventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof eventTypeSchema>;
 
-/** The updaters Updraft answers, as events and client rows record them: its own SDK and the ones of DESIGN §9 and §10. */
+/** The updaters Updraft answers, as events and client rows record them: its own SDK and the ones of docs/protocol.md §9 and §10. */
 export const CLIENT_KINDS = ['sdk', 'electron', 'tauri', 'sparkle', 'squirrel', 'expo'] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
 
@@ -59,7 +59,7 @@ export const errorCodeSchema = z
 const sessionCount = z.number().int().min(0).max(MAX_SESSIONS_PER_HOUR);
 
 /**
- * A `session` event's counts (DESIGN §5): the sessions of one client on one running version that
+ * A `session` event's counts (docs/protocol.md §5): the sessions of one client on one running version that
  * ended in one UTC hour, by how they ended: `ok`, `errored` (a handled error, the app went on),
  * `crashed`, `abnormal` (never ended: the app died without saying, found at the next start).
  */

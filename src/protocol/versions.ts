@@ -7,7 +7,7 @@
 // copy of the class, and semver's own `instanceof SemVer` checks then reject our parsed versions.
 import { coerce, Range, SemVer } from 'semver';
 
-// Prereleases take part in every comparison: a range must admit a client on 1.2.0-beta.1 (DESIGN §3).
+// Prereleases take part in every comparison: a range must admit a client on 1.2.0-beta.1 (docs/protocol.md §3).
 const OPTIONS = { includePrerelease: true } as const;
 // Bounded so a stream of distinct hostile strings cannot grow an isolate's memory without limit.
 const MAX_ENTRIES = 10_000;

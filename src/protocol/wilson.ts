@@ -1,6 +1,6 @@
 /**
- * The Wilson score interval for a binomial proportion (DESIGN §5: every rate comes with a 95 %
- * interval; DESIGN §6: staged-rollout gates halt when the lower bound is above the limit).
+ * The Wilson score interval for a binomial proportion (docs/protocol.md §5: every rate comes with a 95 %
+ * interval; docs/protocol.md §6: staged-rollout gates halt when the lower bound is above the limit).
  * Pure: the Worker, the CLI and the dashboard share it, and docs/analytics.md gives the same formula
  * in SQL.
  */
@@ -61,7 +61,7 @@ export interface RateDifference {
 
 /**
  * Newcombe's hybrid score interval for the difference of two independent proportions (Newcombe 1998,
- * method 10; DESIGN §6: canary − baseline), built from the two Wilson intervals [l₁, u₁], [l₂, u₂]:
+ * method 10; docs/protocol.md §6: canary − baseline), built from the two Wilson intervals [l₁, u₁], [l₂, u₂]:
  *
  *   d = p₁ − p₂,
  *   low  = d − √((p₁ − l₁)² + (u₂ − p₂)²),

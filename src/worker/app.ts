@@ -1,6 +1,6 @@
 /**
  * The Worker's HTTP surface: one Hono app, a sub-app per resource, and the single error shape of
- * DESIGN §4 for every failure, including unknown routes (404) and wrong methods (405).
+ * docs/protocol.md §4 for every failure, including unknown routes (404) and wrong methods (405).
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { methodNotAllowed } from 'hono/method-not-allowed';

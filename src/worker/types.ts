@@ -5,7 +5,7 @@ export interface Actor {
   /** `bootstrap` for UPDRAFT_ADMIN_TOKEN, else `token:<id>:<name>`. */
   name: string;
   role: Role;
-  /** The apps the token is limited to, or null for every app and the deployment (DESIGN §4). */
+  /** The apps the token is limited to, or null for every app and the deployment (docs/protocol.md §4). */
   apps: readonly string[] | null;
 }
 

@@ -1,7 +1,8 @@
 /**
  * docs/protocol.md, the contract in the repository, kept true in what a test can check: its bucket
- * test vectors are what `bucket()` computes, every "DESIGN §n" a comment in src/ or scripts/ cites
- * names a section the file has, and its relative links lead to files that exist.
+ * test vectors are what `bucket()` computes, every "docs/protocol.md §n" a comment in src/, scripts/
+ * or bench/ cites names a section the file has (and none cites the design document outside the
+ * repository instead), and its relative links lead to files that exist.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -43,11 +44,14 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** Every section number a "DESIGN §n" (also "DESIGN §2, §6" and "DESIGN §5 and §6") cites, with where. */
-function designCitations(files: string[]): { file: string; section: number }[] {
+/**
+ * Every section number a "docs/protocol.md §n" (also "docs/protocol.md §2, §6" and "… §5 and §6")
+ * cites, with where.
+ */
+function protocolCitations(files: string[]): { file: string; section: number }[] {
   return files.flatMap((file) => {
     const text = readFileSync(file, 'utf8');
-    return [...text.matchAll(/DESIGN §\s?\d+(?:(?:, | and )§\s?\d+)*/g)].flatMap((m) =>
+    return [...text.matchAll(/protocol\.md §\s?\d+(?:(?:, | and )§\s?\d+)*/g)].flatMap((m) =>
       [...m[0].matchAll(/§\s?(\d+)/g)].map((n) => ({ file: relative(ROOT, file), section: Number(n[1]) })),
     );
   });
@@ -78,15 +82,23 @@ describe('docs/protocol.md', () => {
     expect(computed).toEqual(vectors.map((v) => line(v.salt, v.clientId, v.expected)));
   });
 
-  it('has a section for every "DESIGN §n" cited in src/ and scripts/', () => {
-    const citations = designCitations([
-      ...sourceFiles(join(ROOT, 'src')),
-      ...sourceFiles(join(ROOT, 'scripts')),
-    ]);
+  const cited = () => [
+    ...sourceFiles(join(ROOT, 'src')),
+    ...sourceFiles(join(ROOT, 'scripts')),
+    ...sourceFiles(join(ROOT, 'bench')),
+  ];
+
+  it('has a section for every "docs/protocol.md §n" cited in src/, scripts/ and bench/', () => {
+    const citations = protocolCitations(cited());
     // Far fewer would mean the pattern no longer finds the comments, not that they are gone.
-    expect(citations.length).toBeGreaterThan(50);
+    expect(citations.length).toBeGreaterThan(150);
     const missing = citations.filter(({ section }) => !numbered.has(section));
     expect(missing).toEqual([]);
+  });
+
+  it('is what the code cites, not the design document outside the repository', () => {
+    const outside = cited().filter((file) => /DESIGN(?:\.md)? §/.test(readFileSync(file, 'utf8')));
+    expect(outside.map((file) => relative(ROOT, file))).toEqual([]);
   });
 
   it('links only to files that exist and to headings it has', () => {

@@ -267,7 +267,7 @@ function tiles(r: ReleaseHealth, windowLabel: string): HTMLElement {
   );
 }
 
-/** Crash-free sessions and users (DESIGN §5) with their intervals; none from a server without sessions. */
+/** Crash-free sessions and users (docs/protocol.md §5) with their intervals; none from a server without sessions. */
 function crashFreeTiles(
   sessions: NonNullable<ReleaseHealth['sessions']>,
   freeSessions: Rate | undefined,

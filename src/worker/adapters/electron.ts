@@ -1,5 +1,5 @@
 /**
- * electron-updater's generic provider (electron-builder), DESIGN §9: the app's `publish` URL is
+ * electron-updater's generic provider (electron-builder), docs/protocol.md §9: the app's `publish` URL is
  * `…/v1/apps/{app}/electron/{channel}/`, and electron-updater fetches `<updater channel><suffix>.yml`
  * under it (Provider.getCustomChannelName): the suffix names the platform and, on Linux, the arch;
  * the updater channel is `latest` unless the app sets one. The answer is the YAML electron-builder

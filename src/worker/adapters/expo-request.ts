@@ -1,5 +1,5 @@
 /**
- * The request of an expo-updates client (protocol v1 "Request", DESIGN §10): its headers, checked
+ * The request of an expo-updates client (protocol v1 "Request", docs/protocol.md §10): its headers, checked
  * one by one. A header that is wrong gets a 400 naming it; a client that cannot read a multipart
  * answer, or speaks another protocol version, gets the 406 the protocol asks for.
  */

@@ -1,5 +1,5 @@
 /**
- * expo-updates (DESIGN §10, protocol v1): the app's `updates.url` is `…/v1/apps/{app}/expo/manifest`.
+ * expo-updates (docs/protocol.md §10, protocol v1): the app's `updates.url` is `…/v1/apps/{app}/expo/manifest`.
  * The request headers (expo-request.ts) become a `ClientQuery` for the shared pipeline: the platform,
  * the runtime version as the artifact `runtime`, `expo-channel-name` as the requested channel,
  * `eas-client-id` as the client id, and the running update's id, turned back into the release it

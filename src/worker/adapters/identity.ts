@@ -1,5 +1,5 @@
 /**
- * Who a client of DESIGN §9 is: the install id it sends, or, when it sends none, a pseudonymous id
+ * Who a client of docs/protocol.md §9 is: the install id it sends, or, when it sends none, a pseudonymous id
  * that is stable while its IP address and User-Agent are. The id is a keyed hash (HMAC-SHA-256) of
  * the two, so no IP address is stored or logged and nobody without the key can link an id to one.
  */

@@ -1,5 +1,5 @@
 /**
- * The client adapters of DESIGN §9 and §10, one module each, mounted under `/v1/apps`. Each turns its
+ * The client adapters of docs/protocol.md §9 and §10, one module each, mounted under `/v1/apps`. Each turns its
  * client's request into a `ClientQuery` for the shared pipeline (pipeline.ts) and the decision into
  * that client's wire format.
  */

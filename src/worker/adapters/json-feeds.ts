@@ -1,5 +1,5 @@
 /**
- * What the two JSON update feeds of DESIGN §9 share, Tauri's dynamic server format and Squirrel.Mac's:
+ * What the two JSON update feeds of docs/protocol.md §9 share, Tauri's dynamic server format and Squirrel.Mac's:
  * the installed version read from the URL, the date format both parse, and the answers that carry no
  * update. Each feed's own shape stays in its module (tauri.ts, squirrel.ts).
  */

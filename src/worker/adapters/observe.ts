@@ -1,5 +1,5 @@
 /**
- * What the Worker observes of the clients of DESIGN §9 (their checks, with the version they run when
+ * What the Worker observes of the clients of docs/protocol.md §9 (their checks, with the version they run when
  * they say it, and their downloads) feeds the same telemetry pipeline as the SDK's own events,
  * marked with the client kind, so that adoption, stats, the dashboard and the gates see them.
  *
@@ -41,7 +41,7 @@ export interface DownloadObservation {
   arch: Arch;
 }
 
-/** Releases a client reports it could not launch (expo-updates' failed update ids, DESIGN §10). */
+/** Releases a client reports it could not launch (expo-updates' failed update ids, docs/protocol.md §10). */
 export interface FailureObservation {
   kind: ClientKind;
   app: string;

@@ -15,12 +15,12 @@ export interface ClientQuery {
   /** The channel the client asks for (a route segment, or check's `channel`); rules may route elsewhere. */
   requested: string | undefined;
   clientId: string;
-  /** Undefined when the client does not say it: DESIGN §3 rule 5. */
+  /** Undefined when the client does not say it: docs/protocol.md §3 rule 5. */
   installed: string | undefined;
   platform: Platform;
   arch: Arch;
   osVersion?: string | undefined;
-  /** The client's runtime (DESIGN §3); absent: only artifacts that name none. */
+  /** The client's runtime (docs/protocol.md §3); absent: only artifacts that name none. */
   runtime?: string | undefined;
 }
 
@@ -147,8 +147,8 @@ export function betterOffer(first: Offer | undefined, second: Offer | undefined)
 /**
  * The immutable URL of an artifact (or of one of its sidecar files) on this Worker. With `clientId`,
  * the URL carries it, and the updater as `via`, so that the download is counted for that client
- * (DESIGN §9, routes/artifacts.ts). An Expo artifact's bytes are its launch asset, stored
- * content-addressed (DESIGN §10).
+ * (docs/protocol.md §9, routes/artifacts.ts). An Expo artifact's bytes are its launch asset, stored
+ * content-addressed (docs/protocol.md §10).
  */
 export function artifactUrl(
   origin: string,

@@ -1,5 +1,5 @@
 /**
- * Sparkle 2 (macOS), DESIGN §9: the app's `SUFeedURL` is `…/v1/apps/{app}/sparkle/{channel}/appcast.xml`,
+ * Sparkle 2 (macOS), docs/protocol.md §9: the app's `SUFeedURL` is `…/v1/apps/{app}/sparkle/{channel}/appcast.xml`,
  * and its updater delegate may add `client_id`, `version`, `arch` and `os_version` to the query
  * (docs/clients/sparkle.md). The answer is an appcast whose only item is the decision, or one with
  * no item when nothing is offered; Sparkle verifies the download against the `sparkle:edSignature`

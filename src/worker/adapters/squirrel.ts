@@ -1,6 +1,6 @@
 /**
  * Electron's built-in autoUpdater on macOS (Squirrel.Mac, also what update-electron-app drives),
- * DESIGN §9: the feed URL is `…/v1/apps/{app}/squirrel/{channel}/darwin-{arch}/{version}`, in
+ * docs/protocol.md §9: the feed URL is `…/v1/apps/{app}/squirrel/{channel}/darwin-{arch}/{version}`, in
  * update.electronjs.org's `{platform}-{arch}/{version}` shape, with `?client_id=` when the app adds
  * it. Squirrel.Mac reads 204 as "no update" and any 200 as an update to download and install (it
  * compares no versions, so a rollback reaches it as is): `{url, name, notes, pub_date}`, where `url`

@@ -1,5 +1,5 @@
 /**
- * Tauri v2's updater (tauri-plugin-updater), DESIGN §9: the app's endpoint is
+ * Tauri v2's updater (tauri-plugin-updater), docs/protocol.md §9: the app's endpoint is
  * `…/v1/apps/{app}/tauri/{channel}/{{target}}/{{arch}}/{{current_version}}`, and the plugin fills in
  * `{{target}}` (`linux`, `windows`, `darwin`), `{{arch}}` (`x86_64`, `aarch64`, `i686`, `armv7`) and
  * `{{current_version}}`. The answer is the plugin's "dynamic server" format: 204 when there is no

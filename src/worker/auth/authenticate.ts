@@ -1,5 +1,5 @@
 /**
- * Admin authentication (DESIGN §4): `Authorization: Bearer <token>`. The bootstrap token is the
+ * Admin authentication (docs/protocol.md §4): `Authorization: Bearer <token>`. The bootstrap token is the
  * Worker secret UPDRAFT_ADMIN_TOKEN, compared in constant time; every other token is looked up by
  * its SHA-256 in D1 and must be neither revoked nor expired. `requireRole` is also the one place
  * that holds a token limited to apps to them (every admin route calls it; the route table of

@@ -1,7 +1,7 @@
 /** Who may call an admin route: roles (src/protocol/roles.ts) and the apps a token is limited to. */
 
 /**
- * What an admin route acts on, for tokens limited to apps (DESIGN §4; enforced by `requireRole`).
+ * What an admin route acts on, for tokens limited to apps (docs/protocol.md §4; enforced by `requireRole`).
  * A route whose path has `:app` acts on that app, whatever it declares. Otherwise:
  * - `deployment` (the default): the deployment as a whole; only a token for every app may call it;
  * - `query`: the app named by `?app=`, which a limited token must give, naming one of its apps;

@@ -1,5 +1,5 @@
 /**
- * The rollout bucket (DESIGN §3) computed synchronously, so that a check decides without awaiting a
+ * The rollout bucket (docs/protocol.md §3) computed synchronously, so that a check decides without awaiting a
  * WebCrypto digest for each rollout it looks at. The hash is plain JS (sha256-first-word.ts): in
  * workerd, `node:crypto`'s createHash (there under `nodejs_compat`) cost more than the WebCrypto
  * digest it would replace (BENCHMARKS.md, warm check). The protocol's `bucket` stays the definition,

@@ -1,6 +1,6 @@
 /**
  * The first 32 bits of SHA-256 (FIPS 180-4) of a UTF-8 string, synchronously and in plain JS: all a
- * rollout bucket needs of the hash (DESIGN §3). In workerd a fifth to a third of the cost of WebCrypto
+ * rollout bucket needs of the hash (docs/protocol.md §3). In workerd a fifth to a third of the cost of WebCrypto
  * or node:crypto for these short inputs (BENCHMARKS.md, warm check); test/worker/bucket-hash.property.test.ts
  * holds it equal to WebCrypto.
  */

@@ -1,5 +1,5 @@
 /**
- * DESIGN §4's single error shape for every failure: `ApiError` as thrown, a lost revision race
+ * docs/protocol.md §4's single error shape for every failure: `ApiError` as thrown, a lost revision race
  * (RevisionConflict) as 409, Hono's own exceptions mapped to stable codes, and anything else logged
  * and answered with a generic 500.
  */
@@ -87,7 +87,7 @@ const HTTP_CODES: Partial<Record<number, [code: ApiErrorCode, message: string]>>
   429: ['too_many_requests', 'too many requests'],
 };
 
-/** Hono's own exceptions (validators, body limits, auth helpers) in DESIGN's shape. */
+/** Hono's own exceptions (validators, body limits, auth helpers) in the protocol's error shape (docs/protocol.md §4). */
 function describeHttpException(err: HTTPException): { code: ApiErrorCode; message: string } {
   // Hono's JSON validator throws exactly this when the body does not parse.
   if (err.status === 400 && err.message.startsWith('Malformed JSON')) {

@@ -2,7 +2,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ApiErrorCode } from '../../protocol/api.ts';
 
 /**
- * An error a client caused or may act on. `app.onError` turns it into DESIGN §4's shape:
+ * An error a client caused or may act on. `app.onError` turns it into docs/protocol.md §4's shape:
  * `{"error": {"code": "snake_case", "message": "…"}}` with `status`.
  */
 export class ApiError extends Error {

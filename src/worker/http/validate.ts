@@ -46,7 +46,7 @@ function shapeNames(schema: z.ZodType): string[] {
 }
 
 /**
- * A validator middleware that fails with DESIGN's error shape: 400 `invalid_<target>` (invalid_query,
+ * A validator middleware that fails with the protocol's error shape (docs/protocol.md §4): 400 `invalid_<target>` (invalid_query,
  * invalid_json, invalid_param…) naming the first offending field. The schemas are synchronous, so
  * they run with `safeParse` (@hono/zod-validator's `safeParseAsync` costs a check a few percent).
  */

@@ -34,7 +34,7 @@ const paramsSchema = z.object({
   file: fileNameSchema,
 });
 
-// Every artifact path names immutable bytes: nothing in R2 is ever overwritten (DESIGN §1).
+// Every artifact path names immutable bytes: nothing in R2 is ever overwritten (docs/protocol.md §1).
 const CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
 export const artifacts = new Hono<AppEnv>();
@@ -174,7 +174,7 @@ async function multipleRanges(
 
 /**
  * Who to count a download for: the `client_id` (and the updater, `via`) that adapter URLs carry
- * (DESIGN §9). A URL without them is not counted; a malformed one is a 400.
+ * (docs/protocol.md §9). A URL without them is not counted; a malformed one is a 400.
  */
 function countedAs(
   clientId: string | undefined,

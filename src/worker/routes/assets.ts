@@ -1,5 +1,5 @@
 /**
- * `GET|HEAD /v1/apps/{app}/assets/{sha256}`: a content-addressed asset (DESIGN §10), the URL every
+ * `GET|HEAD /v1/apps/{app}/assets/{sha256}`: a content-addressed asset (docs/protocol.md §10), the URL every
  * Expo manifest lists. The path names the bytes, so they never change: served immutable, with byte
  * ranges, like an artifact.
  */

@@ -1,5 +1,5 @@
 /**
- * `GET /v1/apps/{app}/check`: what one client should run (DESIGN §3, docs/api.md). The hot path:
+ * `GET /v1/apps/{app}/check`: what one client should run (docs/protocol.md §3, docs/api.md). The hot path:
  * three KV reads on a cold isolate (app, channel, keys), none on a warm one; no D1, no R2, and no
  * parsing or verifying of documents, which happens once per cache fill (storage/state-cache.ts).
  */
@@ -74,7 +74,7 @@ async function answerCheck(c: ServeContext, app: string, url = new URL(c.req.raw
     state,
     installed: query.version,
   });
-  // Elided only when the client holds exactly this snapshot (DESIGN §4); any other hash, the whole answer.
+  // Elided only when the client holds exactly this snapshot (docs/protocol.md §4); any other hash, the whole answer.
   const { body, etag } =
     query.snapshot === state.snapshotSha256
       ? await encodeElided(elide(answer, state.snapshotSha256), state)

@@ -1,5 +1,5 @@
 /**
- * `POST /v1/apps/{app}/events`: telemetry intake (DESIGN §5, docs/telemetry.md). Bounded (64 KiB,
+ * `POST /v1/apps/{app}/events`: telemetry intake (docs/protocol.md §5, docs/telemetry.md). Bounded (64 KiB,
  * 100 events), each event judged on its own, a per-client rate limit, and one Queue message for
  * everything accepted. No D1 on this path: the app is looked up in the KV projection.
  */

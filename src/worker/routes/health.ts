@@ -21,7 +21,7 @@ health.get('/healthz', async (c) => {
   const results = await Promise.all([
     probe('kv', () => probes.kv(env.STATE)),
     probe('r2', () => probes.r2(env.BUCKET)),
-    // DB and every bound telemetry database (DESIGN §11): intake of their apps stalls without them.
+    // DB and every bound telemetry database (docs/protocol.md §11): intake of their apps stalls without them.
     probe('d1', async () => {
       await Promise.all(
         telemetryDatabases(env).map(({ name, db }) =>

@@ -1,6 +1,6 @@
 /**
  * `GET /v1/keys` and `GET /v1/keys/{version}`: the keys documents clients verify against their
- * pinned root (DESIGN §2). Older versions stay available so a client that missed a rotation can
+ * pinned root (docs/protocol.md §2). Older versions stay available so a client that missed a rotation can
  * walk the chain one version at a time.
  */
 import { Hono } from 'hono';

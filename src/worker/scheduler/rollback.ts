@@ -1,5 +1,5 @@
 /**
- * Automatic rollback (DESIGN §6, docs/rollouts.md § Automatic rollback): when a gate breach is clear
+ * Automatic rollback (docs/protocol.md §6, docs/rollouts.md § Automatic rollback): when a gate breach is clear
  * on a rollout whose plan says `on_breach: rollback`, the scheduler publishes the standby yank the
  * release engineer signed at promote time, in the same batch that halts the rollout, with the code
  * a yank registration uses (storage/yank-publish.ts). The Worker signs nothing with a release key:

@@ -1,5 +1,5 @@
 /**
- * The staged-rollout job of the cron (DESIGN §6, docs/rollouts.md). Each run judges every active
+ * The staged-rollout job of the cron (docs/protocol.md §6, docs/rollouts.md). Each run judges every active
  * planned rollout on its release's telemetry in its channel since the current step began (the §5
  * metrics of storage/analytics.ts, as `updraft stats` shows them for that window) and, for a plan
  * with relative gates, on its baseline's over the same window (`baselineOf` over the channel's
@@ -70,7 +70,7 @@ const EVENTS: Record<Exclude<JudgementAction, 'wait'>, WebhookEvent['event']> = 
   halt: 'rollout.halt',
 };
 
-/** DESIGN §5's counts and rates of `version` in the rollout's channel over `window`. */
+/** docs/protocol.md §5's counts and rates of `version` in the rollout's channel over `window`. */
 async function groupFigures(
   dbs: AnalyticsDbs,
   rollout: PlannedRollout,
@@ -287,7 +287,7 @@ export async function judgeRollout(env: Env, rollout: PlannedRollout, now: Date)
     return 'skipped';
   }
   const stepStartedAt = new Date(rollout.step_started_at);
-  // Release health from the app's telemetry database, releases and rollouts from DB (DESIGN §11).
+  // Release health from the app's telemetry database, releases and rollouts from DB (docs/protocol.md §11).
   const dbs = await analyticsDbs(env, rollout.app);
   const { figures, comparison } = await gateFigures(dbs, rollout, plan, stepStartedAt, now);
   const decision = judge({ plan, step: rollout.step, stepStartedAt, now, figures, comparison });

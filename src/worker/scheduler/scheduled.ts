@@ -1,7 +1,7 @@
 /**
  * The cron handler (every minute). First judges the staged rollouts (scheduler/rollouts.ts): their
  * actions re-sign the channels they touch. Then re-signs every channel snapshot issued more than a
- * day ago, so a snapshot is re-issued daily and never lapses (DESIGN §2), and finishes any projection
+ * day ago, so a snapshot is re-issued daily and never lapses (docs/protocol.md §2), and finishes any projection
  * a failed request left behind (a D1 revision KV has not seen yet), exports expired raw telemetry to
  * R2 from every telemetry database (storage/telemetry-export.ts), expires artifact uploads no release registered
  * (storage/upload-sweep.ts), and finally posts due webhooks. Each part fails on its own.
@@ -19,7 +19,7 @@ import { deliverDueWebhooks } from '../storage/webhooks.ts';
 import { judgeRollouts } from './rollouts.ts';
 
 /**
- * Re-sign a snapshot once it is a day old (DESIGN §2: the scheduler re-signs daily): snapshots live
+ * Re-sign a snapshot once it is a day old (docs/protocol.md §2: the scheduler re-signs daily): snapshots live
  * 7 days, so one expiring within 6 days was issued more than a day ago. Clients then never hold a
  * snapshot older than a day from a healthy deployment, and a freeze shows within 7.
  */
@@ -85,7 +85,7 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
       console.error(`scheduled: projecting ${app} failed`, error);
     }
   }
-  // Each telemetry database exports its own apps' events (DESIGN §11), with its own budget; R2 keys
+  // Each telemetry database exports its own apps' events (docs/protocol.md §11), with its own budget; R2 keys
   // are per app, and an app's events are in one database, so two databases never write one partition.
   for (const { name, db } of telemetryDatabases(env)) {
     try {

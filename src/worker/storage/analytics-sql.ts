@@ -1,5 +1,5 @@
 /**
- * The SQL of every telemetry metric (DESIGN §5), written once with `:name` placeholders so that
+ * The SQL of every telemetry metric (docs/protocol.md §5), written once with `:name` placeholders so that
  * docs/analytics.md can print the very same text for `wrangler d1 execute` (a test holds the two
  * together). Times are the stored form, `2026-11-21T18:00:00.000Z`, whose text order is time order;
  * every window is half-open, `occurred_at >= :from AND occurred_at < :to`.
@@ -189,7 +189,7 @@ FROM counted
 WHERE n > 0`;
 
 /**
- * Sessions of the version (DESIGN §5, migrations/0010): the `session` reports whose hour starts in
+ * Sessions of the version (docs/protocol.md §5, migrations/0010): the `session` reports whose hour starts in
  * the window, summed, and the distinct clients that reported any session and a crashed one. The
  * crash rates are crashed / sessions and crashed_clients / clients; crash-free is one minus each.
  *
@@ -305,7 +305,7 @@ WHERE app = :app AND channel = :channel
 GROUP BY platform
 ORDER BY clients DESC, platform`;
 
-/** The same active clients by the updater they run (DESIGN §9: `sdk`, `electron`, `tauri`, …). */
+/** The same active clients by the updater they run (docs/protocol.md §9: `sdk`, `electron`, `tauri`, …). */
 export const ACTIVE_KINDS_SQL = `SELECT kind, count(*) AS clients
 FROM clients
 WHERE app = :app AND channel = :channel
@@ -338,7 +338,7 @@ ORDER BY bucket, installed`;
 
 /**
  * The versions a health listing covers: a rollout in the channel (the control database) or events in
- * the window (the app's telemetry database, DESIGN §11). The Worker runs the two halves on their own
+ * the window (the app's telemetry database, docs/protocol.md §11). The Worker runs the two halves on their own
  * databases and takes the union; on one database (DB holding both) VERSIONS_IN_SCOPE_SQL is the same.
  */
 export const ROLLOUT_VERSIONS_SQL = 'SELECT version FROM rollouts WHERE app = :app AND channel = :channel';

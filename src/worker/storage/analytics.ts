@@ -1,8 +1,8 @@
 /**
- * Telemetry metrics (DESIGN §5), the one implementation behind the analytics API, the CLI and the
+ * Telemetry metrics (docs/protocol.md §5), the one implementation behind the analytics API, the CLI and the
  * dashboard. The SQL lives in analytics-sql.ts and is printed verbatim in docs/analytics.md; this
  * file runs it (one D1 batch per request on the app's telemetry database, and the few reads of release
- * and rollout rows on the control database beside it: DESIGN §11) and shapes the rows into the
+ * and rollout rows on the control database beside it: docs/protocol.md §11) and shapes the rows into the
  * documented JSON.
  */
 import type { ErrorCount, Percentiles, SentReleaseHealth, TimeWindow } from '../../protocol/admin-api.ts';
@@ -309,7 +309,7 @@ export interface ActiveClients {
   active_24h: number;
   versions: { version: string; clients: number; share: number }[];
   platforms: { platform: string; clients: number }[];
-  /** By the updater they run: `sdk`, or an adapter of DESIGN §9. */
+  /** By the updater they run: `sdk`, or an adapter of docs/protocol.md §9. */
   kinds: { kind: string; clients: number }[];
 }
 

@@ -10,7 +10,7 @@ import { YANK_COLUMNS, type YankRecord } from './yanks.ts';
 export interface ListedRollout extends RolloutRecord {
   release_sha256: string;
   manifest_jws: string;
-  /** The rollout's standby yank (DESIGN §6), when one is armed: its hash, target and signing time. */
+  /** The rollout's standby yank (docs/protocol.md §6), when one is armed: its hash, target and signing time. */
   standby_sha256: string | null;
   standby_rollback_to: string | null;
   standby_created_at: string | null;

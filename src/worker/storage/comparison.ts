@@ -1,5 +1,5 @@
 /**
- * A release against its baseline (DESIGN §6, docs/analytics.md § Baseline comparison): the release
+ * A release against its baseline (docs/protocol.md §6, docs/analytics.md § Baseline comparison): the release
  * health of both over the same window, and canary − baseline of each rate with Newcombe's interval
  * on the very counts the two Wilson intervals are made of. The health is analytics.ts's, run once per
  * release; nothing here redefines a metric.

@@ -33,7 +33,7 @@ export const probes = {
   },
 };
 
-/** Where an artifact's bytes live (DESIGN §1). */
+/** Where an artifact's bytes live (docs/protocol.md §1). */
 export interface ArtifactPath {
   app: string;
   version: string;

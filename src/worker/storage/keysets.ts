@@ -1,4 +1,4 @@
-/** Keys documents (DESIGN §2) in D1, one row per version; the newest is current. */
+/** Keys documents (docs/protocol.md §2) in D1, one row per version; the newest is current. */
 import { isoSeconds } from './revisions.ts';
 
 export interface KeysetRecord {

@@ -1,5 +1,5 @@
 /**
- * R2 writes. Nothing in R2 is ever overwritten (DESIGN §1): every put is conditional on the key being
+ * R2 writes. Nothing in R2 is ever overwritten (docs/protocol.md §1): every put is conditional on the key being
  * free (`If-None-Match: *`), and a key already taken is reported, never replaced.
  */
 import { toHex } from '../../protocol/encoding.ts';

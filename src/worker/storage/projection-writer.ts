@@ -51,7 +51,7 @@ export function assertCanSign(env: Env): void {
 }
 
 /**
- * The `updraft-channel+jwt` payload of one channel state (DESIGN §2): its live releases, pruned from
+ * The `updraft-channel+jwt` payload of one channel state (docs/protocol.md §2): its live releases, pruned from
  * the full list by the protocol's rule (src/protocol/prune.ts), and every yank of the app.
  */
 export function snapshotPayload(state: ChannelState): ChannelPayload {

@@ -1,5 +1,5 @@
 /**
- * The KV projection the data plane reads (DESIGN §1). D1 is the source of truth; these values are
+ * The KV projection the data plane reads (docs/protocol.md §1). D1 is the source of truth; these values are
  * rewritten after every control-plane change and by the scheduler. See docs/storage.md.
  */
 import type { AppConfig } from '../../protocol/channels.ts';
@@ -29,7 +29,7 @@ export interface ChannelProjection {
   history?: string[];
   /**
    * The `expo-signature` of each listed yank's rollBackToEmbedded directive, by version, for the
-   * yanks that have one (DESIGN §10). Not covered by the snapshot: Expo clients check it themselves.
+   * yanks that have one (docs/protocol.md §10). Not covered by the snapshot: Expo clients check it themselves.
    */
   expo_directives?: Record<string, string>;
 }
@@ -40,11 +40,11 @@ export interface KeysProjection {
   jws: string;
 }
 
-/** R2 key of an artifact's bytes (DESIGN §1). */
+/** R2 key of an artifact's bytes (docs/protocol.md §1). */
 export const artifactKey = (app: string, version: string, platform: string, arch: string, file: string) =>
   `artifacts/${app}/${version}/${platform}-${arch}/${file}`;
 /**
- * R2 key of a content-addressed asset (DESIGN §10: an Expo update's launch asset and assets), stored
+ * R2 key of a content-addressed asset (docs/protocol.md §10: an Expo update's launch asset and assets), stored
  * once per app whatever the number of releases that list it.
  */
 export const assetKey = (app: string, sha256: string) => `assets/${app}/${sha256}`;

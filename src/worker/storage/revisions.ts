@@ -1,5 +1,5 @@
 /**
- * Optimistic concurrency for D1 (DESIGN §1). A change that alters what clients see runs as one
+ * Optimistic concurrency for D1 (docs/protocol.md §1). A change that alters what clients see runs as one
  * `DB.batch`: an UPDATE that moves a revision from the one the handler read, then a guard that makes
  * the whole batch fail when that UPDATE matched no row (someone else moved the revision first).
  * D1 runs a batch as one transaction, so the failed guard rolls back every statement in it.
@@ -14,7 +14,7 @@ export function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** The validity window of a snapshot signed at `now`: at most seven days (DESIGN §2). */
+/** The validity window of a snapshot signed at `now`: at most seven days (docs/protocol.md §2). */
 export function snapshotWindow(now: Date): { issued_at: string; expires: string } {
   const issued = new Date(Math.floor(now.getTime() / 1000) * 1000);
   return {

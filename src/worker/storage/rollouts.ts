@@ -94,7 +94,7 @@ export function insertRollout(
 
 /**
  * Sets percentage and state, and with `plan` every plan column too (a plan attached, dropped,
- * advanced, or its bake clock restarted). The salt never changes once a rollout exists (DESIGN §3).
+ * advanced, or its bake clock restarted). The salt never changes once a rollout exists (docs/protocol.md §3).
  */
 export function updateRollout(
   db: D1Database,

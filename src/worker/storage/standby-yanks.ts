@@ -1,5 +1,5 @@
 /**
- * Standby yanks in D1 (DESIGN §6, migrations/0011_standby_yanks.sql): yank statements signed with a
+ * Standby yanks in D1 (docs/protocol.md §6, migrations/0011_standby_yanks.sql): yank statements signed with a
  * release key at promote time for a rollout whose plan says `on_breach: rollback`. Sealed: nothing
  * here is served or projected; the scheduler publishes one (storage/yank-publish.ts) when a gate
  * breach is clear, and the rollout completing or a manual yank deletes it.

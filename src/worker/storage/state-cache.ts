@@ -1,6 +1,6 @@
 /**
  * The data plane's view of the KV projection, parsed once and kept in the isolate for a few seconds
- * (DESIGN §1): a warm isolate answers checks from memory, with no KV read and no re-parsing.
+ * (docs/protocol.md §1): a warm isolate answers checks from memory, with no KV read and no re-parsing.
  *
  * KV is not the source of truth, so a channel is served only once its snapshot verifies against an
  * online key of `keys:current` and every document served with it matches the snapshot's hashes
@@ -49,7 +49,7 @@ export interface CachedChannel {
   releaseJws: ReadonlyMap<string, string>;
   yanks: ReadonlyMap<string, YankPayload>;
   yankJws: ReadonlyMap<string, string>;
-  /** The `expo-signature` of a yank's rollBackToEmbedded directive, by version (DESIGN §10). */
+  /** The `expo-signature` of a yank's rollBackToEmbedded directive, by version (docs/protocol.md §10). */
   expoDirectives: ReadonlyMap<string, string>;
   /**
    * Every version with a rollout in the channel, listed in the (pruned) snapshot or not: the

@@ -1,5 +1,5 @@
 /**
- * Where an app's telemetry lives (DESIGN §11, docs/operations.md § 9): the control database
+ * Where an app's telemetry lives (docs/protocol.md §11, docs/operations.md § 9): the control database
  * `DB`, or one of the D1 databases bound as `TELEMETRY_*` in wrangler.toml. The binding's name is
  * recorded in `apps.telemetry_db` when the app is created (migrations/0014) and never changes, so
  * binding another database moves no existing app. This is the one place that names those bindings:

@@ -1,5 +1,5 @@
 /**
- * Retention of raw telemetry (DESIGN §5, docs/telemetry.md): events older than the retention are
+ * Retention of raw telemetry (docs/protocol.md §5, docs/telemetry.md): events older than the retention are
  * written to R2 as gzip NDJSON, one object per part of an (app, UTC day) partition,
  *   telemetry/<app>/dt=YYYY-MM-DD/part-NNNNN.ndjson.gz
  * and deleted from D1 only in the same transaction that records the part in `telemetry_exports`,

@@ -24,7 +24,7 @@ export interface WebhookEvent {
   at: string;
   text: string;
   /**
-   * On a halt that published the rollout's standby yank (DESIGN §6): the yank, where its clients go
+   * On a halt that published the rollout's standby yank (docs/protocol.md §6): the yank, where its clients go
    * back to (null: no baseline, they stay) and its hash. Absent on every other event.
    */
   rollback?: { rollback_to: string | null; yank_sha256: string };

@@ -1,5 +1,5 @@
 /**
- * Publishing a yank (DESIGN §2, §6): the one code path for a yank registered by hand
+ * Publishing a yank (docs/protocol.md §2, §6): the one code path for a yank registered by hand
  * (routes/admin/yanks.ts) and a standby yank the scheduler publishes on a clear gate breach
  * (scheduler/rollouts.ts). Both check the statement against the releases the same way, write it in
  * one batch that bumps every channel of the app (so every snapshot is re-signed with it listed) and

@@ -11,7 +11,7 @@ export interface YankRecord {
   reason: string;
   yanked_at: string;
   created_at: string;
-  /** The `expo-signature` of the yank's rollBackToEmbedded directive (DESIGN §10), when one was given. */
+  /** The `expo-signature` of the yank's rollBackToEmbedded directive (docs/protocol.md §10), when one was given. */
   expo_directive_signature: string | null;
 }
 

@@ -1,7 +1,7 @@
 /**
- * The telemetry consumer (DESIGN §5, docs/telemetry.md): a delivery of up to 100 messages, each the
+ * The telemetry consumer (docs/protocol.md §5, docs/telemetry.md): a delivery of up to 100 messages, each the
  * events of one intake request, is stored in D1 transactions of up to 1,000 events, in the database
- * of each event's app (DESIGN §11, storage/telemetry-dbs.ts). Success acks the
+ * of each event's app (docs/protocol.md §11, storage/telemetry-dbs.ts). Success acks the
  * batch; a failure retries it whole with a growing delay, and after `max_retries` (wrangler.toml) the
  * platform moves it to the dead-letter queue. Storing is idempotent (keyed by event id), so a retried
  * or redelivered batch never counts an event twice.
@@ -137,7 +137,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
   const attempts = Math.max(1, ...batch.messages.map((m) => m.attempts));
   const count = routed.reduce((sum, r) => sum + r.events.length, 0);
   try {
-    // Each app's events go to its own database (DESIGN §11), one storeEvents per database. Each is
+    // Each app's events go to its own database (docs/protocol.md §11), one storeEvents per database. Each is
     // idempotent, so when one database fails and the whole delivery is retried, the events another
     // database already stored are found there by id and counted once. A message of an app whose
     // database is not bound (a binding removed by mistake) waits, like a retryAlone one, and ends up

@@ -29,7 +29,7 @@ const createApp = z
     name: nameSchema,
     default_channel: nameSchema,
     channels: z.array(channelInfoSchema).min(1).max(100).optional(),
-    // A D1 binding of this Worker (DESIGN §11): checked against env in the handler.
+    // A D1 binding of this Worker (docs/protocol.md §11): checked against env in the handler.
     telemetry_db: z.string().min(1).max(64).optional(),
   })
   .transform((body) => ({
@@ -100,7 +100,7 @@ apps.post('/apps', requireRole('admin'), jsonLimit, validate('json', createApp),
   return c.json(appView(await requireApp(c.env.DB, body.name)), 201);
 });
 
-// A token limited to apps lists only them (DESIGN §4): the dashboard and CLI start from this list.
+// A token limited to apps lists only them (docs/protocol.md §4): the dashboard and CLI start from this list.
 apps.get('/apps', requireRole('analyst', 'own'), async (c) => {
   const { apps: limitedTo } = c.get('actor');
   const listed = (await listApps(c.env.DB)).filter((app) => scopeAllows(limitedTo, app.name));

@@ -1,5 +1,5 @@
 /**
- * Content-addressed assets (DESIGN §10, docs/api.md § Assets): an Expo update's launch asset and
+ * Content-addressed assets (docs/protocol.md §10, docs/api.md § Assets): an Expo update's launch asset and
  * assets, stored once per app under their SHA-256 and shared by every release that lists them. The
  * CLI asks which of a release's assets are missing and uploads only those; R2 checks each body
  * against its hash before the object exists, and nothing is ever overwritten.

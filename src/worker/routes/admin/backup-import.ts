@@ -246,7 +246,7 @@ async function checkYanks(
 }
 
 /**
- * Standby yanks (DESIGN §6) are checked as a promote checks one: signed by a release key, for this
+ * Standby yanks (docs/protocol.md §6) are checked as a promote checks one: signed by a release key, for this
  * app and version, held by a rollout of the import whose plan rolls back, the version not yanked, and
  * `rollback_to` null or a lower release that is not yanked either. They stay sealed: no R2 document.
  */

@@ -41,7 +41,7 @@ const limitTo = (maxSize: number) =>
 export const jsonLimit = limitTo(JSON_BODY_LIMIT);
 
 /**
- * A release manifest may carry an Expo manifest per platform (DESIGN §10, each up to
+ * A release manifest may carry an Expo manifest per platform (docs/protocol.md §10, each up to
  * MAX_EXPO_MANIFEST_BYTES, a few hundred assets): release registration takes larger bodies.
  */
 export const RELEASE_BODY_LIMIT = 2 * 1024 * 1024;

@@ -1,5 +1,5 @@
 /**
- * What release registration checks of an artifact made for expo-updates (DESIGN §10): its stored
+ * What release registration checks of an artifact made for expo-updates (docs/protocol.md §10): its stored
  * manifest is a protocol v1 manifest of exactly this release, and every asset it lists is stored.
  * The manifest is served byte for byte later, so a mistake caught here is one no client ever meets.
  */

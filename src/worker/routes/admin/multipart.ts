@@ -61,7 +61,7 @@ const NO_SUCH_UPLOAD: Refusal = [/\(10024\)|NoSuchUpload|upload does not exist/i
  * `complete()` and `abort()` answer an id R2 never issued for this key (another path's, or junk)
  * with its internal error 10001 instead, as Miniflare models R2 (found by the route property tests).
  * Without a record of the uploads it started the Worker cannot tell that from a real R2 fault; a 404
- * costs a retried upload at worst, where a 500 for a caller's typo breaks DESIGN §8.
+ * costs a retried upload at worst, where a 500 for a caller's typo breaks docs/protocol.md §8.
  */
 const NOT_ISSUED: Refusal = [/\(10001\)/, unknownUpload];
 /** R2's refusals of a parts list (R2 error codes 10025, 10011, 10048): the caller's list is wrong. */

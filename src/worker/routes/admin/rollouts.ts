@@ -49,11 +49,11 @@ const promoteBody = z
       .union([z.literal('default'), planSchema], { error: 'must be a plan object or "default"' })
       .optional(),
     critical: z.boolean().optional(),
-    /** With a plan whose on_breach is rollback: the yank published on a clear breach (DESIGN §6). */
+    /** With a plan whose on_breach is rollback: the yank published on a clear breach (docs/protocol.md §6). */
     standby_yank: jwsSchema.optional(),
     /**
      * With standby_yank, for an Expo app that uses code signing: the `expo-signature` of
-     * `rollBackToEmbeddedDirective(<the standby's yanked_at>)`, published with it (DESIGN §10).
+     * `rollBackToEmbeddedDirective(<the standby's yanked_at>)`, published with it (docs/protocol.md §10).
      */
     standby_expo_directive_signature: expoSignatureSchema.optional(),
     expected_revision: expectedRevision,
@@ -92,7 +92,7 @@ const TRANSITIONS: Record<Action, { from: readonly RolloutState[]; to: RolloutSt
 };
 
 /**
- * The standby yank a promote carries (DESIGN §6), checked like a yank registration: signed by a
+ * The standby yank a promote carries (docs/protocol.md §6), checked like a yank registration: signed by a
  * release key, for this app and version, its rollback_to a registered, not yanked lower release
  * (or null). Required exactly when the plan says on_breach: rollback; null otherwise.
  */
@@ -264,7 +264,7 @@ rollouts.post(
       plan: planAfterAction(existing, action, now),
     };
     const after = { ...existing, ...change, ...change.plan };
-    // A rollout completed by hand can no longer breach: its standby yank goes (DESIGN §6).
+    // A rollout completed by hand can no longer breach: its standby yank goes (docs/protocol.md §6).
     const standby = to === 'complete' ? await getStandbyYank(c.env.DB, { app, channel, version }) : null;
     await commit(
       c.env.DB,

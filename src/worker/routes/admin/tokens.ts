@@ -24,7 +24,7 @@ const createBody = z.object({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9 ._@:-]{0,63}$/, 'must be 1-64 of letters, digits, space . _ @ : -'),
   role: z.enum(ROLES),
-  /** The apps the token is limited to (DESIGN §4); left out, every app and the deployment. */
+  /** The apps the token is limited to (docs/protocol.md §4); left out, every app and the deployment. */
   apps: z
     .array(nameSchema)
     .min(1, 'must name at least one app (leave apps out for a token for every app)')

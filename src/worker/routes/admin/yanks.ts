@@ -1,7 +1,7 @@
 /**
  * Yanks (docs/api.md § Yanks): a statement signed by a release key that withdraws a release and
  * names where its clients go back to. Every channel of the app is re-signed, each under its guard,
- * and the release's standby yanks (DESIGN §6) are discarded: storage/yank-publish.ts, the code the
+ * and the release's standby yanks (docs/protocol.md §6) are discarded: storage/yank-publish.ts, the code the
  * scheduler publishes a standby yank with.
  */
 import { Hono } from 'hono';
@@ -21,7 +21,7 @@ import { releaseKeys } from './releases.ts';
 const postYank = z.object({
   yank: jwsSchema,
   /**
-   * For Expo apps that use code signing (DESIGN §10): the `expo-signature` of the directive
+   * For Expo apps that use code signing (docs/protocol.md §10): the `expo-signature` of the directive
    * `rollBackToEmbeddedDirective(yanked_at)`, made with the app's Expo key. Served as given.
    */
   expo_directive_signature: expoSignatureSchema.optional(),
