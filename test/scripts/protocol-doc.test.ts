@@ -113,4 +113,26 @@ describe('docs/protocol.md', () => {
     });
     expect(broken).toEqual([]);
   });
+
+  it('is linked from the other docs by headings it has', () => {
+    const headings = new Set([...doc.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchor(m[1] ?? '')));
+    const docs = [
+      ...readdirSync(join(ROOT, 'docs'), { recursive: true, encoding: 'utf8' })
+        .filter((name) => name.endsWith('.md'))
+        .map((name) => join(ROOT, 'docs', name)),
+      join(ROOT, 'README.md'),
+      join(ROOT, 'BENCHMARKS.md'),
+    ];
+    const links = docs.flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/\]\(((?:\.\.\/|docs\/)?protocol\.md)#([^)\s]+)\)/g)].map(
+        (m) => ({
+          file: relative(ROOT, file),
+          anchor: m[2] ?? '',
+        }),
+      ),
+    );
+    // The docs cite the protocol's sections some ninety times: far fewer means the pattern broke.
+    expect(links.length).toBeGreaterThan(50);
+    expect(links.filter((link) => !headings.has(link.anchor))).toEqual([]);
+  });
 });
