@@ -58,7 +58,7 @@ export interface FailureObservation {
 
 /** A check is recorded once per client, version and period of this length. */
 export const CHECK_PERIOD_MS = 12 * 3600 * 1000;
-/** Ids this isolate has sent recently; forgotten all at once when full. */
+/** Events this isolate has sent recently, by the name of their id; forgotten all at once when full. */
 const MAX_REMEMBERED = 20_000;
 const sent = new Set<string>();
 
@@ -80,23 +80,23 @@ export function observeCheck(c: Context<AppEnv>, observation: CheckObservation):
 
 /** Records a download (`download_started`, once per client and version) after the response is sent. */
 export function observeDownload(c: Context<AppEnv>, observation: DownloadObservation): void {
+  const { app, clientId, version, kind } = observation;
+  const now = new Date();
+  const download: Observed = {
+    name: [app, clientId, version, 'download'],
+    event: {
+      type: 'download_started',
+      client_id: clientId,
+      // The artifact URL names no channel; downloads group by release, not channel, in the metrics.
+      channel: 'unknown',
+      to_version: version,
+      platform: observation.platform,
+      arch: observation.arch,
+      occurred_at: now.toISOString(),
+    },
+  };
   c.executionCtx.waitUntil(
-    (async () => {
-      const { app, clientId, version, kind } = observation;
-      const now = new Date();
-      const event: TelemetryEvent = {
-        id: await nameBasedUuid([app, clientId, version, 'download']),
-        type: 'download_started',
-        client_id: clientId,
-        // The artifact URL names no channel; downloads group by release, not channel, in the metrics.
-        channel: 'unknown',
-        to_version: version,
-        platform: observation.platform,
-        arch: observation.arch,
-        occurred_at: now.toISOString(),
-      };
-      await send(c, { app, kind, events: [event] }, now);
-    })().catch((error: unknown) => {
+    send(c, { app, kind }, [download], now).catch((error: unknown) => {
       console.error(`observe: dropping a download of ${observation.app}: ${String(error)}`);
     }),
   );
@@ -108,28 +108,26 @@ export function observeDownload(c: Context<AppEnv>, observation: DownloadObserva
  */
 export function observeFailures(c: Context<AppEnv>, observation: FailureObservation): void {
   if (observation.versions.length === 0) return;
+  const { app, clientId, kind } = observation;
+  const now = new Date();
+  const failures = observation.versions.map(
+    (version): Observed => ({
+      name: [app, clientId, version, 'install_failed'],
+      event: {
+        type: 'install_failed',
+        client_id: clientId,
+        channel: observation.channel,
+        ...(observation.installed === undefined ? {} : { from_version: observation.installed }),
+        to_version: version,
+        error_code: observation.errorCode,
+        platform: observation.platform,
+        arch: observation.arch,
+        occurred_at: now.toISOString(),
+      },
+    }),
+  );
   c.executionCtx.waitUntil(
-    (async () => {
-      const { app, clientId, kind } = observation;
-      const now = new Date();
-      const events = await Promise.all(
-        observation.versions.map(
-          async (version): Promise<TelemetryEvent> => ({
-            id: await nameBasedUuid([app, clientId, version, 'install_failed']),
-            type: 'install_failed',
-            client_id: clientId,
-            channel: observation.channel,
-            ...(observation.installed === undefined ? {} : { from_version: observation.installed }),
-            to_version: version,
-            error_code: observation.errorCode,
-            platform: observation.platform,
-            arch: observation.arch,
-            occurred_at: now.toISOString(),
-          }),
-        ),
-      );
-      await send(c, { app, kind, events }, now);
-    })().catch((error: unknown) => {
+    send(c, { app, kind }, failures, now).catch((error: unknown) => {
       console.error(`observe: dropping failures of ${observation.app}: ${String(error)}`);
     }),
   );
@@ -145,38 +143,49 @@ async function recordCheck(c: Context<AppEnv>, o: CheckObservation & { installed
     arch: o.arch,
     occurred_at: now.toISOString(),
   };
-  const events: TelemetryEvent[] = [
+  const observed: Observed[] = [
     {
-      ...common,
-      id: await nameBasedUuid([o.app, o.clientId, o.installed, 'check', String(period)]),
-      type: 'check',
-      from_version: o.installed,
+      name: [o.app, o.clientId, o.installed, 'check', String(period)],
+      event: { ...common, type: 'check', from_version: o.installed },
     },
   ];
   // The isolate's cached state: no KV read on a warm isolate, the check just loaded it.
   const state = await loadChannel(c.env.STATE, o.app, o.channel, stateTtlMs(c.env));
   // Any version of the channel's history, listed in the pruned snapshot or not.
-  const listed = state?.verified === true && state.channelVersions.has(o.installed);
-  if (listed) {
-    events.push({
-      ...common,
-      id: await nameBasedUuid([o.app, o.clientId, o.installed, 'install']),
-      type: 'install_succeeded',
-      to_version: o.installed,
+  if (state?.verified === true && state.channelVersions.has(o.installed)) {
+    observed.push({
+      name: [o.app, o.clientId, o.installed, 'install'],
+      event: { ...common, type: 'install_succeeded', to_version: o.installed },
     });
   }
-  await send(c, { app: o.app, kind: o.kind, events }, now);
+  await send(c, { app: o.app, kind: o.kind }, observed, now);
 }
 
-/** Queues the events this isolate has not sent yet, as one intake message. */
+/** An observed event before its id, and the name its id is derived from (`nameBasedUuid`). */
+interface Observed {
+  name: readonly string[];
+  event: Omit<TelemetryEvent, 'id'>;
+}
+
+/**
+ * Queues the events this isolate has not sent yet, as one intake message. What was sent is known by
+ * the name an id is hashed from (`nameBasedUuid` hashes exactly this text), so a client polling again
+ * costs no hash at all; only a new event is given its id.
+ */
 async function send(
   c: Context<AppEnv>,
-  message: Omit<EventsMessage, 'received_at'>,
+  message: Pick<EventsMessage, 'app' | 'kind'>,
+  observed: readonly Observed[],
   now: Date,
 ): Promise<void> {
-  const events = message.events.filter((e) => !sent.has(e.id));
-  if (events.length === 0) return;
+  const fresh = observed.filter((o) => !sent.has(o.name.join('\u0000')));
+  if (fresh.length === 0) return;
+  const events = await Promise.all(
+    fresh.map(
+      async ({ name, event }): Promise<TelemetryEvent> => ({ ...event, id: await nameBasedUuid(name) }),
+    ),
+  );
   await c.env.EVENTS.send({ ...message, received_at: now.toISOString(), events } satisfies EventsMessage);
-  if (sent.size + events.length > MAX_REMEMBERED) sent.clear();
-  for (const e of events) sent.add(e.id);
+  if (sent.size + fresh.length > MAX_REMEMBERED) sent.clear();
+  for (const o of fresh) sent.add(o.name.join('\u0000'));
 }
