@@ -65,7 +65,7 @@ export default defineConfig(async () => {
           test: {
             name: 'workers',
             include: ['test/worker/**/*.test.ts', 'test/protocol/**/*.test.ts', 'test/security/**/*.test.ts'],
-            setupFiles: ['test/worker/apply-migrations.ts'],
+            setupFiles: ['test/worker/support/apply-migrations.ts'],
             globalSetup: ['test/support/webhook-receiver.ts'],
             // Tests that wait for the queue consumer allow it up to 20 s (vi.waitFor); the default 5 s
             // per test cut them short on a busy machine (CI at load 5 timed out adapters-gates).

@@ -23,7 +23,7 @@ import { decodeDocument, type PrivateJwk, signDocument } from '../../src/protoco
 import { parsePrivateJwk, publicJwk } from '../../src/protocol/keys.ts';
 import { type ChannelProjection, channelKey } from '../../src/worker/storage/projection.ts';
 import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
-import { bootstrapKeys, createApp, ORIGIN, promote, publish, uniqueApp } from '../worker/fixtures.ts';
+import { bootstrapKeys, createApp, ORIGIN, promote, publish, uniqueApp } from '../worker/support/fixtures.ts';
 
 export { MemoryStorage, ORIGIN };
 

@@ -20,7 +20,7 @@ import {
   testArtifact,
   uniqueApp,
   uploadArtifact,
-} from '../worker/fixtures.ts';
+} from '../worker/support/fixtures.ts';
 import { stolenOnlineKey } from './attacker.ts';
 
 /** A token of `role`, created by the bootstrap admin, as an attacker who stole it holds it. */

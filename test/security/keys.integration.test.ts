@@ -16,7 +16,7 @@ import { sha256Hex } from '../../src/protocol/encoding.ts';
 import { type PrivateJwk, signDocument } from '../../src/protocol/jws.ts';
 import { generateKeyPair, publicJwk } from '../../src/protocol/keys.ts';
 import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
-import { admin, bootstrapKeys, keysDocument, type TestKeys } from '../worker/fixtures.ts';
+import { admin, bootstrapKeys, keysDocument, type TestKeys } from '../worker/support/fixtures.ts';
 import {
   chain,
   expectRefusal,

@@ -15,7 +15,7 @@ import {
   signYank,
   testArtifact,
   uploadArtifact,
-} from '../worker/fixtures.ts';
+} from '../worker/support/fixtures.ts';
 import {
   endlessBody,
   expectRefusal,

@@ -11,7 +11,7 @@ import { signDocument } from '../../src/protocol/jws.ts';
 import { generateKeyPair } from '../../src/protocol/keys.ts';
 import { artifactKey } from '../../src/worker/storage/projection.ts';
 import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
-import { admin, signYank } from '../worker/fixtures.ts';
+import { admin, signYank } from '../worker/support/fixtures.ts';
 import {
   expectRefusal,
   genuineApp,

@@ -10,7 +10,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { PrivateJwk } from '../../src/protocol/jws.ts';
 import { generateKeyPair, publicJwk } from '../../src/protocol/keys.ts';
 import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
-import { admin, bootstrapKeys, keysDocument, onlinePublic, type TestKeys } from '../worker/fixtures.ts';
+import {
+  admin,
+  bootstrapKeys,
+  keysDocument,
+  onlinePublic,
+  type TestKeys,
+} from '../worker/support/fixtures.ts';
 import {
   expectRefusal,
   genuineApp,

@@ -29,7 +29,7 @@ import {
   promote,
   publish,
   uniqueApp,
-} from '../worker/fixtures.ts';
+} from '../worker/support/fixtures.ts';
 
 const TRIGGER = 'fault_injected';
 

@@ -19,8 +19,8 @@ import {
   testArtifact,
   uniqueApp,
   uploadArtifact,
-} from '../worker/fixtures.ts';
-import { fingerprint } from '../worker/state-fingerprint.ts';
+} from '../worker/support/fixtures.ts';
+import { fingerprint } from '../worker/support/state-fingerprint.ts';
 
 let appA = '';
 let appB = '';

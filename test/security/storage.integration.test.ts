@@ -14,7 +14,7 @@ import { sha256Hex } from '../../src/protocol/encoding.ts';
 import { signDocument } from '../../src/protocol/jws.ts';
 import { artifactKey, type ChannelProjection, snapshotDocKey } from '../../src/worker/storage/projection.ts';
 import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
-import { admin, bootstrapKeys, releasePayload, signYank, testArtifact } from '../worker/fixtures.ts';
+import { admin, bootstrapKeys, releasePayload, signYank, testArtifact } from '../worker/support/fixtures.ts';
 import {
   expectRefusal,
   flipPayloadByte,

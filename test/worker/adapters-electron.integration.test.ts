@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { bucket } from '../../src/protocol/bucket.ts';
 import type { Arch, Artifact, Platform } from '../../src/protocol/documents.ts';
 import { quote } from '../../src/worker/adapters/electron-yml.ts';
-import { expectClientError, makeUnverifiable, releaseFor } from './adapters-feeds-fixtures.ts';
-import { fetchWorker, ORIGIN, seedApp, seedChannel, uniqueApp, yank } from './seed-projection.ts';
+import { expectClientError, makeUnverifiable, releaseFor } from './support/adapters-feeds-fixtures.ts';
+import { fetchWorker, ORIGIN, seedApp, seedChannel, uniqueApp, yank } from './support/seed-projection.ts';
 
 const SALT = '00112233445566778899aabbccddeeff';
 const sha512Of = (label: string) => `${btoa(label.padEnd(64, '.')).slice(0, 86)}==`;

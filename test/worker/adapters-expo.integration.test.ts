@@ -12,9 +12,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { bucket } from '../../src/protocol/bucket.ts';
 import { type ExpoManifest, expoUpdateId, rollBackToEmbeddedDirective } from '../../src/protocol/expo.ts';
 import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
-import { asset, publishExpo, putAsset, rsaKeys, signExpo, verifiesExpo } from './expo-fixtures.ts';
-import { admin, call, createApp, type ErrorBody, promote, signYank, uniqueApp } from './fixtures.ts';
-import { MINUTE, plan, rollout, runAt, seed, VERSION } from './scheduler-fixtures.ts';
+import { asset, publishExpo, putAsset, rsaKeys, signExpo, verifiesExpo } from './support/expo-fixtures.ts';
+import { admin, call, createApp, type ErrorBody, promote, signYank, uniqueApp } from './support/fixtures.ts';
+import { MINUTE, plan, rollout, runAt, seed, VERSION } from './support/scheduler-fixtures.ts';
 
 const QUEUE_WAIT = { timeout: 15_000, interval: 250 };
 const EMBEDDED = '00000000-0000-4000-8000-000000000001';

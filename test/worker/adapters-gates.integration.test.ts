@@ -8,7 +8,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { isInside } from '../../src/protocol/bucket.ts';
 import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
-import { admin, call } from './fixtures.ts';
+import { admin, call } from './support/fixtures.ts';
 import {
   appWithRelease,
   HOUR,
@@ -19,7 +19,7 @@ import {
   runAt,
   schedulerAudit,
   VERSION,
-} from './scheduler-fixtures.ts';
+} from './support/scheduler-fixtures.ts';
 
 const QUEUE_WAIT = { timeout: 20_000, interval: 250 };
 const FLEET = 300;

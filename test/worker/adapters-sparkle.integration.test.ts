@@ -26,7 +26,7 @@ import {
   promote,
   signYank,
   uniqueApp,
-} from './fixtures.ts';
+} from './support/fixtures.ts';
 
 /** The app's Sparkle key pair (`generate_keys`): SUPublicEDKey is base64 of the raw public key. */
 const sparkleKeys = crypto.subtle.generateKey({ name: 'Ed25519' }, true, [

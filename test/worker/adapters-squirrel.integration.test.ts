@@ -12,7 +12,7 @@ import {
   makeUnverifiable,
   RFC3339_UTC_SECONDS,
   releaseFor,
-} from './adapters-feeds-fixtures.ts';
+} from './support/adapters-feeds-fixtures.ts';
 import {
   fetchWorker,
   ORIGIN,
@@ -21,7 +21,7 @@ import {
   seedChannel,
   uniqueApp,
   yank,
-} from './seed-projection.ts';
+} from './support/seed-projection.ts';
 
 const MAC = [
   { platform: 'darwin', arch: 'x64', file: 'App-mac-x64.zip' },

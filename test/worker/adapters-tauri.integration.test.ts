@@ -15,7 +15,7 @@ import {
   makeUnverifiable,
   RFC3339_UTC_SECONDS,
   releaseFor,
-} from './adapters-feeds-fixtures.ts';
+} from './support/adapters-feeds-fixtures.ts';
 import {
   fetchWorker,
   ORIGIN,
@@ -24,7 +24,7 @@ import {
   seedChannel,
   uniqueApp,
   yank,
-} from './seed-projection.ts';
+} from './support/seed-projection.ts';
 
 const LINUX = [{ platform: 'linux', arch: 'x64', file: 'app_amd64.AppImage.tar.gz' }] as const;
 const SALT = '00112233445566778899aabbccddeeff';

@@ -12,7 +12,7 @@ import {
   keysDocument,
   projected,
   uniqueApp,
-} from './fixtures.ts';
+} from './support/fixtures.ts';
 
 interface AppViewBody {
   name: string;

@@ -16,7 +16,7 @@ import {
   projected,
   promote,
   publish,
-} from './fixtures.ts';
+} from './support/fixtures.ts';
 
 interface AuditPage {
   entries: {

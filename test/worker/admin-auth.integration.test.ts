@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/protocol/encoding.ts';
 import { insertToken } from '../../src/worker/storage/tokens.ts';
-import { admin, createApp, type ErrorBody } from './fixtures.ts';
+import { admin, createApp, type ErrorBody } from './support/fixtures.ts';
 
 async function createToken(role: string, extra: object = {}) {
   const { status, body } = await admin<{

@@ -24,7 +24,7 @@ import {
   projected,
   releasePayload,
   testArtifact,
-} from './fixtures.ts';
+} from './support/fixtures.ts';
 
 const APP = 'shop';
 const SALT = '00112233445566778899aabbccddeeff';

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { JSON_BODY_LIMIT, RELEASE_BODY_LIMIT } from '../../src/worker/routes/admin/common.ts';
 import { channelKey } from '../../src/worker/storage/projection.ts';
-import { admin, auditCount, createApp, type ErrorBody, promote, publish } from './fixtures.ts';
+import { admin, auditCount, createApp, type ErrorBody, promote, publish } from './support/fixtures.ts';
 
 /** Everything a rejected request could have changed: audit rows, D1 revisions, KV, rollouts, tokens. */
 async function fingerprint(app: string) {

@@ -1,7 +1,7 @@
 /** PUT …/channels/{channel} with `default: true`: the app's default channel, as `updraft channel set --default` sends it. */
 import { describe, expect, it } from 'vitest';
 import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
-import { admin, auditCount, call, createApp, type ErrorBody } from './fixtures.ts';
+import { admin, auditCount, call, createApp, type ErrorBody } from './support/fixtures.ts';
 
 interface AppBody {
   default_channel: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckResponse } from '../../src/protocol/api.ts';
 import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
-import { admin, call, createApp, promote, publish, signYank } from './fixtures.ts';
+import { admin, call, createApp, promote, publish, signYank } from './support/fixtures.ts';
 
 async function check(app: string, version: string): Promise<CheckResponse> {
   clearStateCache();

@@ -16,7 +16,7 @@ import {
   releasePayload,
   testArtifact,
   uploadArtifact,
-} from './fixtures.ts';
+} from './support/fixtures.ts';
 
 const releaseCount = async (app: string) =>
   (await env.DB.prepare('SELECT count(*) AS n FROM releases WHERE app = ?1').bind(app).first<{ n: number }>())

@@ -1,8 +1,8 @@
 /** The promote API with plans (docs/rollouts.md § HTTP API). */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { admin, type ErrorBody, promote } from './fixtures.ts';
-import { appWithRelease, plan, promotePlanned, rollout, VERSION } from './scheduler-fixtures.ts';
+import { admin, type ErrorBody, promote } from './support/fixtures.ts';
+import { appWithRelease, plan, promotePlanned, rollout, VERSION } from './support/scheduler-fixtures.ts';
 
 const promoteBody = (app: string, body: object) =>
   admin<ErrorBody>(`/apps/${app}/channels/stable/rollouts`, {

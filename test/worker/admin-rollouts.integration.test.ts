@@ -14,7 +14,7 @@ import {
   promote,
   publish,
   signYank,
-} from './fixtures.ts';
+} from './support/fixtures.ts';
 
 const rolloutRow = (app: string, channel: string, version: string) =>
   env.DB.prepare('SELECT * FROM rollouts WHERE app = ?1 AND channel = ?2 AND version = ?3')

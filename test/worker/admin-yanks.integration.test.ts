@@ -14,7 +14,7 @@ import {
   promote,
   publish,
   signYank,
-} from './fixtures.ts';
+} from './support/fixtures.ts';
 
 const yankCount = async (app: string) =>
   (await env.DB.prepare('SELECT count(*) AS n FROM yanks WHERE app = ?1').bind(app).first<{ n: number }>())

@@ -10,8 +10,8 @@ import { sessionEventId, type TelemetryEvent } from '../../src/protocol/telemetr
 import { newcombe } from '../../src/protocol/wilson.ts';
 import { storeEvents } from '../../src/worker/storage/telemetry.ts';
 import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
-import { event, h, WINDOW } from './analytics-fixture.ts';
-import { admin, createApp, type ErrorBody, promote, publish, signYank } from './fixtures.ts';
+import { event, h, WINDOW } from './support/analytics-fixture.ts';
+import { admin, createApp, type ErrorBody, promote, publish, signYank } from './support/fixtures.ts';
 
 const query = (params: Record<string, string>) => `?${new URLSearchParams(params)}`;
 

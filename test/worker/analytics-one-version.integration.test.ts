@@ -11,8 +11,8 @@ import { prepareNamed } from '../../src/worker/storage/analytics.ts';
 import { durationsSql, rollbacksSql } from '../../src/worker/storage/analytics-sql.ts';
 import { storeEvents } from '../../src/worker/storage/telemetry.ts';
 import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
-import { event, WINDOW } from './analytics-fixture.ts';
-import { uniqueApp } from './fixtures.ts';
+import { event, WINDOW } from './support/analytics-fixture.ts';
+import { uniqueApp } from './support/fixtures.ts';
 
 interface Durations {
   version: string;

@@ -8,8 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { SentReleaseHealth as ReleaseHealth } from '../../src/protocol/admin-api.ts';
 import type { ActiveClients, AdoptionPoint } from '../../src/worker/storage/analytics.ts';
 import * as implementation from '../../src/worker/storage/analytics-sql.ts';
-import { h, seedAnalyticsApp, seedLiveApp, WINDOW } from './analytics-fixture.ts';
-import { admin } from './fixtures.ts';
+import { h, seedAnalyticsApp, seedLiveApp, WINDOW } from './support/analytics-fixture.ts';
+import { admin } from './support/fixtures.ts';
 
 function docQueries(markdown: string): Map<string, string> {
   const queries = new Map<string, string>();

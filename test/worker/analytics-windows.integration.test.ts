@@ -11,8 +11,8 @@ import type { SentReleaseHealth as ReleaseHealth } from '../../src/protocol/admi
 import { storeEvents } from '../../src/worker/storage/telemetry.ts';
 import { exportExpiredEvents } from '../../src/worker/storage/telemetry-export.ts';
 import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
-import { event } from './analytics-fixture.ts';
-import { admin, createApp, promote, publish } from './fixtures.ts';
+import { event } from './support/analytics-fixture.ts';
+import { admin, createApp, promote, publish } from './support/fixtures.ts';
 
 const HOUR = 3600_000;
 const H = Date.parse('2026-10-05T12:00:00.000Z');

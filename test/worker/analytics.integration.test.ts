@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SentReleaseHealth as ReleaseHealth } from '../../src/protocol/admin-api.ts';
 import type { ActiveClients, AdoptionPoint } from '../../src/worker/storage/analytics.ts';
-import { h, seedAnalyticsApp, seedLiveApp, WINDOW } from './analytics-fixture.ts';
-import { admin, type ErrorBody } from './fixtures.ts';
+import { h, seedAnalyticsApp, seedLiveApp, WINDOW } from './support/analytics-fixture.ts';
+import { admin, type ErrorBody } from './support/fixtures.ts';
 
 const query = (params: Record<string, string | number>) =>
   `?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorOf, fetchWorker, seedArtifact, uniqueApp } from './seed-projection.ts';
+import { errorOf, fetchWorker, seedArtifact, uniqueApp } from './support/seed-projection.ts';
 
 const SIZE = 1000;
 const BYTES = Uint8Array.from({ length: SIZE }, (_, i) => i % 251);

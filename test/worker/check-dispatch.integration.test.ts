@@ -9,7 +9,7 @@ import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { app as router } from '../../src/worker/app.ts';
 import { dispatchCheck } from '../../src/worker/routes/check.ts';
-import { ORIGIN, release, seedApp, seedChannel, uniqueApp } from './seed-projection.ts';
+import { ORIGIN, release, seedApp, seedChannel, uniqueApp } from './support/seed-projection.ts';
 
 async function seeded(): Promise<{ app: string; snapshotSha256: string }> {
   const app = uniqueApp('dispatch');

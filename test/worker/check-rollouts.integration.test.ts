@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { CheckResponse } from '../../src/protocol/api.ts';
 import { bucket } from '../../src/protocol/bucket.ts';
 import type { Rollout } from '../../src/protocol/documents.ts';
-import { fetchWorker, release, seedApp, seedChannel, uniqueApp, yank } from './seed-projection.ts';
+import { fetchWorker, release, seedApp, seedChannel, uniqueApp, yank } from './support/seed-projection.ts';
 
 async function check(
   app: string,

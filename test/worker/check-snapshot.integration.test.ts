@@ -6,23 +6,21 @@
  */
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
-import { createUpdater } from '../../src/client/index.ts';
 import { MemoryStorage } from '../../src/client/memory-storage.ts';
 import type { CheckResponse, ElidedCheckResponse } from '../../src/protocol/api.ts';
 import { sha256Hex } from '../../src/protocol/encoding.ts';
-import { publicJwk } from '../../src/protocol/keys.ts';
 import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
 import {
   admin,
   bootstrapKeys,
   createApp,
-  ORIGIN,
   projected,
   promote,
   publish,
   signYank,
-} from './fixtures.ts';
-import { errorOf, fetchWorker, release, seedApp, seedChannel, uniqueApp } from './seed-projection.ts';
+} from './support/fixtures.ts';
+import { errorOf, fetchWorker, release, seedApp, seedChannel, uniqueApp } from './support/seed-projection.ts';
+import { workerUpdater } from './support/updater.ts';
 
 const checkPath = (app: string, params: Record<string, string>) =>
   `/v1/apps/${app}/check?${new URLSearchParams({ client_id: 'client-1', version: '1.0.0', platform: 'linux', arch: 'x64', ...params })}`;
@@ -187,18 +185,7 @@ describe('the SDK on a pruned snapshot, against the Worker', () => {
       expect((await promote(app, 'stable', version)).status).toBe(200);
     }
     const keys = await bootstrapKeys();
-    const sdk = (currentVersion: string) =>
-      createUpdater({
-        server: ORIGIN,
-        app,
-        rootKeys: [publicJwk(keys.root)],
-        storage: new MemoryStorage(),
-        platform: 'linux',
-        arch: 'x64',
-        currentVersion,
-        fetch: (input, init) => exports.default.fetch(new Request(input, init)),
-        sleep: async () => undefined,
-      });
+    const sdk = (currentVersion: string) => workerUpdater(keys, app, currentVersion);
     expect(await sdk('1.1.0').check()).toMatchObject({ status: 'update', version: '1.5.0', mandatory: true });
     expect(await sdk('1.3.0').check()).toMatchObject({
       status: 'update',
@@ -230,14 +217,8 @@ describe('the SDK with snapshot elision, against the Worker', () => {
     const sizes: number[] = [];
     const requests: string[] = [];
     const storage = new MemoryStorage();
-    const client = createUpdater({
-      server: ORIGIN,
-      app,
-      rootKeys: [publicJwk(keys.root)],
+    const client = workerUpdater(keys, app, '1.1.0', {
       storage,
-      platform: 'linux',
-      arch: 'x64',
-      currentVersion: '1.1.0',
       fetch: async (input, init) => {
         const request = new Request(input, init);
         const response = await exports.default.fetch(request);
@@ -247,7 +228,6 @@ describe('the SDK with snapshot elision, against the Worker', () => {
         }
         return response;
       },
-      sleep: async () => undefined,
     });
     expect(await client.check()).toMatchObject({ status: 'none' });
     expect(await client.check()).toMatchObject({ status: 'none' });

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckResponse } from '../../src/protocol/api.ts';
 import { decodeDocument } from '../../src/protocol/jws.ts';
-import { errorOf, fetchWorker, ORIGIN, release, seedApp, seedChannel, uniqueApp } from './seed-projection.ts';
+import {
+  errorOf,
+  fetchWorker,
+  ORIGIN,
+  release,
+  seedApp,
+  seedChannel,
+  uniqueApp,
+} from './support/seed-projection.ts';
 
 function checkPath(app: string, params: Record<string, string>): string {
   const query = new URLSearchParams({

@@ -3,9 +3,8 @@
  * the SDK's `fetch` wired to the Worker's entry point. Update, rollback after a yank, and a root
  * rotation, each verified end to end by the SDK exactly as an app would run it.
  */
-import { exports } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
-import { createUpdater, type UpdaterOptions } from '../../src/client/index.ts';
+import type { UpdaterOptions } from '../../src/client/index.ts';
 import { MemoryStorage } from '../../src/client/memory-storage.ts';
 import { sha256Hex } from '../../src/protocol/encoding.ts';
 import { generateKeyPair, publicJwk } from '../../src/protocol/keys.ts';
@@ -19,28 +18,15 @@ import {
   promote,
   publish,
   signYank,
-} from './fixtures.ts';
-import { eventIds } from './telemetry-fixtures.ts';
+} from './support/fixtures.ts';
+import { eventIds } from './support/telemetry-fixtures.ts';
+import { workerUpdater } from './support/updater.ts';
 
 /** The real queue consumer runs after its batch timeout: wait for D1 to show the events. */
 const QUEUE_WAIT = { timeout: 15_000, interval: 250 };
 
-const workerFetch: typeof fetch = (input, init) => exports.default.fetch(new Request(input, init));
-
 async function updater(app: string, currentVersion: string, options: Partial<UpdaterOptions> = {}) {
-  const keys = await bootstrapKeys();
-  return createUpdater({
-    server: ORIGIN,
-    app,
-    rootKeys: [publicJwk(keys.root)],
-    storage: new MemoryStorage(),
-    platform: 'linux',
-    arch: 'x64',
-    currentVersion,
-    fetch: workerFetch,
-    sleep: async () => undefined,
-    ...options,
-  });
+  return workerUpdater(await bootstrapKeys(), app, currentVersion, options);
 }
 
 describe('the client SDK against the real Worker', () => {

@@ -9,7 +9,7 @@ import { ApiError } from '../../src/worker/http/errors.ts';
 import { validate } from '../../src/worker/http/validate.ts';
 import { appKey } from '../../src/worker/storage/projection.ts';
 import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
-import { errorOf, fetchWorker, uniqueApp } from './seed-projection.ts';
+import { errorOf, fetchWorker, uniqueApp } from './support/seed-projection.ts';
 
 afterEach(() => {
   vi.restoreAllMocks();

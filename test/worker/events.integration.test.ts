@@ -3,9 +3,9 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import type { IntakeAnswer } from '../../src/protocol/telemetry.ts';
 import worker from '../../src/worker/index.ts';
-import { withinOneRateWindow } from './rate-window.ts';
-import { errorOf, fetchWorker, ORIGIN, seedApp, uniqueApp } from './seed-projection.ts';
-import { clientRows, eventCount, eventIds, rollups, telemetryEvent } from './telemetry-fixtures.ts';
+import { withinOneRateWindow } from './support/rate-window.ts';
+import { errorOf, fetchWorker, ORIGIN, seedApp, uniqueApp } from './support/seed-projection.ts';
+import { clientRows, eventCount, eventIds, rollups, telemetryEvent } from './support/telemetry-fixtures.ts';
 
 /** The real queue consumer runs after max_batch_timeout (1 s): wait for D1 to show the result. */
 const QUEUE_WAIT = { timeout: 15_000, interval: 250 };

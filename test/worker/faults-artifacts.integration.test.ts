@@ -22,7 +22,7 @@ import {
   testArtifact,
   uniqueApp,
   uploadArtifact,
-} from './fixtures.ts';
+} from './support/fixtures.ts';
 
 describe('an artifact missing from R2', () => {
   it('a promoted release whose bytes were deleted: 404 artifact_missing on every kind of download, the SDK installs nothing, a re-upload repairs it', async () => {

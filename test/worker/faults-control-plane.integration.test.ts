@@ -24,7 +24,7 @@ import {
   testArtifact,
   uniqueApp,
   uploadArtifact,
-} from './fixtures.ts';
+} from './support/fixtures.ts';
 
 const TRIGGER = 'fault_injected';
 

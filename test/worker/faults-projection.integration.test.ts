@@ -31,7 +31,7 @@ import {
   publish,
   signYank,
   uniqueApp,
-} from './fixtures.ts';
+} from './support/fixtures.ts';
 
 interface HealthBody {
   ok: boolean;

@@ -12,8 +12,8 @@ import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import worker from '../../src/worker/index.ts';
 import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
-import { uniqueApp } from './fixtures.ts';
-import { clientRows, eventIds, rollups, storedEvent } from './telemetry-fixtures.ts';
+import { uniqueApp } from './support/fixtures.ts';
+import { clientRows, eventIds, rollups, storedEvent } from './support/telemetry-fixtures.ts';
 
 /** wrangler.toml `[[queues.consumers]] max_retries`: a message is delivered at most 1 + 5 times. */
 const MAX_RETRIES = 5;

@@ -18,8 +18,8 @@ import {
   promote,
   publish,
   uniqueApp,
-} from './fixtures.ts';
-import { withinOneRateWindow } from './rate-window.ts';
+} from './support/fixtures.ts';
+import { withinOneRateWindow } from './support/rate-window.ts';
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { app } from '../../src/worker/app.ts';
-import { fetchWorker } from './seed-projection.ts';
+import { fetchWorker } from './support/seed-projection.ts';
 
 afterEach(() => {
   vi.restoreAllMocks();

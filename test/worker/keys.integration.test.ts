@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { decodeDocument } from '../../src/protocol/jws.ts';
 import { KEYS_KEY } from '../../src/worker/storage/projection.ts';
-import { errorOf, fetchWorker, seedKeys } from './seed-projection.ts';
+import { errorOf, fetchWorker, seedKeys } from './support/seed-projection.ts';
 
 // Keys documents are global, not per app, and other test files may register their own: these tests
 // use version numbers nobody else reaches, and compare GET /v1/keys with whatever KV holds.

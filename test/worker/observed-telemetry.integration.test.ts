@@ -6,8 +6,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { parseMessage } from '../../src/worker/telemetry/queue.ts';
-import { call, createApp, promote, publish, uniqueApp } from './fixtures.ts';
-import { clientRows, telemetryEvent } from './telemetry-fixtures.ts';
+import { call, createApp, promote, publish, uniqueApp } from './support/fixtures.ts';
+import { clientRows, telemetryEvent } from './support/telemetry-fixtures.ts';
 
 const QUEUE_WAIT = { timeout: 15_000, interval: 250 };
 

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { CheckResponse } from '../../src/protocol/api.ts';
 import { sha256Hex } from '../../src/protocol/encoding.ts';
 import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
-import { admin, call, createApp, type ErrorBody, promote, publish, signYank } from './fixtures.ts';
-import { fingerprint } from './state-fingerprint.ts';
+import { admin, call, createApp, type ErrorBody, promote, publish, signYank } from './support/fixtures.ts';
+import { fingerprint } from './support/state-fingerprint.ts';
 
 const bytes = new TextEncoder().encode('twenty-four bytes, here.');
 

@@ -3,8 +3,8 @@
  * and a number that is not one reads "must be a whole number …" (not zod's "received NaN").
  */
 import { describe, expect, it } from 'vitest';
-import { admin, auditCount, createApp, type ErrorBody } from './fixtures.ts';
-import { errorOf, fetchWorker, release, seedApp, seedChannel, uniqueApp } from './seed-projection.ts';
+import { admin, auditCount, createApp, type ErrorBody } from './support/fixtures.ts';
+import { errorOf, fetchWorker, release, seedApp, seedChannel, uniqueApp } from './support/seed-projection.ts';
 
 describe('a parameter given twice', () => {
   it.each(['client_id', 'version', 'platform', 'channel'])(

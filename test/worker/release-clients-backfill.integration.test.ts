@@ -7,8 +7,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { storeEvents } from '../../src/worker/storage/telemetry.ts';
-import { uniqueApp } from './fixtures.ts';
-import { storedEvent } from './telemetry-fixtures.ts';
+import { uniqueApp } from './support/fixtures.ts';
+import { storedEvent } from './support/telemetry-fixtures.ts';
 
 /** The migration's backfill, as wrangler runs it. */
 function backfillStatement(): string {

@@ -22,8 +22,8 @@ import {
   type TestArtifact,
   testArtifact,
   uploadArtifact,
-} from './fixtures.ts';
-import { agedPast, cronAt, keyOf, pathOf, removeUpload } from './upload-fixtures.ts';
+} from './support/fixtures.ts';
+import { agedPast, cronAt, keyOf, pathOf, removeUpload } from './support/upload-fixtures.ts';
 
 beforeAll(async () => {
   await bootstrapKeys();

@@ -10,10 +10,10 @@ import { exports } from 'cloudflare:workers';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { app } from '../../src/worker/app.ts';
-import { ORIGIN } from './fixtures.ts';
-import { type FuzzRequest, requestArb, unknownRequestArb } from './fuzz-requests.ts';
-import { type FuzzWorld, routeSpec, seedWorld } from './fuzz-world.ts';
-import { type Fingerprint, fingerprint } from './state-fingerprint.ts';
+import { ORIGIN } from './support/fixtures.ts';
+import { type FuzzRequest, requestArb, unknownRequestArb } from './support/fuzz-requests.ts';
+import { type FuzzWorld, routeSpec, seedWorld } from './support/fuzz-world.ts';
+import { type Fingerprint, fingerprint } from './support/state-fingerprint.ts';
 
 /** Runs per route: with ~40 routes this keeps the file well under 60 s. */
 const RUNS = 30;

@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { judgeRollout } from '../../src/worker/scheduler/rollouts.ts';
 import { listPlannedRollouts } from '../../src/worker/storage/rollout-plans.ts';
-import { admin, auditCount } from './fixtures.ts';
+import { admin, auditCount } from './support/fixtures.ts';
 import {
   act,
   appWithRelease,
@@ -15,7 +15,7 @@ import {
   runAt,
   schedulerAudit,
   seed,
-} from './scheduler-fixtures.ts';
+} from './support/scheduler-fixtures.ts';
 
 const isoSeconds = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 

@@ -9,9 +9,9 @@ import type { Plan } from '../../src/protocol/plan.ts';
 import { sessionEventId } from '../../src/protocol/telemetry.ts';
 import { storeEvents } from '../../src/worker/storage/telemetry.ts';
 import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
-import { admin, promote, publish, signYank } from './fixtures.ts';
-import { HOUR, plan, rollout, runAt, schedulerAudit, seed, VERSION } from './scheduler-fixtures.ts';
-import { appWithWebhook, deliveries } from './webhook-fixtures.ts';
+import { admin, promote, publish, signYank } from './support/fixtures.ts';
+import { HOUR, plan, rollout, runAt, schedulerAudit, seed, VERSION } from './support/scheduler-fixtures.ts';
+import { appWithWebhook, deliveries } from './support/webhook-fixtures.ts';
 
 const BASELINE = '1.0.0';
 

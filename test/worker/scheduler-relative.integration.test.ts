@@ -6,7 +6,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { randomHex } from '../../src/protocol/encoding.ts';
 import { storeEvents } from '../../src/worker/storage/telemetry.ts';
-import { admin, promote, publish, signYank } from './fixtures.ts';
+import { admin, promote, publish, signYank } from './support/fixtures.ts';
 import {
   appWithRelease,
   HOUR,
@@ -18,9 +18,9 @@ import {
   schedulerAudit,
   seed,
   VERSION,
-} from './scheduler-fixtures.ts';
-import { storedEvent } from './telemetry-fixtures.ts';
-import { appWithWebhook, deliveries } from './webhook-fixtures.ts';
+} from './support/scheduler-fixtures.ts';
+import { storedEvent } from './support/telemetry-fixtures.ts';
+import { appWithWebhook, deliveries } from './support/webhook-fixtures.ts';
 
 const BASELINE = '1.0.0';
 

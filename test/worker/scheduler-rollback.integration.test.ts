@@ -4,13 +4,11 @@
  * sealed until a gate breach is clear; then the scheduler halts the rollout and publishes it, and a
  * client on the bad release, run by the real SDK, verifies the yank and goes back to the baseline.
  */
-import { env, exports } from 'cloudflare:workers';
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { createUpdater } from '../../src/client/index.ts';
-import { MemoryStorage } from '../../src/client/memory-storage.ts';
 import { sha256Hex } from '../../src/protocol/encoding.ts';
 import { signDocument, verifyDocument } from '../../src/protocol/jws.ts';
-import { generateKeyPair, publicJwk } from '../../src/protocol/keys.ts';
+import { generateKeyPair } from '../../src/protocol/keys.ts';
 import type { Plan } from '../../src/protocol/plan.ts';
 import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
 import {
@@ -18,13 +16,12 @@ import {
   bootstrapKeys,
   call,
   type ErrorBody,
-  ORIGIN,
   onlinePublic,
   projected,
   promote,
   publish,
   signYank,
-} from './fixtures.ts';
+} from './support/fixtures.ts';
 import {
   appWithRelease,
   HOUR,
@@ -35,8 +32,9 @@ import {
   schedulerAudit,
   seed,
   VERSION,
-} from './scheduler-fixtures.ts';
-import { inbox } from './webhook-fixtures.ts';
+} from './support/scheduler-fixtures.ts';
+import { workerUpdater } from './support/updater.ts';
+import { inbox } from './support/webhook-fixtures.ts';
 
 const rollbackPlan = (overrides: Partial<Plan> = {}): Plan => ({
   ...plan({ steps_bp: [500, 10_000] }),
@@ -87,8 +85,6 @@ async function check(app: string, version: string) {
   expect(res.status).toBe(200);
   return { text: await res.clone().text(), body: (await res.json()) as Record<string, unknown> };
 }
-
-const workerFetch: typeof fetch = (input, init) => exports.default.fetch(new Request(input, init));
 
 describe('automatic rollback with a standby yank', () => {
   it('keeps the standby yank sealed, then on a clear breach halts and publishes it: the SDK rolls back', async () => {
@@ -162,16 +158,7 @@ describe('automatic rollback with a standby yank', () => {
 
     // A client on the bad release, run by the SDK: it verifies the snapshot and the yank itself.
     const keys = await bootstrapKeys();
-    const client = await createUpdater({
-      server: ORIGIN,
-      app,
-      rootKeys: [publicJwk(keys.root)],
-      storage: new MemoryStorage(),
-      platform: 'linux',
-      arch: 'x64',
-      currentVersion: VERSION,
-      fetch: workerFetch,
-      sleep: async () => undefined,
+    const client = workerUpdater(keys, app, VERSION, {
       // The scheduler ran (and signed the snapshot) at the breach's time, ten minutes ahead.
       now: () => new Date(started + 11 * MINUTE),
     });

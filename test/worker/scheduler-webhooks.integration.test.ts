@@ -1,8 +1,8 @@
 /** Every scheduler action queues a webhook in its own batch, delivered in the same run. */
 import { describe, expect, it } from 'vitest';
-import { publish } from './fixtures.ts';
-import { HOUR, MINUTE, plan, promotePlanned, runAt, seed, VERSION } from './scheduler-fixtures.ts';
-import { appWithWebhook, deliveries } from './webhook-fixtures.ts';
+import { publish } from './support/fixtures.ts';
+import { HOUR, MINUTE, plan, promotePlanned, runAt, seed, VERSION } from './support/scheduler-fixtures.ts';
+import { appWithWebhook, deliveries } from './support/webhook-fixtures.ts';
 
 describe('scheduler webhooks', () => {
   it('posts a Slack-compatible text for each action', async () => {

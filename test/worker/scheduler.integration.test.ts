@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { verifyDocument } from '../../src/protocol/jws.ts';
-import { onlinePublic, projected } from './fixtures.ts';
+import { onlinePublic, projected } from './support/fixtures.ts';
 import {
   appWithRelease,
   HOUR,
@@ -12,7 +12,7 @@ import {
   runAt,
   schedulerAudit,
   seed,
-} from './scheduler-fixtures.ts';
+} from './support/scheduler-fixtures.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoSeconds = (ms: number) => iso(ms).replace('.000Z', 'Z');

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { appKey } from '../../src/worker/storage/projection.ts';
 import { clearStateCache, loadApp, loadChannel } from '../../src/worker/storage/state-cache.ts';
-import { release, seedApp, seedChannel, uniqueApp, yank } from './seed-projection.ts';
+import { release, seedApp, seedChannel, uniqueApp, yank } from './support/seed-projection.ts';
 
 describe('loadApp and loadChannel', () => {
   it('answer null for what KV does not hold', async () => {

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { EventsMessage } from '../../src/protocol/telemetry.ts';
 import worker from '../../src/worker/index.ts';
 import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
-import { uniqueApp } from './fixtures.ts';
-import { eventIds, storedEvent } from './telemetry-fixtures.ts';
+import { uniqueApp } from './support/fixtures.ts';
+import { eventIds, storedEvent } from './support/telemetry-fixtures.ts';
 
 const DAY_MS = 86_400_000;
 

@@ -5,8 +5,8 @@ import type { EventsMessage } from '../../src/protocol/telemetry.ts';
 import worker from '../../src/worker/index.ts';
 import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
 import { retryDelaySeconds } from '../../src/worker/telemetry/queue.ts';
-import { uniqueApp } from './fixtures.ts';
-import { clientRows, eventCount, eventIds, rollups, storedEvent } from './telemetry-fixtures.ts';
+import { uniqueApp } from './support/fixtures.ts';
+import { clientRows, eventCount, eventIds, rollups, storedEvent } from './support/telemetry-fixtures.ts';
 
 /**
  * One delivery of `bodies` as the queue would make it, run through the Worker's queue handler.

@@ -17,9 +17,17 @@ import { runScheduled } from '../../src/worker/scheduler/scheduled.ts';
 import { storeEvents } from '../../src/worker/storage/telemetry.ts';
 import { chooseTelemetryDb } from '../../src/worker/storage/telemetry-dbs.ts';
 import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
-import { admin, auditCount, bootstrapKeys, type ErrorBody, promote, publish, uniqueApp } from './fixtures.ts';
-import { HOUR, MINUTE, plan, rollout, schedulerAudit, VERSION } from './scheduler-fixtures.ts';
-import { storedEvent } from './telemetry-fixtures.ts';
+import {
+  admin,
+  auditCount,
+  bootstrapKeys,
+  type ErrorBody,
+  promote,
+  publish,
+  uniqueApp,
+} from './support/fixtures.ts';
+import { HOUR, MINUTE, plan, rollout, schedulerAudit, VERSION } from './support/scheduler-fixtures.ts';
+import { storedEvent } from './support/telemetry-fixtures.ts';
 
 type Db = 'DB' | 'TELEMETRY_2';
 const database = (name: Db): D1Database => (name === 'DB' ? env.DB : env.TELEMETRY_2);

@@ -9,8 +9,8 @@ import {
   ORPHAN_AGE_MS,
   retentionDays,
 } from '../../src/worker/storage/telemetry-export.ts';
-import { uniqueApp } from './fixtures.ts';
-import { clientRows, eventIds, releaseClients, rollups, storedEvent } from './telemetry-fixtures.ts';
+import { uniqueApp } from './support/fixtures.ts';
+import { clientRows, eventIds, releaseClients, rollups, storedEvent } from './support/telemetry-fixtures.ts';
 
 const DAY = 86_400_000;
 // The clock of each run: real time, so that R2's upload times (real) compare with it as in production.

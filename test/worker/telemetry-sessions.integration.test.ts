@@ -15,9 +15,9 @@ import worker from '../../src/worker/index.ts';
 import { storeEvents } from '../../src/worker/storage/telemetry.ts';
 import { type EventRow, exportExpiredEvents } from '../../src/worker/storage/telemetry-export.ts';
 import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
-import { admin, createApp } from './fixtures.ts';
-import { fetchWorker, seedApp, uniqueApp } from './seed-projection.ts';
-import { eventIds } from './telemetry-fixtures.ts';
+import { admin, createApp } from './support/fixtures.ts';
+import { fetchWorker, seedApp, uniqueApp } from './support/seed-projection.ts';
+import { eventIds } from './support/telemetry-fixtures.ts';
 
 const HOUR = 3600_000;
 /** The start of the current UTC hour, minus `n` hours, in the stored form. */

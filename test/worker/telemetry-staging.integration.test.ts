@@ -7,8 +7,8 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { staging, storeEvents } from '../../src/worker/storage/telemetry.ts';
-import { uniqueApp } from './fixtures.ts';
-import { clientRows, eventIds, rollups, storedEvent } from './telemetry-fixtures.ts';
+import { uniqueApp } from './support/fixtures.ts';
+import { clientRows, eventIds, rollups, storedEvent } from './support/telemetry-fixtures.ts';
 
 /** env.DB, except that a batch with a statement using `jsonb_each` fails as an older SQLite fails it. */
 function withoutJsonb(db: D1Database): { db: D1Database; refused: () => number } {

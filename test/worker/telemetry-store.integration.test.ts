@@ -2,8 +2,14 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { storeEvents } from '../../src/worker/storage/telemetry.ts';
 import { EVENTS_PER_BATCH, hourOf } from '../../src/worker/storage/telemetry-sql.ts';
-import { uniqueApp } from './fixtures.ts';
-import { clientRows, eventCount, releaseClients, rollups, storedEvent } from './telemetry-fixtures.ts';
+import { uniqueApp } from './support/fixtures.ts';
+import {
+  clientRows,
+  eventCount,
+  releaseClients,
+  rollups,
+  storedEvent,
+} from './support/telemetry-fixtures.ts';
 
 describe('storeEvents', () => {
   it('writes events, hourly rollups and client rows', async () => {

@@ -11,8 +11,8 @@ import { requireRole } from '../../src/worker/auth/authenticate.ts';
 import { handleError } from '../../src/worker/http/error-handling.ts';
 import { admin as adminRouter } from '../../src/worker/routes/admin/index.ts';
 import type { AppEnv } from '../../src/worker/types.ts';
-import { admin, auditCount, createApp, type ErrorBody, publish, uniqueApp } from './fixtures.ts';
-import { fingerprint } from './state-fingerprint.ts';
+import { admin, auditCount, createApp, type ErrorBody, publish, uniqueApp } from './support/fixtures.ts';
+import { fingerprint } from './support/state-fingerprint.ts';
 
 /** `app`: the `:app` of its path; `query`: `?app=`; `own`: the caller's own view; `deployment`: all of it. */
 type Acts = 'app' | 'query' | 'own' | 'deployment';

@@ -8,8 +8,16 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/protocol/encoding.ts';
 import { expireUnregisteredUploads, SWEEP_PAUSE_MS } from '../../src/worker/storage/upload-sweep.ts';
 import { STALE_CLAIM_MS } from '../../src/worker/storage/uploads.ts';
-import { admin, createApp, promote, publish, signYank, testArtifact, uploadArtifact } from './fixtures.ts';
-import { fingerprint } from './state-fingerprint.ts';
+import {
+  admin,
+  createApp,
+  promote,
+  publish,
+  signYank,
+  testArtifact,
+  uploadArtifact,
+} from './support/fixtures.ts';
+import { fingerprint } from './support/state-fingerprint.ts';
 import {
   afterFirstHead,
   agedPast,
@@ -20,7 +28,7 @@ import {
   lastAudit,
   register,
   squatter,
-} from './upload-fixtures.ts';
+} from './support/upload-fixtures.ts';
 
 beforeEach(async () => {
   // The sweep's place in R2 and its pause are global; each test starts a fresh pass.

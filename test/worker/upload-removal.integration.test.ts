@@ -18,8 +18,8 @@ import {
   signYank,
   testArtifact,
   uploadArtifact,
-} from './fixtures.ts';
-import { fingerprint } from './state-fingerprint.ts';
+} from './support/fixtures.ts';
+import { fingerprint } from './support/state-fingerprint.ts';
 import {
   afterFirstHead,
   bytesAt,
@@ -33,7 +33,7 @@ import {
   signal,
   squatter,
   token,
-} from './upload-fixtures.ts';
+} from './support/upload-fixtures.ts';
 
 describe('removing an unregistered upload (DELETE /v1/admin/apps/{app}/uploads/…)', () => {
   it('unblocks the real publish of a version whose path another upload squatted', async () => {

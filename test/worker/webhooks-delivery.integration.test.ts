@@ -8,7 +8,7 @@ import { signWebhook } from '../../src/protocol/webhook.ts';
 import { runScheduled } from '../../src/worker/scheduler/scheduled.ts';
 import { isoSeconds } from '../../src/worker/storage/revisions.ts';
 import { deliverDueWebhooks, MAX_ATTEMPTS, RETRY_DELAYS_MINUTES } from '../../src/worker/storage/webhooks.ts';
-import { admin, createApp, projected, promote, publish } from './fixtures.ts';
+import { admin, createApp, projected, promote, publish } from './support/fixtures.ts';
 import {
   appWithWebhook,
   type DeliveryRow,
@@ -16,7 +16,7 @@ import {
   enqueue,
   minutes,
   rolloutEvent,
-} from './webhook-fixtures.ts';
+} from './support/webhook-fixtures.ts';
 
 const DAY = 24 * 3600 * 1000;
 

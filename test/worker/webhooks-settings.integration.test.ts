@@ -1,8 +1,8 @@
 /** App settings (webhook URL and secret, default plan) and the deliveries list, through the admin API. */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { admin, auditCount, createApp, type ErrorBody } from './fixtures.ts';
-import { enqueue, inbox, rolloutEvent, type SettingsBody } from './webhook-fixtures.ts';
+import { admin, auditCount, createApp, type ErrorBody } from './support/fixtures.ts';
+import { enqueue, inbox, rolloutEvent, type SettingsBody } from './support/webhook-fixtures.ts';
 
 const PLAN = {
   steps_bp: [100, 500, 2500, 5000, 10000],

@@ -11,11 +11,11 @@ import type {
   KeysPayload,
   ReleasePayload,
   YankPayload,
-} from '../../src/protocol/documents.ts';
-import { randomHex, sha256Hex } from '../../src/protocol/encoding.ts';
-import { decodeDocument, type PrivateJwk, signDocument } from '../../src/protocol/jws.ts';
-import { generateKeyPair, parsePrivateJwk, publicJwk } from '../../src/protocol/keys.ts';
-import { type ChannelProjection, channelKey } from '../../src/worker/storage/projection.ts';
+} from '../../../src/protocol/documents.ts';
+import { randomHex, sha256Hex } from '../../../src/protocol/encoding.ts';
+import { decodeDocument, type PrivateJwk, signDocument } from '../../../src/protocol/jws.ts';
+import { generateKeyPair, parsePrivateJwk, publicJwk } from '../../../src/protocol/keys.ts';
+import { type ChannelProjection, channelKey } from '../../../src/worker/storage/projection.ts';
 
 export const ORIGIN = 'https://updraft.test';
 export const BOOTSTRAP = { token: env.UPDRAFT_ADMIN_TOKEN };

@@ -1,7 +1,7 @@
 /** Telemetry test data: valid events with overrides, and reads of the three telemetry tables. */
 import { env } from 'cloudflare:workers';
-import type { TelemetryEvent } from '../../src/protocol/telemetry.ts';
-import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
+import type { TelemetryEvent } from '../../../src/protocol/telemetry.ts';
+import type { StoredEvent } from '../../../src/worker/storage/telemetry-sql.ts';
 
 /** A valid install_succeeded event (1.0.0 → 1.1.0) with a fresh id; override any field. */
 export function telemetryEvent(overrides: Partial<TelemetryEvent> = {}): TelemetryEvent {

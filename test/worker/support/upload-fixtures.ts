@@ -6,11 +6,11 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
-import { signDocument } from '../../src/protocol/jws.ts';
-import { app as workerApp } from '../../src/worker/app.ts';
-import worker from '../../src/worker/index.ts';
-import { artifactKey } from '../../src/worker/storage/projection.ts';
-import { uploadTtlHours } from '../../src/worker/storage/uploads.ts';
+import { signDocument } from '../../../src/protocol/jws.ts';
+import { app as workerApp } from '../../../src/worker/app.ts';
+import worker from '../../../src/worker/index.ts';
+import { artifactKey } from '../../../src/worker/storage/projection.ts';
+import { uploadTtlHours } from '../../../src/worker/storage/uploads.ts';
 import {
   admin,
   bootstrapKeys,

@@ -5,10 +5,10 @@
  */
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
-import type { Artifact, ReleasePayload } from '../../src/protocol/documents.ts';
-import { type ChannelProjection, channelKey } from '../../src/worker/storage/projection.ts';
-import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
-import { tamperPayload } from '../security/attacker.ts';
+import type { Artifact, ReleasePayload } from '../../../src/protocol/documents.ts';
+import { type ChannelProjection, channelKey } from '../../../src/worker/storage/projection.ts';
+import { clearStateCache } from '../../../src/worker/storage/state-cache.ts';
+import { tamperPayload } from '../../security/attacker.ts';
 import { errorOf, release } from './seed-projection.ts';
 
 /** A stand-in for a Tauri .sig file's content (base64), distinct per artifact. */

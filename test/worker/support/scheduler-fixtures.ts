@@ -4,12 +4,12 @@
  * what the scheduler wrote.
  */
 import { env } from 'cloudflare:workers';
-import type { RolloutView as ApiRolloutView } from '../../src/protocol/admin-api.ts';
-import { randomHex } from '../../src/protocol/encoding.ts';
-import type { Plan, RolloutJudgement } from '../../src/protocol/plan.ts';
-import { runScheduled } from '../../src/worker/scheduler/scheduled.ts';
-import { storeEvents } from '../../src/worker/storage/telemetry.ts';
-import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
+import type { RolloutView as ApiRolloutView } from '../../../src/protocol/admin-api.ts';
+import { randomHex } from '../../../src/protocol/encoding.ts';
+import type { Plan, RolloutJudgement } from '../../../src/protocol/plan.ts';
+import { runScheduled } from '../../../src/worker/scheduler/scheduled.ts';
+import { storeEvents } from '../../../src/worker/storage/telemetry.ts';
+import type { StoredEvent } from '../../../src/worker/storage/telemetry-sql.ts';
 import { admin, createApp, promote, publish } from './fixtures.ts';
 import { storedEvent } from './telemetry-fixtures.ts';
 

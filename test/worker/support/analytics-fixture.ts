@@ -6,9 +6,9 @@
  * `stable` unless said; 1.0.0, 1.1.0 and 1.2.0 are published, 1.1.0 and 1.2.0 promoted to stable.
  */
 import { env } from 'cloudflare:workers';
-import type { EventType } from '../../src/protocol/telemetry.ts';
-import { storeEvents } from '../../src/worker/storage/telemetry.ts';
-import type { StoredEvent } from '../../src/worker/storage/telemetry-sql.ts';
+import type { EventType } from '../../../src/protocol/telemetry.ts';
+import { storeEvents } from '../../../src/worker/storage/telemetry.ts';
+import type { StoredEvent } from '../../../src/worker/storage/telemetry-sql.ts';
 import { createApp, promote, publish } from './fixtures.ts';
 
 export const H = Date.parse('2026-11-10T12:00:00.000Z');

@@ -4,10 +4,10 @@
  * request bodies (signed documents included) for every route, from which near-valid ones are made.
  */
 import type fc from 'fast-check';
-import { sha256Hex } from '../../src/protocol/encoding.ts';
-import { signDocument } from '../../src/protocol/jws.ts';
-import type { Plan } from '../../src/protocol/plan.ts';
-import type { TelemetryEventInput } from '../../src/protocol/telemetry.ts';
+import { sha256Hex } from '../../../src/protocol/encoding.ts';
+import { signDocument } from '../../../src/protocol/jws.ts';
+import type { Plan } from '../../../src/protocol/plan.ts';
+import type { TelemetryEventInput } from '../../../src/protocol/telemetry.ts';
 import {
   admin,
   BOOTSTRAP,

@@ -6,7 +6,7 @@
  * Telemetry tables are left out: the queue consumer writes them in the background, at its own pace.
  */
 import { env } from 'cloudflare:workers';
-import { sha256Hex } from '../../src/protocol/encoding.ts';
+import { sha256Hex } from '../../../src/protocol/encoding.ts';
 
 const TELEMETRY_TABLES = new Set([
   'events',

@@ -5,11 +5,11 @@
  * Storage is shared by every test: each test uses its own app name (`uniqueApp`).
  */
 import { env, exports } from 'cloudflare:workers';
-import type { ChannelInfo, ChannelRule } from '../../src/protocol/channels.ts';
-import type { KeysPayload, ReleasePayload, Rollout, YankPayload } from '../../src/protocol/documents.ts';
-import { randomHex, sha256Hex } from '../../src/protocol/encoding.ts';
-import { signDocument } from '../../src/protocol/jws.ts';
-import { generateKeyPair, parsePrivateJwk, publicJwk } from '../../src/protocol/keys.ts';
+import type { ChannelInfo, ChannelRule } from '../../../src/protocol/channels.ts';
+import type { KeysPayload, ReleasePayload, Rollout, YankPayload } from '../../../src/protocol/documents.ts';
+import { randomHex, sha256Hex } from '../../../src/protocol/encoding.ts';
+import { signDocument } from '../../../src/protocol/jws.ts';
+import { generateKeyPair, parsePrivateJwk, publicJwk } from '../../../src/protocol/keys.ts';
 import {
   type AppProjection,
   appKey,
@@ -19,8 +19,8 @@ import {
   KEYS_KEY,
   type KeysProjection,
   keysDocKey,
-} from '../../src/worker/storage/projection.ts';
-import { clearStateCache } from '../../src/worker/storage/state-cache.ts';
+} from '../../../src/worker/storage/projection.ts';
+import { clearStateCache } from '../../../src/worker/storage/state-cache.ts';
 
 export const ORIGIN = 'https://updraft.test';
 

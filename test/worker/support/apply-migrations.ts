@@ -1,6 +1,6 @@
 import { applyD1Migrations, type D1Migration } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { telemetryDatabases } from '../../src/worker/storage/telemetry-dbs.ts';
+import { telemetryDatabases } from '../../../src/worker/storage/telemetry-dbs.ts';
 
 declare global {
   namespace Cloudflare {

@@ -4,7 +4,7 @@
  * an RSA key (WebCrypto, RSASSA-PKCS1-v1_5 SHA-256: what expo-updates verifies), registered in a
  * signed release manifest.
  */
-import { randomHex, sha256Hex } from '../../src/protocol/encoding.ts';
+import { randomHex, sha256Hex } from '../../../src/protocol/encoding.ts';
 import {
   type ExpoManifest,
   type ExpoPlatform,
@@ -12,8 +12,8 @@ import {
   expoSignature,
   expoUpdateId,
   hexToBase64Url,
-} from '../../src/protocol/expo.ts';
-import { signDocument } from '../../src/protocol/jws.ts';
+} from '../../../src/protocol/expo.ts';
+import { signDocument } from '../../../src/protocol/jws.ts';
 import { admin, bootstrapKeys, ORIGIN } from './fixtures.ts';
 
 export const RSA = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;

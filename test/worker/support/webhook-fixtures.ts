@@ -3,9 +3,9 @@
  * apps whose webhook points at one, events to queue, and the outbox rows.
  */
 import { env } from 'cloudflare:workers';
-import { randomHex } from '../../src/protocol/encoding.ts';
-import { enqueueWebhook, type WebhookEvent } from '../../src/worker/storage/webhooks.ts';
-import type { ReceivedRequest, ScriptedReply } from '../support/webhook-receiver-types.ts';
+import { randomHex } from '../../../src/protocol/encoding.ts';
+import { enqueueWebhook, type WebhookEvent } from '../../../src/worker/storage/webhooks.ts';
+import type { ReceivedRequest, ScriptedReply } from '../../support/webhook-receiver-types.ts';
 import { admin, createApp } from './fixtures.ts';
 
 declare global {
