@@ -71,11 +71,25 @@ const sent = new Set<string>();
 export function observeCheck(c: Context<AppEnv>, observation: CheckObservation): void {
   const { installed } = observation;
   if (installed === undefined) return;
+  const now = new Date();
+  const names = checkNames(observation, installed, now);
+  // A fleet polls again and again: once this client's check of this version in this period and its
+  // install are sent, a poll has nothing to record, and nothing is left to run after the answer.
+  if (sent.has(keyOf(names.check)) && sent.has(keyOf(names.install))) return;
   c.executionCtx.waitUntil(
-    recordCheck(c, { ...observation, installed }).catch((error: unknown) => {
+    recordCheck(c, { ...observation, installed }, names, now).catch((error: unknown) => {
       console.error(`observe: dropping a check of ${observation.app}: ${String(error)}`);
     }),
   );
+}
+
+/** The names of a check's two events: its `check` (one per period) and its install (one ever). */
+function checkNames(o: CheckObservation, installed: string, now: Date) {
+  const period = Math.floor(now.getTime() / CHECK_PERIOD_MS);
+  return {
+    check: [o.app, o.clientId, installed, 'check', String(period)],
+    install: [o.app, o.clientId, installed, 'install'],
+  };
 }
 
 /** Records a download (`download_started`, once per client and version) after the response is sent. */
@@ -133,9 +147,12 @@ export function observeFailures(c: Context<AppEnv>, observation: FailureObservat
   );
 }
 
-async function recordCheck(c: Context<AppEnv>, o: CheckObservation & { installed: string }): Promise<void> {
-  const now = new Date();
-  const period = Math.floor(now.getTime() / CHECK_PERIOD_MS);
+async function recordCheck(
+  c: Context<AppEnv>,
+  o: CheckObservation & { installed: string },
+  names: ReturnType<typeof checkNames>,
+  now: Date,
+): Promise<void> {
   const common = {
     client_id: o.clientId,
     channel: o.channel,
@@ -144,17 +161,14 @@ async function recordCheck(c: Context<AppEnv>, o: CheckObservation & { installed
     occurred_at: now.toISOString(),
   };
   const observed: Observed[] = [
-    {
-      name: [o.app, o.clientId, o.installed, 'check', String(period)],
-      event: { ...common, type: 'check', from_version: o.installed },
-    },
+    { name: names.check, event: { ...common, type: 'check', from_version: o.installed } },
   ];
   // The isolate's cached state: no KV read on a warm isolate, the check just loaded it.
   const state = await loadChannel(c.env.STATE, o.app, o.channel, stateTtlMs(c.env));
   // Any version of the channel's history, listed in the pruned snapshot or not.
   if (state?.verified === true && state.channelVersions.has(o.installed)) {
     observed.push({
-      name: [o.app, o.clientId, o.installed, 'install'],
+      name: names.install,
       event: { ...common, type: 'install_succeeded', to_version: o.installed },
     });
   }
@@ -178,7 +192,7 @@ async function send(
   observed: readonly Observed[],
   now: Date,
 ): Promise<void> {
-  const fresh = observed.filter((o) => !sent.has(o.name.join('\u0000')));
+  const fresh = observed.filter((o) => !sent.has(keyOf(o.name)));
   if (fresh.length === 0) return;
   const events = await Promise.all(
     fresh.map(
@@ -187,5 +201,8 @@ async function send(
   );
   await c.env.EVENTS.send({ ...message, received_at: now.toISOString(), events } satisfies EventsMessage);
   if (sent.size + fresh.length > MAX_REMEMBERED) sent.clear();
-  for (const o of fresh) sent.add(o.name.join('\u0000'));
+  for (const o of fresh) sent.add(keyOf(o.name));
 }
+
+/** The text `nameBasedUuid` hashes for a name: the same text, the same id. */
+const keyOf = (name: readonly string[]) => name.join('\u0000');
