@@ -13,7 +13,11 @@ export const EMBEDDED_UPDATE_ID = '0b5e7c1a-4f3d-4e2a-9c1b-7d6e5f4a3b2c';
  * expo-updates' manifest request (protocol v1, docs/clients/expo.md) from an iPhone running update
  * `currentUpdateId` over its embedded update, with its `eas-client-id`.
  */
-export const expoWorkload = (app: string, currentUpdateId: string, clients: number): Workload => ({
+export const expoWorkload = (
+  app: string,
+  currentUpdateId: string,
+  clients: number,
+): Extract<Workload, { kind: 'get' }> => ({
   kind: 'get',
   path: `/v1/apps/${app}/expo/manifest`,
   clients,

@@ -29,7 +29,7 @@ function getRequests(workload: Extract<Workload, { kind: 'get' }>): RequestSpec[
       method: 'GET',
       setupRequest: (request) => {
         next = (next + 1) % workload.clients;
-        const client = `bench-${RUN}-${next}`;
+        const client = `bench-${workload.fleet ?? RUN}-${next}`;
         const n = String(next + 1);
         const fill = (value: string) => {
           const filled = value.replaceAll('{client}', client);

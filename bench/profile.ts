@@ -1,5 +1,5 @@
 /**
- * `node bench/profile.ts <check|scale|telemetry|expo> [isolates] [seconds]`: a CPU profile of workerd while
+ * `node bench/profile.ts <check|scale|telemetry|expo|electron> [isolates] [seconds]`: a CPU profile of workerd while
  * one benchmark load runs, taken through its V8 inspector (Chrome DevTools protocol). `isolates` is one
  * workerd isolate name or several joined by commas (default `core:user:`, the Worker; `d1:db`,
  * `queues:queue`… are Miniflare's; `all` takes every one, `none` profiles nothing). Writes
@@ -51,6 +51,14 @@ const WORKLOADS: Record<string, Workload> = {
     clients: 100_000,
   },
   telemetry: { kind: 'events', app: 'bench', channel: 'stable', version: '1.1.0', perRequest: 100 },
+  // run.ts's electron-updater feed: a fleet of 1,000 polling again and again (primed below).
+  electron: {
+    kind: 'get',
+    path: '/v1/apps/bench/electron/stable/latest-linux.yml',
+    clients: 1_000,
+    fleet: 'profile',
+    headers: { 'x-user-staging-id': '{client}', 'x-updraft-version': '1.0.0' },
+  },
 };
 
 /** A function of the bundle by its source name (esbuild may add a digit to keep names apart). */
@@ -208,12 +216,17 @@ async function main(): Promise<void> {
       await promote(publisher, EXPO_APP, '1.0.0', 10_000);
       await publishExpoRelease(publisher, url.origin, EXPO_APP, '1.1.0', EXPO_RUNTIME);
       await promote(publisher, EXPO_APP, '1.1.0', 5_000);
-      workload = expoWorkload(EXPO_APP, current, 1_000);
+      workload = { ...expoWorkload(EXPO_APP, current, 1_000), fleet: 'profile' };
       await expectExpoAnswers(url.origin, workload);
       await runLoad({ origin: url.origin, workload, connections: 10, durationS: 3, warmupS: 0 });
       await new Promise((settle) => setTimeout(settle, 5_000));
     }
     if (!workload) throw new Error(`no workload ${scenario}`);
+    if (scenario === 'electron') {
+      // As run.ts primes its adapters: the fleet's first checks queue their observed events first.
+      await runLoad({ origin: url.origin, workload, connections: 10, durationS: 3, warmupS: 0 });
+      await new Promise((settle) => setTimeout(settle, 5_000));
+    }
     // The checks hold the current snapshot, as in `npm run bench` (run.ts): answered without it.
     if (scenario === 'check' || scenario === 'scale') {
       const held = await heldSnapshotSha256(url, scenario === 'check' ? 'bench' : 'scale');

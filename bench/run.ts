@@ -255,24 +255,25 @@ async function main(): Promise<void> {
     // app, decision and clients (1,000 rotating ids polling again and again, as a fleet does: only a
     // client's first check of a version in 12 hours queues an observed event).
     const adapterRounds: LoadResult[][] = [];
-    const fleet = 1_000;
+    // One fleet, the same 1,000 client ids in the priming pass and in every measured run.
+    const fleet = { clients: 1_000, fleet: 'adapters' };
     // A priming pass: the fleet's first checks queue their observed events, which the consumer then
     // writes to D1 on the same workerd thread. Measured runs start once that is done, so they see
     // the steady state of a fleet that polls again and again, and no run pays for another's events.
     for (const [name, workload] of Object.entries(adapterWorkloads(BENCH_APP, '1.0.0'))) {
-      await load(`priming ${name}`, updraft.url, { ...workload, clients: fleet });
+      await load(`priming ${name}`, updraft.url, { ...workload, ...fleet });
     }
-    const expo = expoWorkload(EXPO_APP, expoCurrent, fleet);
+    const expo = { ...expoWorkload(EXPO_APP, expoCurrent, fleet.clients), fleet: fleet.fleet };
     await load('priming expo', updraft.url, expo);
     await new Promise((settle) => setTimeout(settle, 5_000));
     for (let round = 0; round < profile.rounds; round++) {
       adapterRounds.push(
         await inTurn(round, [
-          () => load('check (fleet)', updraft.url, { ...check, clients: fleet }),
+          () => load('check (fleet)', updraft.url, { ...check, ...fleet }),
           ...Object.entries(adapterWorkloads(BENCH_APP, '1.0.0')).map(
             ([name, workload]) =>
               () =>
-                load(`adapter ${name}`, updraft.url, { ...workload, clients: fleet }),
+                load(`adapter ${name}`, updraft.url, { ...workload, ...fleet }),
           ),
           () => load('expo manifest', updraft.url, expo),
         ]),

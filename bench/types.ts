@@ -3,9 +3,11 @@
 /**
  * The requests of one load run. `get` sends GET `path` (and `headers`) with every `{client}` replaced
  * by the next of `clients` rotating client IDs and every `{n}` by its number (1 to `clients`); `events` POSTs `perRequest` telemetry events of one client each time.
+ * The client IDs are the run's own unless `fleet` names them: every run of one fleet polls with the
+ * same IDs, as a real fleet does from one poll to the next (run.ts primes a fleet before measuring it).
  */
 export type Workload =
-  | { kind: 'get'; path: string; clients: number; headers?: Record<string, string> }
+  | { kind: 'get'; path: string; clients: number; headers?: Record<string, string>; fleet?: string }
   | { kind: 'events'; app: string; channel: string; version: string; perRequest: number };
 
 export interface LoadSpec {
