@@ -28,7 +28,7 @@ describe('check(): accepted answers', () => {
     expect(server.requests[0]).toContain('&channel=beta&os_version=14.2');
   });
 
-  it('sends its runtime, and takes only the signed artifact of that runtime (DESIGN §3)', async () => {
+  it('sends its runtime, and takes only the signed artifact of that runtime (docs/protocol.md §3)', async () => {
     const release = await server.publish('1.1.0');
     const [artifact] = release.payload.artifacts;
     if (!artifact) throw new Error('no artifact');
@@ -76,7 +76,7 @@ describe('check(): accepted answers', () => {
 
   it('checks the bucket only when asked, and accepts a complete rollout whatever its percentage', async () => {
     const release = await server.publish('1.1.0');
-    // DESIGN §3 vectors: client-1 is in bucket 1118, client-2 in 4977.
+    // docs/protocol.md §3 vectors: client-1 is in bucket 1118, client-2 in 4977.
     const snapshot = await server.snapshot([{ release, rollout: { percent_bp: 2000 } }]);
     server.offer('update', release, snapshot);
     expect((await updaterFor(server, { clientId: 'client-1', verifyBucket: true }).check()).status).toBe(

@@ -42,7 +42,7 @@ export interface Published {
 export interface ListedRelease {
   release: Published;
   rollout?: Partial<Rollout>;
-  /** A pruned snapshot's stand-in for a mandatory release it left out (DESIGN §2). */
+  /** A pruned snapshot's stand-in for a mandatory release it left out (docs/protocol.md §2). */
   mandatory_floor?: string;
 }
 

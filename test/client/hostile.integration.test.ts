@@ -1,5 +1,5 @@
 /**
- * The SDK against a hostile server on 127.0.0.1 (DESIGN §2: "a hostile server must not be able to
+ * The SDK against a hostile server on 127.0.0.1 (docs/protocol.md §2: "a hostile server must not be able to
  * make a client use unbounded memory or time"), with Node's own fetch over real sockets: future-dated
  * snapshots, oversized and endless keys chains, stalls, trickles, redirects off the server, cut
  * transfers. Each test is an attack of docs/security.md.

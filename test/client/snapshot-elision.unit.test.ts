@@ -1,5 +1,5 @@
 /**
- * Pruned snapshots and snapshot elision in the SDK (DESIGN §2, §4): the check sends the hash of the
+ * Pruned snapshots and snapshot elision in the SDK (docs/protocol.md §2, §4): the check sends the hash of the
  * snapshot it holds, verifies an answer without a snapshot against that copy (expiry and revision
  * included), refuses one it holds no copy for, and reads `mandatory_floor` from the snapshot.
  */

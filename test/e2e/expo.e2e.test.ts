@@ -1,5 +1,5 @@
 /**
- * An Expo app's whole life over HTTP against the real Worker under `wrangler dev` (DESIGN §6, §10),
+ * An Expo app's whole life over HTTP against the real Worker under `wrangler dev` (docs/protocol.md §6, §10),
  * with the real `updraft` binary and Expo's own libraries on the client side: `updraft expo keys`
  * makes the code signing key and certificate, two `npx expo export`-shaped folders are published
  * with `publish --expo` (the second uploads only what the first did not), 1.1.0 is staged at 20 %

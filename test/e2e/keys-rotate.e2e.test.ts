@@ -1,5 +1,5 @@
 /**
- * `updraft keys rotate --role root` against the real Worker under `wrangler dev` (DESIGN §2: a root
+ * `updraft keys rotate --role root` against the real Worker under `wrangler dev` (docs/protocol.md §2: a root
  * rotation produces a keys document that a client pinning only the new root also accepts). After
  * each step, what both kinds of client fetch is verified: a client of the first root walks the
  * chain from version 1 (`GET /v1/keys/{version}`), a new build pinning only the newest root verifies

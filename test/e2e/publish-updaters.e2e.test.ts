@@ -1,6 +1,6 @@
 /**
  * The real `updraft publish` against the real Worker under `wrangler dev`, with what other updaters
- * verify (DESIGN §9): the SHA-512 declared at upload and signed, an electron-builder blockmap found
+ * verify (docs/protocol.md §9): the SHA-512 declared at upload and signed, an electron-builder blockmap found
  * next to the artifact and served beside it, a Tauri `.sig` and a Sparkle signature made from the key
  * file; and a Worker that refuses a signed SHA-512 the stored bytes do not have.
  */

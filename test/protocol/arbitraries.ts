@@ -63,7 +63,7 @@ export const DECISION_PLATFORMS = ['linux', 'darwin', 'windows'] as const satisf
 export const DECISION_ARCHES = ['x64', 'arm64', 'any'] as const satisfies readonly Arch[];
 const CLIENT_ARCHES = ['x64', 'arm64', 'ia32', 'any'] as const satisfies readonly Arch[];
 
-/** Runtimes (DESIGN §3): two that artifacts and clients share, so that both match and miss happen. */
+/** Runtimes (docs/protocol.md §3): two that artifacts and clients share, so that both match and miss happen. */
 const runtimeArb = fc.constantFrom('1.0.0', 'exposdk:52.0.0');
 
 const osRangeArb = fc.constantFrom('>=10', '>=14.0.0', '<12', '>=10.0.0 <11', '^13', '>=11.2');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { baselineOf } from '../../src/protocol/baseline.ts';
 
-describe('baselineOf: the release a canary is judged against (DESIGN §6)', () => {
+describe('baselineOf: the release a canary is judged against (docs/protocol.md §6)', () => {
   it('is the highest complete, not yanked release below the canary', () => {
     const releases = [
       { version: '1.0.0', state: 'complete' as const },

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BUCKETS, bucket, inRollout, isInside, newSalt } from '../../src/protocol/bucket.ts';
 
 describe('bucket', () => {
-  it('matches the DESIGN §3 test vectors', async () => {
+  it('matches the docs/protocol.md §3 test vectors', async () => {
     expect(await bucket('s', 'c')).toBe(8468);
     expect(await bucket('00112233445566778899aabbccddeeff', 'client-1')).toBe(1118);
     expect(await bucket('00112233445566778899aabbccddeeff', 'client-2')).toBe(4977);

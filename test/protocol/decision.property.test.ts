@@ -1,5 +1,5 @@
 /**
- * decide() on random release sets (DESIGN §3): its safety invariants, and equality with a brute-force
+ * decide() on random release sets (docs/protocol.md §3): its safety invariants, and equality with a brute-force
  * reference written here from the design's words, independently of src/protocol/decision.ts.
  */
 import fc from 'fast-check';
@@ -17,7 +17,7 @@ const withPrereleases = { includePrerelease: true } as const;
 // Precedence always orders prereleases; only range matching needs includePrerelease.
 const cmp = (a: string, b: string) => semverCompare(a, b);
 
-/** DESIGN §3's bucket, computed from its definition: first 4 bytes of SHA-256 big-endian, mod 10000. */
+/** docs/protocol.md §3's bucket, computed from its definition: first 4 bytes of SHA-256 big-endian, mod 10000. */
 async function referenceBucket(salt: string, clientId: string): Promise<number> {
   const digest = new Uint8Array(
     await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${salt}:${clientId}`)),
@@ -127,7 +127,7 @@ describe('decide on random release sets', () => {
     );
   });
 
-  it('with the installed version unknown (DESIGN §3 rule 5), equals the brute-force reference', async () => {
+  it('with the installed version unknown (docs/protocol.md §3 rule 5), equals the brute-force reference', async () => {
     await fc.assert(
       fc.asyncProperty(worldArb, async (world) => {
         const unknown = { ...decisionInput(world), client: { ...world.client, installed: undefined } };

@@ -1,4 +1,4 @@
-/** decide(): candidates, rollout states, yanks and rollbacks, and mandatory (DESIGN §3 rules 1-4). */
+/** decide(): candidates, rollout states, yanks and rollbacks, and mandatory (docs/protocol.md §3 rules 1-4). */
 import { describe } from 'vitest';
 import { none, noneYanked, partial, rollback, runTable, update, yanked } from './decision-table.ts';
 import { OUTSIDE } from './fixtures.ts';

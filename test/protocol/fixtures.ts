@@ -11,7 +11,7 @@ import type {
   YankPayload,
 } from '../../src/protocol/documents.ts';
 
-/** The DESIGN §3 test-vector salt: bucket(SALT, 'client-1') = 1118, bucket(SALT, 'client-2') = 4977. */
+/** The docs/protocol.md §3 test-vector salt: bucket(SALT, 'client-1') = 1118, bucket(SALT, 'client-2') = 4977. */
 export const SALT = '00112233445566778899aabbccddeeff';
 /** At 2000 bp with SALT, INSIDE is in the rollout and OUTSIDE is not. */
 export const INSIDE = 'client-1';

@@ -1,5 +1,5 @@
 /**
- * Crash gates (issue 14, DESIGN §5 and §6): `max_crash_rate` on the crashed-sessions rate, and
+ * Crash gates (issue 14, docs/protocol.md §5 and §6): `max_crash_rate` on the crashed-sessions rate, and
  * `max_crash_delta` on the crashed-users rate against the baseline, each judged from `min_sessions`.
  */
 import { describe, expect, it } from 'vitest';

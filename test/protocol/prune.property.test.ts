@@ -1,5 +1,5 @@
 /**
- * Pruned snapshots (DESIGN §2): over random channel histories, `decide` over the pruned snapshot
+ * Pruned snapshots (docs/protocol.md §2): over random channel histories, `decide` over the pruned snapshot
  * equals `decide` over the full one for random clients (installed version or none, platform, arch,
  * OS version, runtime, client id), `mandatory` included, with only the release documents the Worker
  * would still serve (listed ones and the yanks' rollback targets).

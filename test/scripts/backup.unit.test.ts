@@ -140,11 +140,11 @@ beforeAll(async () => {
         yank_sha256: sha256(yank),
         created_at: '2026-11-21T12:00:01Z',
         yank,
-        // The signed rollBackToEmbedded of an Expo app (DESIGN §10) travels with its yank.
+        // The signed rollBackToEmbedded of an Expo app (docs/protocol.md §10) travels with its yank.
         expo_directive_signature: `sig="${'A'.repeat(344)}", keyid="main", alg="rsa-v1_5-sha256"`,
       },
     ],
-    // An armed automatic rollback (DESIGN §6): sealed, kept whole.
+    // An armed automatic rollback (docs/protocol.md §6): sealed, kept whole.
     standby_yanks: [
       {
         channel: 'stable',

@@ -1,4 +1,4 @@
-/** The relative-gate options of `promote` and `app settings` (DESIGN §6), and how `status` shows them. */
+/** The relative-gate options of `promote` and `app settings` (docs/protocol.md §6), and how `status` shows them. */
 import { describe, expect, it } from 'vitest';
 import { describeStatus } from '../../scripts/commands/status.ts';
 import type { Values } from '../../scripts/lib/command.ts';

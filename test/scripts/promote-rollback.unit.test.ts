@@ -1,5 +1,5 @@
 /**
- * `updraft promote … --plan … --on-breach rollback [--rollback-to <v>]` (DESIGN §6): the option's
+ * `updraft promote … --plan … --on-breach rollback [--rollback-to <v>]` (docs/protocol.md §6): the option's
  * parsing and refusals, and through the binary the standby yank it signs with the release key and
  * sends with the promote, its rollback_to the channel's baseline read from the API.
  */

@@ -1,7 +1,7 @@
 /**
  * docs/protocol.md, the contract in the repository, kept true in what a test can check: its bucket
- * test vectors are what `bucket()` computes, every "docs/protocol.md §n" a comment in src/, scripts/
- * or bench/ cites names a section the file has (and none cites the design document outside the
+ * test vectors are what `bucket()` computes, every "docs/protocol.md §n" a comment in src/, scripts/,
+ * bench/ or test/ cites names a section the file has (and none cites the design document outside the
  * repository instead), and its relative links lead to files that exist.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -86,9 +86,10 @@ describe('docs/protocol.md', () => {
     ...sourceFiles(join(ROOT, 'src')),
     ...sourceFiles(join(ROOT, 'scripts')),
     ...sourceFiles(join(ROOT, 'bench')),
+    ...sourceFiles(join(ROOT, 'test')),
   ];
 
-  it('has a section for every "docs/protocol.md §n" cited in src/, scripts/ and bench/', () => {
+  it('has a section for every "docs/protocol.md §n" cited in src/, scripts/, bench/ and test/', () => {
     const citations = protocolCitations(cited());
     // Far fewer would mean the pattern no longer finds the comments, not that they are gone.
     expect(citations.length).toBeGreaterThan(150);

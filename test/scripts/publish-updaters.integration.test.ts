@@ -1,5 +1,5 @@
 /**
- * `updraft publish` for the updaters apps already ship (DESIGN §9): SHA-512 of every file, sidecars
+ * `updraft publish` for the updaters apps already ship (docs/protocol.md §9): SHA-512 of every file, sidecars
  * (given, or `<artifact>.blockmap` found next to it), Tauri's `.sig` (given, or found), Sparkle's EdDSA
  * signature (given, or made from the key file `generate_keys -x` exports), `--os`, and `--for`, whose
  * missing pieces stop the publish in one line before anything is uploaded.

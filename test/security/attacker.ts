@@ -80,7 +80,7 @@ export function jsonResponse(body: unknown, status = 200): Response {
 
 /**
  * Rewrites the check answer (JSON) with `edit`; everything else passes. The attacker forwards the
- * check without `snapshot=` (DESIGN §4), so that it always sees, and can rewrite, the whole answer.
+ * check without `snapshot=` (docs/protocol.md §4), so that it always sees, and can rewrite, the whole answer.
  */
 export function onCheck(
   edit: (answer: CheckResponse, exchange: Exchange) => CheckResponse | Promise<CheckResponse>,

@@ -1,5 +1,5 @@
 /**
- * Server-side properties (DESIGN §2, §4, §6): what a stolen admin or publisher token can NOT do
+ * Server-side properties (docs/protocol.md §2, §4, §6): what a stolen admin or publisher token can NOT do
  * through the admin API, because the Worker checks signatures it cannot produce itself.
  */
 import { env } from 'cloudflare:workers';

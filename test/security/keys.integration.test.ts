@@ -1,5 +1,5 @@
 /**
- * The keys document chain (DESIGN §2): clients pin root keys; every keys document must chain to them,
+ * The keys document chain (docs/protocol.md §2): clients pin root keys; every keys document must chain to them,
  * version N+1 signed by a root key of version N.
  *
  * Attacker capability: a position in the network with a complete key set of their own (root,

@@ -1,7 +1,7 @@
 /**
  * Attacker capability: THE ONLINE KEY (`UPDRAFT_ONLINE_KEY` stolen from the Worker) together with a
  * way to deliver what it signs: write access to KV (the Worker then serves it) or a position in the
- * network (a man in the middle). DESIGN §2: this must not be enough to make a client install bytes
+ * network (a man in the middle). docs/protocol.md §2: this must not be enough to make a client install bytes
  * the release key did not sign, nor to downgrade a client. The online key signs snapshots only.
  */
 import { describe, expect, it } from 'vitest';

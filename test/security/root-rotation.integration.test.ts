@@ -1,5 +1,5 @@
 /**
- * A root rotation as `updraft keys rotate --role root` registers it (DESIGN §2: "a client pinning
+ * A root rotation as `updraft keys rotate --role root` registers it (docs/protocol.md §2: "a client pinning
  * only the new root also accepts" the result): version N+1 with the new root, signed by the old one,
  * then N+2 with the same keys, signed by the new one. Both kinds of client are checked against what
  * the Worker serves at every step, including when the second registration fails and when a

@@ -1,5 +1,5 @@
 /**
- * Server-side property S7 (docs/security.md, DESIGN §4): a token limited to apps cannot act on
+ * Server-side property S7 (docs/security.md, docs/protocol.md §4): a token limited to apps cannot act on
  * other apps or on the deployment, even together with the release key (which signs for every app).
  * The thief holds the CI tokens of app A; app B's clients, the tokens and the keys stay as they were.
  */

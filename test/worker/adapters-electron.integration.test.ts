@@ -1,5 +1,5 @@
 /**
- * electron-updater's generic provider route (DESIGN §9): `electron/{channel}/{name}.yml`, through the
+ * electron-updater's generic provider route (docs/protocol.md §9): `electron/{channel}/{name}.yml`, through the
  * Worker's real entry point over a projection of really signed documents, parsed with js-yaml as
  * electron-updater parses it. electron-updater's own code runs against a real Worker in
  * test/e2e/electron-updater.e2e.test.ts.
@@ -131,7 +131,7 @@ describe('electron adapter: file names', () => {
     expect((await info(app, 'beta/latest-mac.yml')).version).toBe('2.0.0-beta.1');
     expect((await info(app, 'stable/beta-mac.yml')).version).toBe('2.0.0-beta.1');
     expect((await info(app, 'stable/beta-linux-arm64.yml')).files[0]?.url).toContain('/linux-arm64/');
-    // A well-formed channel the app does not have is the default one (DESIGN §3), as /check does.
+    // A well-formed channel the app does not have is the default one (docs/protocol.md §3), as /check does.
     expect((await info(app, 'nightly/latest.yml')).version).toBe('1.0.0');
     expect((await info(app, 'stable/nightly.yml')).version).toBe('1.0.0');
   });
@@ -202,7 +202,7 @@ describe('electron adapter: the decision', () => {
         // Outside, the known version gets "no update": its own version, refused by the rollout share.
         expect(known.version).toBe(isInside ? '1.1.0' : '1.0.0');
         expect(known.stagingPercentage).toBe(isInside ? undefined : 0);
-        // Unknown version (DESIGN §3 rule 5): the highest release the client is inside of.
+        // Unknown version (docs/protocol.md §3 rule 5): the highest release the client is inside of.
         expect(unknown.version).toBe(isInside ? '1.1.0' : '1.0.0');
         expect(unknown.files).toHaveLength(1);
       }

@@ -1,5 +1,5 @@
 /**
- * expo-updates protocol v1 (DESIGN §10) through the Worker's real entry point: content-addressed
+ * expo-updates protocol v1 (docs/protocol.md §10) through the Worker's real entry point: content-addressed
  * assets, Expo releases checked at registration, and the manifest route's answers (manifest,
  * rollBackToEmbedded, noUpdateAvailable) parsed with Expo's own `@expo/multipart-body-parser`.
  * The native expo-updates client cannot run here; test/e2e/expo.e2e.test.ts drives the CLI and

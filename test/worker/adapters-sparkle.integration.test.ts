@@ -1,5 +1,5 @@
 /**
- * The Sparkle adapter (DESIGN §9) through the real Worker, with releases published, promoted, halted
+ * The Sparkle adapter (docs/protocol.md §9) through the real Worker, with releases published, promoted, halted
  * and yanked through the admin API. Each appcast is parsed by a namespace-aware XML parser that fails
  * on any well-formedness error, and read the way Sparkle's SUAppcast.m reads it: the first-level
  * children of `/rss/channel/item`, a child in Sparkle's namespace URI named `sparkle:<localName>`
@@ -274,7 +274,7 @@ describe('GET /v1/apps/{app}/sparkle/{channel}/appcast.xml', () => {
     }
     expect([...offered].sort()).toEqual([...inside].sort());
 
-    // Without its version (DESIGN §3 rule 5) a client gets the highest release it is inside the
+    // Without its version (docs/protocol.md §3 rule 5) a client gets the highest release it is inside the
     // rollout of; Sparkle itself then ignores one that is not newer than what it runs.
     const [first] = inside;
     const outside = ids.find((id) => !inside.has(id)) ?? '';
@@ -317,7 +317,7 @@ describe('GET /v1/apps/{app}/sparkle/{channel}/appcast.xml', () => {
     expect(item?.elements.get('sparkle:criticalUpdate')).toBe('');
     // Sparkle's own system profile names it osVersion.
     expect(await itemOf(app, { client_id: 'os', version: '2.0.0', osVersion: '13.1' })).toBeDefined();
-    // Below the range, or without an OS version, the decision offers nothing (DESIGN §3).
+    // Below the range, or without an OS version, the decision offers nothing (docs/protocol.md §3).
     expect(await itemOf(app, { client_id: 'os', version: '2.0.0', os_version: '12.7' })).toBeUndefined();
     expect(await itemOf(app, { client_id: 'os', version: '2.0.0' })).toBeUndefined();
   });
@@ -430,7 +430,7 @@ describe('GET /v1/apps/{app}/sparkle/{channel}/appcast.xml', () => {
       expect(body.error.code, path).toBe(code);
       expect(body.error.message.length, path).toBeGreaterThan(0);
     }
-    // A well-formed channel the app lacks is the app's default channel (DESIGN §3), as for /check.
+    // A well-formed channel the app lacks is the app's default channel (docs/protocol.md §3), as for /check.
     expect((await itemOf(app, { client_id: 'z', version: '0.9.0' }))?.elements.get('sparkle:version')).toBe(
       '1.0.0',
     );

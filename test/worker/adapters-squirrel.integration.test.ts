@@ -1,5 +1,5 @@
 /**
- * The Squirrel.Mac route (Electron's built-in autoUpdater, update-electron-app), DESIGN §9:
+ * The Squirrel.Mac route (Electron's built-in autoUpdater, update-electron-app), docs/protocol.md §9:
  * `squirrel/{channel}/darwin-{arch}/{version}[?client_id=]` → 204, or 200 with the update JSON that
  * Squirrel.Mac's SQRLUpdate reads, through the Worker's real entry point over a projection of really
  * signed documents.
@@ -224,7 +224,7 @@ describe('squirrel adapter: bad input', () => {
     await expectClientError(await poll('no-such-app', 'stable/darwin-x64/1.0.0'), 404, 'unknown_app');
   });
 
-  it('serves a well-formed but unknown channel from the default channel (DESIGN §3)', async () => {
+  it('serves a well-formed but unknown channel from the default channel (docs/protocol.md §3)', async () => {
     const app = await twoReleases();
     expect((await poll(app, 'beta/darwin-x64/1.0.0?client_id=c')).status).toBe(200);
   });

@@ -1,5 +1,5 @@
 /**
- * The Tauri v2 updater's route (DESIGN §9): `tauri/{channel}/{{target}}/{{arch}}/{{current_version}}`
+ * The Tauri v2 updater's route (docs/protocol.md §9): `tauri/{channel}/{{target}}/{{arch}}/{{current_version}}`
  * answered in the plugin's dynamic-server format, through the Worker's real entry point over a
  * projection of really signed documents. The signature itself is checked with the real Tauri signer
  * and Debian's minisign in test/e2e/tauri-signature.e2e.test.ts.
@@ -263,7 +263,7 @@ describe('tauri adapter: bad input', () => {
     expect(post.status).toBeLessThan(500);
   });
 
-  it('serves a well-formed but unknown channel from the default channel (DESIGN §3)', async () => {
+  it('serves a well-formed but unknown channel from the default channel (docs/protocol.md §3)', async () => {
     const app = await twoReleases();
     const response = await poll(app, 'nightly/linux/x86_64/1.0.0', 'c');
     expect(response.status).toBe(200);

@@ -140,7 +140,7 @@ describe('scheduler', () => {
     await runScheduled(env, new Date(Date.now() + 0.9 * DAY));
     expect((await projected(app, 'stable'))?.snapshot).toBe(before?.snapshot);
 
-    // A day and a half later the snapshot is over a day old: the cron re-signs it (DESIGN §2: daily).
+    // A day and a half later the snapshot is over a day old: the cron re-signs it (docs/protocol.md §2: daily).
     const later = new Date(Date.now() + 1.5 * DAY);
     const controller = createScheduledController({ scheduledTime: later, cron: '* * * * *' });
     const ctx = createExecutionContext();

@@ -77,7 +77,7 @@ async function bundle(): Promise<ImportBody> {
     bake_seconds: 3600,
     gates: { max_failure_rate: 0.02, max_rollback_rate: 0.01, min_installs: 50 },
   };
-  // beta's 1.1.0 rolls back on a breach: its standby yank (DESIGN §6) is part of the backup.
+  // beta's 1.1.0 rolls back on a breach: its standby yank (docs/protocol.md §6) is part of the backup.
   const standby = await yankOf('1.1.0', '1.0.0');
   const rollout = (channel: string, version: string, percent_bp: number, state: 'active' | 'complete') => ({
     channel,
@@ -166,7 +166,7 @@ async function bundle(): Promise<ImportBody> {
         created_by: 'bootstrap',
         expires_at: null,
         revoked_at: null,
-        // A CI token limited to the app (DESIGN §4): a restore must not widen it.
+        // A CI token limited to the app (docs/protocol.md §4): a restore must not widen it.
         apps: [APP],
       },
     ],

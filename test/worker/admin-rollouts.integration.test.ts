@@ -101,7 +101,7 @@ describe('rollouts', () => {
     const halted = await act('halt', { reason: 'crash rate' });
     expect(halted.body.rollouts[0]?.state).toBe('halted');
     // A halted release that no yank falls back to offers nothing to anyone: the pruned snapshot
-    // (DESIGN §2) leaves it out, and the halt reached the signed snapshot at a new revision.
+    // (docs/protocol.md §2) leaves it out, and the halt reached the signed snapshot at a new revision.
     const haltedSnapshot = (await projected(app, 'stable'))?.payload;
     expect(haltedSnapshot?.releases).toEqual([]);
     expect(haltedSnapshot?.revision).toBe(halted.body.revision);

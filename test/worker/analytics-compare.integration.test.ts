@@ -1,6 +1,6 @@
 /**
  * GET /v1/admin/apps/{app}/compare (docs/api.md § Analytics): a release against its baseline. The
- * baseline is chosen as DESIGN §6 says (a yanked release in between is skipped), both sides are the
+ * baseline is chosen as docs/protocol.md §6 says (a yanked release in between is skipped), both sides are the
  * very answers of /health, and each difference is newcombe() on the counts seeded here.
  */
 import { env } from 'cloudflare:workers';

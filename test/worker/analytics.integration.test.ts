@@ -24,7 +24,7 @@ const NO_SESSIONS = {
 };
 
 describe('release health (every number derived by hand from analytics-fixture.ts)', () => {
-  it('computes DESIGN §5 for 1.1.0 over [H−46h, H+2h)', async () => {
+  it('computes docs/protocol.md §5 for 1.1.0 over [H−46h, H+2h)', async () => {
     const res = await admin<ReleaseHealth>(`/apps/${app}/health${query({ version: '1.1.0', ...WINDOW })}`);
     expect(res.status).toBe(200);
     expect(res.headers.get('Cache-Control')).toBe('no-store');

@@ -1,6 +1,6 @@
 /**
  * The Worker's synchronous bucket (plain-JS SHA-256, src/worker/decision/bucket-hash.ts) against the protocol's
- * WebCrypto one, which stays the definition (DESIGN §3): equal on the design's test vectors and on
+ * WebCrypto one, which stays the definition (docs/protocol.md §3): equal on the design's test vectors and on
  * random salts and client ids, valid or not; and the Worker's synchronous decision and channel routing
  * equal to `decide` and `explainChannel`.
  */
@@ -21,7 +21,7 @@ const anyText = fc.string({ unit: 'binary', maxLength: 80 });
 const unicodeText = fc.string({ unit: 'grapheme', maxLength: 40 });
 
 describe('bucketSync', () => {
-  it('gives the DESIGN §3 test vectors', () => {
+  it('gives the docs/protocol.md §3 test vectors', () => {
     expect(bucketSync('s', 'c')).toBe(8468);
     expect(bucketSync('00112233445566778899aabbccddeeff', 'client-1')).toBe(1118);
     expect(bucketSync('00112233445566778899aabbccddeeff', 'client-2')).toBe(4977);

@@ -1,5 +1,5 @@
 /**
- * Pruned snapshots and snapshot elision through the real Worker (DESIGN §2, §4): releases published
+ * Pruned snapshots and snapshot elision through the real Worker (docs/protocol.md §2, §4): releases published
  * and promoted through the admin API are signed into a snapshot of the live ones only, the check
  * decides the same as over the whole history, and a client that names the snapshot it holds gets an
  * answer without it, which the SDK verifies against its own copy.

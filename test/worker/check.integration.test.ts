@@ -185,7 +185,7 @@ describe('GET /v1/apps/{app}/check', () => {
     expect((await checkOk(app, { platform: 'darwin' })).status).toBe('none');
   });
 
-  it('offers an artifact of a runtime only to clients of that runtime, one of none to anyone (DESIGN §3)', async () => {
+  it('offers an artifact of a runtime only to clients of that runtime, one of none to anyone (docs/protocol.md §3)', async () => {
     const app = uniqueApp('runtime');
     await seedApp(app);
     const artifact = (file: string, runtime?: string) => ({

@@ -1,5 +1,5 @@
 /**
- * Fault: D1 fails in the middle of a control-plane change (DESIGN §8: "a failure in the middle of a
+ * Fault: D1 fails in the middle of a control-plane change (docs/protocol.md §8: "a failure in the middle of a
  * control-plane change leaves the previous consistent state"). A real D1 trigger aborts one chosen
  * statement of the change's batch; the request answers 500 `internal_error`, and everything clients
  * and operators can see is exactly as before: D1 rows, the audit log, the KV projection and the

@@ -1,5 +1,5 @@
 /**
- * Fault: the telemetry consumer failing on some batches (DESIGN §5, §8; docs/telemetry.md). The
+ * Fault: the telemetry consumer failing on some batches (docs/protocol.md §5, §8; docs/telemetry.md). The
  * platform's side is played out here as the queue does it: a retried message comes back with one
  * more attempt, a message that failed its last attempt (`max_retries`) goes to the dead-letter queue,
  * and an acked batch may still be delivered again. D1 fails for real: a trigger aborts the insert of

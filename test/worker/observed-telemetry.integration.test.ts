@@ -1,5 +1,5 @@
 /**
- * Telemetry the Worker observes for updaters that report nothing themselves (DESIGN §9): downloads
+ * Telemetry the Worker observes for updaters that report nothing themselves (docs/protocol.md §9): downloads
  * of artifact URLs that carry a client id, and events marked with the client kind, through the real
  * queue into D1. A download is counted once per client and release, however often it is resumed.
  */

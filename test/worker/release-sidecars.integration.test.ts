@@ -1,5 +1,5 @@
 /**
- * What other updaters verify, checked by the Worker before a release exists (DESIGN §9): the SHA-512
+ * What other updaters verify, checked by the Worker before a release exists (docs/protocol.md §9): the SHA-512
  * electron-updater checks (declared at upload and checked as the bytes stream in, or hashed at
  * registration), and sidecar files (electron-builder's `.blockmap`) stored beside their artifact with
  * the signed size and hashes. A refusal is a 400 with a code, and changes nothing.

@@ -1,6 +1,6 @@
 /**
- * Every route of the Worker, and paths that are none, under arbitrary requests (DESIGN §4, §8):
- * never a 5xx or an uncaught exception, always DESIGN's error shape on a 4xx, and a rejected request
+ * Every route of the Worker, and paths that are none, under arbitrary requests (docs/protocol.md §4, §8):
+ * never a 5xx or an uncaught exception, always the protocol's error shape on a 4xx, and a rejected request
  * changes nothing in D1's control plane, KV or R2.
  *
  * Fixed seeds keep CI deterministic; on a failure fast-check prints the seed, the path to the

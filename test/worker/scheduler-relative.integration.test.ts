@@ -1,5 +1,5 @@
 /**
- * Relative gates (DESIGN §6): the scheduler judges a canary against its baseline, the highest
+ * Relative gates (docs/protocol.md §6): the scheduler judges a canary against its baseline, the highest
  * complete release of the channel below it, over the same window, on the interval of the difference.
  */
 import { env } from 'cloudflare:workers';

@@ -1,5 +1,5 @@
 /**
- * Automatic rollback (DESIGN §6, docs/rollouts.md § Automatic rollback): a plan with
+ * Automatic rollback (docs/protocol.md §6, docs/rollouts.md § Automatic rollback): a plan with
  * `on_breach: rollback` carries a standby yank signed with the release key at promote time. It is
  * sealed until a gate breach is clear; then the scheduler halts the rollout and publishes it, and a
  * client on the bad release, run by the real SDK, verifies the yank and goes back to the baseline.

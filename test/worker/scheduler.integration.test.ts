@@ -132,7 +132,7 @@ describe('staged rollout scheduler', () => {
       }),
     ]);
     // The halt reached the signed snapshot: a halted release no yank falls back to offers nothing,
-    // so the pruned snapshot (DESIGN §2) no longer lists it.
+    // so the pruned snapshot (docs/protocol.md §2) no longer lists it.
     expect((await projected(app, 'stable'))?.payload.releases).toEqual([]);
 
     // Halted stays halted.

@@ -1,5 +1,5 @@
 /**
- * Telemetry across D1 databases (DESIGN §11): vitest.config.ts binds a second database, TELEMETRY_2,
+ * Telemetry across D1 databases (docs/protocol.md §11): vitest.config.ts binds a second database, TELEMETRY_2,
  * beside DB. An app that names it at creation keeps every event there, and everything that reads or
  * writes telemetry (the consumer, analytics, the scheduler's gates, retention) goes to the app's own
  * database, while releases and rollouts stay in DB. Each check queries both databases, or plants
@@ -264,7 +264,7 @@ describe('analytics', () => {
     await publish(app, '1.0.0');
     await publish(app, VERSION);
     expect((await promote(app, 'stable', '1.0.0')).status).toBe(200);
-    // Complete: the baseline of 1.1.0 (DESIGN §6).
+    // Complete: the baseline of 1.1.0 (docs/protocol.md §6).
     expect(
       (await admin(`/apps/${app}/channels/stable/rollouts/1.0.0/complete`, { method: 'POST' })).status,
     ).toBe(200);

@@ -1,5 +1,5 @@
 /**
- * Session telemetry end to end on the Worker (DESIGN §5, issue 14): the intake judges `session`
+ * Session telemetry end to end on the Worker (docs/protocol.md §5, issue 14): the intake judges `session`
  * events, the consumer stores a report once however often it is delivered, and release health
  * derives crash-free sessions and users with Wilson intervals, the same from the API and from the
  * SQL printed in docs/analytics.md.

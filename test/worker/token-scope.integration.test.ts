@@ -1,5 +1,5 @@
 /**
- * Tokens limited to apps (DESIGN §4, docs/api.md § Tokens): every admin route × role × scope. The
+ * Tokens limited to apps (docs/protocol.md §4, docs/api.md § Tokens): every admin route × role × scope. The
  * routes come from the admin router's own table, so a route added later fails here until it is given
  * a row below, with the role it needs and what it acts on.
  */

@@ -41,7 +41,7 @@ export async function makeUnverifiable(app: string, channel = 'stable'): Promise
   clearStateCache();
 }
 
-/** A 4xx in DESIGN's error shape, never a 5xx; returns the error code. */
+/** A 4xx in the protocol's error shape (docs/protocol.md §4), never a 5xx; returns the error code. */
 export async function expectClientError(response: Response, status: number, code?: string): Promise<string> {
   expect(response.status).toBe(status);
   const error = await errorOf(response);

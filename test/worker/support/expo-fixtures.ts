@@ -1,5 +1,5 @@
 /**
- * Expo releases through the real admin API (DESIGN §10): assets uploaded content-addressed,
+ * Expo releases through the real admin API (docs/protocol.md §10): assets uploaded content-addressed,
  * per-platform manifests built as `updraft publish --expo` builds them, optionally code-signed with
  * an RSA key (WebCrypto, RSASSA-PKCS1-v1_5 SHA-256: what expo-updates verifies), registered in a
  * signed release manifest.

@@ -178,7 +178,7 @@ export function routeSpec(w: FuzzWorld, method: string, path: string): RouteSpec
       headers: { Range: 'bytes=0-3' },
     },
     'GET /v1/keys/:version': { params: { version: ['1', '2', '3'] } },
-    // The updaters of DESIGN §9, each with the client id and version where that updater sends them.
+    // The updaters of docs/protocol.md §9, each with the client id and version where that updater sends them.
     'GET /v1/apps/:app/electron/:channel/:file': {
       params: {
         app: [w.app],
