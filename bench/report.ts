@@ -42,9 +42,10 @@ export type BenchResults = {
   peer?: PeerResults;
 } & { [key: HealthKey]: number };
 
+/** Issue 16's targets (its warm check and 1,000 ÷ 1 figures raised the earlier 0.70 and 0.80). */
 export const TARGETS = {
-  warmCheckOfHello: 0.7,
-  thousandReleasesOfOne: 0.8,
+  warmCheckOfHello: 0.8,
+  thousandReleasesOfOne: 0.9,
   telemetryEventsPerS: 20_000,
   healthQueryMs: 100,
   bundleGzipBytes: 150 * 1024,
