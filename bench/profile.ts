@@ -1,5 +1,5 @@
 /**
- * `node bench/profile.ts <check|scale|telemetry|expo|electron> [isolates] [seconds]`: a CPU profile of workerd while
+ * `node bench/profile.ts <check|scale|telemetry|expo|electron|sparkle> [isolates] [seconds]`: a CPU profile of workerd while
  * one benchmark load runs, taken through its V8 inspector (Chrome DevTools protocol). `isolates` is one
  * workerd isolate name or several joined by commas (default `core:user:`, the Worker; `d1:db`,
  * `queues:queue`… are Miniflare's; `all` takes every one, `none` profiles nothing). Writes
@@ -58,6 +58,13 @@ const WORKLOADS: Record<string, Workload> = {
     clients: 1_000,
     fleet: 'profile',
     headers: { 'x-user-staging-id': '{client}', 'x-updraft-version': '1.0.0' },
+  },
+  // run.ts's Sparkle appcast, the same way.
+  sparkle: {
+    kind: 'get',
+    path: '/v1/apps/bench/sparkle/stable/appcast.xml?client_id={client}&version=1.0.0',
+    clients: 1_000,
+    fleet: 'profile',
   },
 };
 
@@ -222,7 +229,7 @@ async function main(): Promise<void> {
       await new Promise((settle) => setTimeout(settle, 5_000));
     }
     if (!workload) throw new Error(`no workload ${scenario}`);
-    if (scenario === 'electron') {
+    if (scenario === 'electron' || scenario === 'sparkle') {
       // As run.ts primes its adapters: the fleet's first checks queue their observed events first.
       await runLoad({ origin: url.origin, workload, connections: 10, durationS: 3, warmupS: 0 });
       await new Promise((settle) => setTimeout(settle, 5_000));
