@@ -34,12 +34,15 @@ export function toHex(bytes: Uint8Array): string {
   return out;
 }
 
+/** The text `nameBasedUuid` hashes for `parts`: equal texts, equal ids. */
+export const uuidName = (parts: readonly string[]): string => parts.join('\u0000');
+
 /**
- * A UUID (RFC 9562 version 8, name-based) from `parts`, joined with NUL and hashed with SHA-256: the
- * same parts always give the same id.
+ * A UUID (RFC 9562 version 8, name-based) from `parts`, joined with NUL (`uuidName`) and hashed with
+ * SHA-256: the same parts always give the same id.
  */
 export async function nameBasedUuid(parts: readonly string[]): Promise<string> {
-  const hex = await sha256Hex(parts.join('\u0000'));
+  const hex = await sha256Hex(uuidName(parts));
   const variant = ((Number.parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

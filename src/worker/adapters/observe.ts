@@ -11,7 +11,7 @@
  */
 import type { Context } from 'hono';
 import type { Arch, Platform } from '../../protocol/documents.ts';
-import { nameBasedUuid } from '../../protocol/encoding.ts';
+import { nameBasedUuid, uuidName } from '../../protocol/encoding.ts';
 import type { ClientKind, EventsMessage, TelemetryEvent } from '../../protocol/telemetry.ts';
 import { loadChannel } from '../storage/state-cache.ts';
 import { stateTtlMs } from '../storage/state-ttl.ts';
@@ -75,7 +75,7 @@ export function observeCheck(c: Context<AppEnv>, observation: CheckObservation):
   const names = checkNames(observation, installed, now);
   // A fleet polls again and again: once this client's check of this version in this period and its
   // install are sent, a poll has nothing to record, and nothing is left to run after the answer.
-  if (sent.has(keyOf(names.check)) && sent.has(keyOf(names.install))) return;
+  if (sent.has(uuidName(names.check)) && sent.has(uuidName(names.install))) return;
   c.executionCtx.waitUntil(
     recordCheck(c, { ...observation, installed }, names, now).catch((error: unknown) => {
       console.error(`observe: dropping a check of ${observation.app}: ${String(error)}`);
@@ -183,7 +183,7 @@ interface Observed {
 
 /**
  * Queues the events this isolate has not sent yet, as one intake message. What was sent is known by
- * the name an id is hashed from (`nameBasedUuid` hashes exactly this text), so a client polling again
+ * the name an id is hashed from (`uuidName`, the text `nameBasedUuid` hashes), so a client polling again
  * costs no hash at all; only a new event is given its id.
  */
 async function send(
@@ -192,7 +192,7 @@ async function send(
   observed: readonly Observed[],
   now: Date,
 ): Promise<void> {
-  const fresh = observed.filter((o) => !sent.has(keyOf(o.name)));
+  const fresh = observed.filter((o) => !sent.has(uuidName(o.name)));
   if (fresh.length === 0) return;
   const events = await Promise.all(
     fresh.map(
@@ -201,8 +201,5 @@ async function send(
   );
   await c.env.EVENTS.send({ ...message, received_at: now.toISOString(), events } satisfies EventsMessage);
   if (sent.size + fresh.length > MAX_REMEMBERED) sent.clear();
-  for (const o of fresh) sent.add(keyOf(o.name));
+  for (const o of fresh) sent.add(uuidName(o.name));
 }
-
-/** The text `nameBasedUuid` hashes for a name: the same text, the same id. */
-const keyOf = (name: readonly string[]) => name.join('\u0000');
